@@ -1,0 +1,77 @@
+"""The ``spectral-theory`` command line.
+
+Each subcommand parses its arguments here and hands them to the layer that owns the work; the heavy
+packages (sympy, matplotlib, dask) are imported only by the subcommand that needs them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _latex(args) -> int:
+    from derivations.document import latex_cli
+    return latex_cli(args)
+
+
+def _validate(args) -> int:
+    from validation.suite import validate_cli
+    return validate_cli(args)
+
+
+def _list(args) -> int:
+    from validation.suite import list_cli
+    return list_cli(args)
+
+
+def _predict(args) -> int:
+    from validation.predict import predict_cli
+    return predict_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="spectral-theory", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="run registered experiments: theory against simulation")
+    v.add_argument("names", nargs="*", help="experiment names (default: all registered)")
+    preset = v.add_mutually_exclusive_group()
+    preset.add_argument("--quick", dest="preset", action="store_const", const="quick",
+                        help="small sizes, finishes in under 2 minutes (default)")
+    preset.add_argument("--full", dest="preset", action="store_const", const="full",
+                        help="paper-scale sizes")
+    v.set_defaults(preset="quick")
+    v.add_argument("--out", default="validation-report", help="report folder (default: %(default)s)")
+    v.add_argument("--workers", type=int, default=1, help="local worker processes")
+    v.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
+    v.add_argument("--seed", type=int, default=20241016, help="root seed of every random stream")
+    v.add_argument("--quiet", action="store_true", help="no progress bars")
+    v.set_defaults(func=_validate)
+
+    t = sub.add_parser("latex", help="write a standalone LaTeX document of the derivations")
+    t.add_argument("names", nargs="*", help="derivation names (default: all)")
+    t.add_argument("--out", default="derivations.tex", help="output .tex file (default: %(default)s)")
+    t.set_defaults(func=_latex)
+
+    ls = sub.add_parser("list", help="list registered experiments and derivations")
+    ls.set_defaults(func=_list)
+
+    pr = sub.add_parser("predict", help="headline predictions (spiked overlaps, gaps, phases)")
+    pr.add_argument("quantity", help="what to predict; `spectral-theory predict help` lists them")
+    pr.add_argument("params", nargs="*", help="key=value parameters")
+    pr.add_argument("--json", action="store_true", help="machine-readable output")
+    pr.set_defaults(func=_predict)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, RuntimeError, OSError) as e:  # package errors are ValueError/RuntimeError subclasses
+        print(f"spectral-theory {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
