@@ -2,3 +2,7 @@
 from ._checks import ConvergenceError, SpectralTheoryError
 
 __version__ = "0.1.0"
+from . import schedules
+from .schedules import EDM, OU, VE, VP, DiscreteVP, Schedule, edm_sigmas
+from . import models
+from .models import Empirical, Gaussian, GaussianMixture, LinearManifold, MoLRG, SpikedCovariance

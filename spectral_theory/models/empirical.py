@@ -1,0 +1,117 @@
+r"""The empirical (memorizing) model: the exact score of a finite training set.
+
+For training points :math:`y_1..y_N` the distribution of :math:`x_t = \alpha y + \sigma\xi` is a
+mixture of N isotropic Gaussians, so (conventions.md)
+
+.. math:: D(x) = \sum_i w_i y_i, \quad w = \operatorname{softmax}_i\Big(-\frac{|x - \alpha y_i|^2}{2\sigma^2}\Big),
+          \quad J = -\frac{I}{\sigma^2} + \frac{\alpha^2}{\sigma^4}\sum_i w_i (y_i - D)(y_i - D)^\top.
+
+The weights are computed with log-sum-exp: at small sigma they become one-hot and stay exact.  The
+squared distances come from one matrix product (BLAS); where their rounding error, divided by
+:math:`2\sigma^2`, could change the weights (small sigma) they are recomputed exactly for the points
+that can carry weight.  Batches are processed in chunks so the working set is O(chunk x N), never
+O(batch x N x D): N = 50,000 points in D = 3,072 fit comfortably in 24 GB.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import SpectralTheoryError, array, as_generator, integer
+from ._base import LOG_2PI, DataModel
+
+# Posterior weights below this (relative to the largest, which is 1 after normalisation by the max)
+# carry less than N * 1e-20 of the mass: below float64 resolution for any N < 1e4 * 1/eps.
+_NEGLIGIBLE_LOGIT = np.log(1e-20)
+# Working-set budget for one chunk of the (chunk, N) distance matrix, in float64 entries.
+_CHUNK_ENTRIES = 2**24
+
+
+class Empirical(DataModel):
+    r"""The training set's own distribution :math:`\frac1N\sum_i\delta_{y_i}`: the memorizing score.
+
+    Parameters
+    ----------
+    points : (N, D) training set.
+    """
+
+    def __init__(self, points):
+        Y = array(points, "points", ndim=2)
+        self.points = np.ascontiguousarray(Y)
+        self.n_points, self.dim = Y.shape
+        self._sq_norms = np.einsum("nd,nd->n", Y, Y)           # (N,)
+        self._scale = float(np.max(self._sq_norms))
+
+    @property
+    def mean_vector(self) -> np.ndarray:
+        return self.points.mean(axis=0)
+
+    def covariance(self) -> np.ndarray:
+        """The 1/N covariance of the training set (D, D)."""
+        Yc = self.points - self.mean_vector
+        return Yc.T @ Yc / self.n_points
+
+    def sample(self, n, rng=None) -> np.ndarray:
+        """``n`` draws (with replacement) from the training set."""
+        idx = as_generator(rng).integers(0, self.n_points, size=integer(n, "n", minimum=1))
+        return self.points[idx].copy()
+
+    # -- posterior -------------------------------------------------------------------------------
+    def _logits(self, x, sigma, alpha):
+        """-|x - alpha y_i|^2 / (2 sigma^2) for a chunk x (b, D): (b, N), exact where it matters."""
+        Y = self.points
+        x_sq = np.einsum("bd,bd->b", x, x)
+        d2 = x_sq[:, None] - 2 * alpha * (x @ Y.T) + alpha**2 * self._sq_norms   # (b, N)
+        np.maximum(d2, 0.0, out=d2)
+        logits = d2 / (-2 * sigma**2)
+        # rounding error of the expanded square, in logit units
+        err = 8 * np.finfo(float).eps * (x_sq.max() + alpha**2 * self._scale) / (2 * sigma**2)
+        if err > 1e-12:
+            top = logits.max(axis=1, keepdims=True)
+            rows, cols = np.nonzero(logits >= top + _NEGLIGIBLE_LOGIT - 2 * err)
+            for start in range(0, rows.size, _CHUNK_ENTRIES // self.dim):     # bounded temporaries
+                r, c = rows[start:start + _CHUNK_ENTRIES // self.dim], cols[start:start + _CHUNK_ENTRIES // self.dim]
+                diff = x[r] - alpha * Y[c]                                        # (pairs, D)
+                logits[r, c] = np.einsum("pd,pd->p", diff, diff) / (-2 * sigma**2)
+        return logits
+
+    def _chunk(self, x, sigma, alpha, want_jacobian):
+        logits = self._logits(x, sigma, alpha)                  # (b, N)
+        top = logits.max(axis=1, keepdims=True)
+        w = np.exp(logits - top)
+        total = w.sum(axis=1, keepdims=True)
+        w /= total
+        logp = (top[:, 0] + np.log(total[:, 0]) - np.log(self.n_points)
+                - 0.5 * self.dim * (LOG_2PI + 2 * np.log(sigma)))
+        mean = w @ self.points                                  # (b, D)
+        out = dict(weights=w, mean=mean, score=(alpha * mean - x) / sigma**2, log_density=logp)
+        if want_jacobian:
+            J = np.empty((x.shape[0], self.dim, self.dim))
+            keep = logits - top >= _NEGLIGIBLE_LOGIT
+            for b in range(x.shape[0]):   # one BLAS-3 product of O(N_kept D^2) per point: why a loop is fine
+                idx = np.flatnonzero(keep[b])
+                A = np.sqrt(w[b, idx])[:, None] * (self.points[idx] - mean[b])   # (N_kept, D)
+                J[b] = (alpha**2 / sigma**4) * (A.T @ A)
+                J[b].flat[:: self.dim + 1] -= 1.0 / sigma**2
+            out["jacobian"] = J
+        return out
+
+    def _posterior(self, x, sigma, alpha, want_jacobian=False):
+        step = max(1, _CHUNK_ENTRIES // max(self.n_points, 1))
+        if want_jacobian:
+            step = max(1, min(step, _CHUNK_ENTRIES // self.dim**2))
+        parts = [self._chunk(x[i:i + step], sigma, alpha, want_jacobian) for i in range(0, x.shape[0], step)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    def posterior_weights(self, x, sigma, alpha=1.0):
+        """Posterior weights over training points, (N,) or (B, N)."""
+        return self._call("weights", x, sigma, alpha)
+
+    def nearest(self, x):
+        """Index of the nearest training point of each row of ``x`` (a memorization diagnostic)."""
+        from ._base import as_batch
+        xb, single = as_batch(x, self.dim)
+        idx = np.concatenate([self._logits(xb[i:i + 256], 1.0, 1.0).argmax(axis=1) for i in range(0, xb.shape[0], 256)])
+        return int(idx[0]) if single else idx
+
+
+__all__ = ["Empirical", "SpectralTheoryError"]

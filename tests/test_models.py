@@ -1,0 +1,271 @@
+"""Data models: exact denoiser, score and Jacobian, each checked against an independent route."""
+import numpy as np
+import pytest
+
+import spectral_theory as st
+from spectral_theory import SpectralTheoryError
+
+
+def make_models(seed=0):
+    rng = np.random.default_rng(seed)
+    D = 5
+    A = rng.standard_normal((D, D))
+    low = rng.standard_normal((D, 2))
+    return {
+        "gaussian_full": st.Gaussian(rng.standard_normal(D), A @ A.T / D + 0.1 * np.eye(D)),
+        "gaussian_lowrank": st.Gaussian(rng.standard_normal(D), low @ low.T),
+        "manifold": st.LinearManifold(D, [(2, 3.0), (1, 0.5)], rng=rng),
+        "spiked": st.SpikedCovariance(D, [4.0, 2.0], noise=0.3, rng=rng),
+        "molrg": st.MoLRG(D, [1, 3], weights=[0.35, 0.65], noise=0.05, rng=rng),
+        "molrg_noiseless": st.MoLRG(D, [2, 1], weights=[0.6, 0.4], orthogonal=False, rng=rng),
+        "mixture": st.GaussianMixture(rng.standard_normal((3, D)) * 2, [np.eye(D) * 0.3, low @ low.T, A @ A.T / D],
+                                      weights=[0.2, 0.5, 0.3]),
+        "empirical": st.Empirical(rng.standard_normal((40, D))),
+    }
+
+
+MODELS = make_models()
+NAMES = list(MODELS)
+NOISE = [(0.3, 1.0), (1.0, 1.0), (0.7, 0.6)]   # (sigma, alpha)
+
+
+def points(model, n, sigma, alpha, seed=1):
+    _, xt = model.noisy_sample(n, sigma, alpha, rng=seed)
+    return xt
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("sigma,alpha", NOISE)
+def test_score_is_gradient_of_log_density(name, sigma, alpha):
+    m = MODELS[name]
+    x = points(m, 4, sigma, alpha)
+    h = 1e-5
+    E = np.eye(m.dim)
+    fd = np.stack([(m.log_density(x + h * e, sigma, alpha) - m.log_density(x - h * e, sigma, alpha)) / (2 * h) for e in E], axis=1)
+    np.testing.assert_allclose(m.score(x, sigma, alpha), fd, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("sigma,alpha", NOISE)
+def test_jacobian_is_symmetric_and_matches_finite_differences_of_score(name, sigma, alpha):
+    m = MODELS[name]
+    x = points(m, 3, sigma, alpha)
+    J = m.score_jacobian(x, sigma, alpha)
+    np.testing.assert_allclose(J, np.swapaxes(J, 1, 2), atol=1e-10 / sigma**2)
+    h = 1e-5
+    fd = np.stack([(m.score(x + h * e, sigma, alpha) - m.score(x - h * e, sigma, alpha)) / (2 * h) for e in np.eye(m.dim)], axis=2)
+    np.testing.assert_allclose(J, fd, rtol=1e-6, atol=1e-6 / sigma**2)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("sigma,alpha", NOISE)
+def test_tweedie_links_denoiser_and_score(name, sigma, alpha):
+    m = MODELS[name]
+    x = points(m, 6, sigma, alpha)
+    np.testing.assert_allclose(m.score(x, sigma, alpha), (alpha * m.denoise(x, sigma, alpha) - x) / sigma**2,
+                               rtol=1e-9, atol=1e-9 / sigma**2)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vp_ve_scaling_identity(name):
+    # sigma^2 J_VP(x) = tau J_VE(x / alpha) with tau = sigma^2/alpha^2 (conventions.md)
+    m = MODELS[name]
+    sched = st.VP()
+    t = 0.3
+    a, s, tau = sched.alpha(t), sched.sigma(t), sched.tau(t)
+    x = points(m, 3, s, a)
+    np.testing.assert_allclose(s**2 * m.score_jacobian(x, s, a), tau * m.score_jacobian(x / a, np.sqrt(tau), 1.0),
+                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(m.denoise(x, s, a), m.denoise(x / a, np.sqrt(tau), 1.0), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_denoiser_equals_posterior_mean_by_importance_sampling(name):
+    """E[x_0 | x_t = x] by self-normalised importance sampling from the prior, within 5 standard errors."""
+    m = MODELS[name]
+    sigma, alpha = 0.8, 0.9
+    rng = np.random.default_rng(7)
+    x = points(m, 3, sigma, alpha, seed=3)
+    x0 = m.sample(200_000, rng=rng)                                               # (M, D)
+    for xi in x:
+        logw = -np.sum((xi - alpha * x0) ** 2, axis=1) / (2 * sigma**2)
+        w = np.exp(logw - logw.max())
+        w /= w.sum()
+        est = w @ x0
+        # delta-method standard error of a self-normalised IS mean: sqrt(sum w_i^2 (x_i - est)^2)
+        se = np.sqrt(np.sum(w[:, None] ** 2 * (x0 - est) ** 2, axis=0))
+        ess = 1 / np.sum(w**2)
+        assert ess > 500, f"importance sampling degenerate (ESS {ess:.0f}); choose a larger sigma"
+        z = np.abs(m.denoise(xi, sigma, alpha) - est) / se
+        assert np.all(z < 5), f"{name}: z-scores {z}"
+
+
+def test_gaussian_closed_forms():
+    rng = np.random.default_rng(2)
+    D = 4
+    A = rng.standard_normal((D, D))
+    C, mu = A @ A.T, rng.standard_normal(D)
+    g = st.Gaussian(mu, C)
+    x = rng.standard_normal((3, D))
+    sigma, alpha = 0.7, 0.8
+    M = alpha**2 * C + sigma**2 * np.eye(D)
+    np.testing.assert_allclose(g.score_jacobian(x[0], sigma, alpha), -np.linalg.inv(M), rtol=1e-10)
+    np.testing.assert_allclose(g.denoise(x, sigma, alpha), mu + (alpha * C @ np.linalg.solve(M, (x - alpha * mu).T)).T, rtol=1e-10)
+    np.testing.assert_allclose(g.covariance(), C, rtol=1e-12, atol=1e-12)
+
+
+def test_from_samples_uses_one_over_n_covariance_and_handles_rank_deficiency():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((6, 10))                    # N < D: rank N - 1 = 5
+    g = st.Gaussian.from_samples(X)
+    np.testing.assert_allclose(g.covariance(), np.cov(X.T, bias=True), atol=1e-12)
+    np.testing.assert_allclose(g.mean_vector, X.mean(0))
+    assert g.rank == 5
+    with pytest.raises(SpectralTheoryError, match="at least 2"):
+        st.Gaussian.from_samples(X[:1])
+
+
+def test_linear_manifold_spectrum():
+    m = st.LinearManifold(30, [(4, 5.0), (3, 0.5)], basis="orthonormal", rng=1)
+    np.testing.assert_allclose(np.sort(m.eigenvalues), [0.5] * 3 + [5.0] * 4, rtol=1e-12)
+    g = st.LinearManifold(30, [(4, 5.0), (3, 0.5)], rng=1)
+    np.testing.assert_allclose(g.covariance(), g.factor @ np.diag(g.latent_variances) @ g.factor.T, atol=1e-12)
+    assert g.rank == 7
+    # normal directions: tau J = -1 exactly (conventions.md)
+    tau = 0.3
+    ev = np.linalg.eigvalsh(tau * g.score_jacobian(np.zeros(30), np.sqrt(tau)))
+    np.testing.assert_allclose(ev[:23], -1.0, atol=1e-12)
+
+
+def test_molrg_matches_the_papers_closed_form():
+    m = st.MoLRG(12, [2, 4, 3], weights=[0.2, 0.5, 0.3], rng=4)
+    sched = st.VP()
+    t = 0.4
+    s, g = sched.alpha(t), sched.sigma(t)
+    x = points(m, 5, g, s)
+    c = s / (s**2 + g**2)
+    phi = s**2 / (2 * g**2 * (s**2 + g**2))
+    logits = np.stack([np.log(p) + phi * np.sum((x @ U) ** 2, 1) - d / 2 * np.log(1 + s**2 / g**2)
+                       for p, U, d in zip(m.weights, m.bases, m.subspace_dims)], 1)
+    w = np.exp(logits - logits.max(1, keepdims=True))
+    w /= w.sum(1, keepdims=True)
+    want = sum(w[:, [k]] * c * (x @ U @ U.T) for k, U in enumerate(m.bases))
+    np.testing.assert_allclose(m.posterior_weights(x, g, s), w, rtol=1e-10)
+    np.testing.assert_allclose(m.denoise(x, g, s), want, rtol=1e-10, atol=1e-12)
+
+
+def test_empirical_equals_mixture_of_point_masses():
+    rng = np.random.default_rng(5)
+    Y = rng.standard_normal((7, 4))
+    e = st.Empirical(Y)
+    mix = st.GaussianMixture(Y, np.zeros((7, 4, 4)))
+    x = rng.standard_normal((3, 4))
+    for f in ("denoise", "score", "score_jacobian", "log_density"):
+        np.testing.assert_allclose(getattr(e, f)(x, 0.6, 0.9), getattr(mix, f)(x, 0.6, 0.9), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["molrg", "mixture", "empirical"])
+@pytest.mark.parametrize("sigma", [1e-6, 1e-3, 1e3, 1e6])
+def test_mixtures_stay_finite_and_correct_across_noise_scales(name, sigma):
+    m = MODELS[name]
+    x = points(m, 5, sigma, 1.0, seed=11)
+    for f in (m.denoise, m.score, m.score_jacobian, m.log_density):
+        assert np.all(np.isfinite(f(x, sigma)))
+    if sigma >= 1e3:  # posterior ~ prior: first-order Tweedie mu + C (x - mu)/sigma^2, error O(|x|^2/sigma^4)
+        first_order = m.mean_vector + (x - m.mean_vector) @ m.covariance() / sigma**2
+        np.testing.assert_allclose(m.denoise(x, sigma), first_order, atol=100 / sigma**2)
+
+
+@pytest.mark.parametrize("sigma", [1e-6, 1e-4])
+def test_empirical_weights_one_hot_at_small_sigma(sigma):
+    Y = np.random.default_rng(6).standard_normal((50, 8)) * 100   # large norms stress the expanded square
+    e = st.Empirical(Y)
+    x = Y[[3, 17]] + sigma * np.random.default_rng(7).standard_normal((2, 8))
+    w = e.posterior_weights(x, sigma)
+    np.testing.assert_array_equal(np.argmax(w, 1), [3, 17])
+    np.testing.assert_allclose(w.max(1), 1.0)
+    np.testing.assert_allclose(e.denoise(x, sigma), Y[[3, 17]], rtol=1e-12)
+    # one-hot posterior: no spread, tau J = -I
+    np.testing.assert_allclose(sigma**2 * e.score_jacobian(x, sigma), -np.broadcast_to(np.eye(8), (2, 8, 8)), atol=1e-12)
+
+
+def test_empirical_exact_weights_between_two_close_points():
+    # two training points 2*delta apart, x at known offsets: the exact logit difference is 2 delta u / sigma^2
+    delta, sigma = 1e-5, 1e-5
+    Y = np.array([[1000.0, 0.0], [1000.0, 2 * delta]])
+    e = st.Empirical(Y)
+    x = np.array([1000.0, 1.3 * delta])
+    w = e.posterior_weights(x, sigma)
+    logit = ((x[1] - 0) ** 2 - (x[1] - 2 * delta) ** 2) / (2 * sigma**2)   # log(w1/w0)
+    np.testing.assert_allclose(np.log(w[1] / w[0]), logit, rtol=1e-6)
+
+
+def test_gaussian_flow_solves_the_probability_flow_ode_and_samples_exactly():
+    rng = np.random.default_rng(8)
+    D = 6
+    L = rng.standard_normal((D, 3))
+    g = st.Gaussian(rng.standard_normal(D), L @ L.T)                # rank 3: exercises the normal term
+    sT = 5.0
+    xT = g.mean_vector + rng.standard_normal((4, D)) * 3
+    s, h = 1.3, 1e-5
+    dx = (g.flow(xT, sT, s + h) - g.flow(xT, sT, s - h)) / (2 * h)
+    x = g.flow(xT, sT, s)
+    np.testing.assert_allclose(dx, (x - g.denoise(x, s)) / s, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g.flow(xT, sT, sT), xT, rtol=1e-14)
+    # exact sampling: x_T ~ N(mu, C + sT^2 I) flows to N(mu, C) at sigma = 0
+    n = 40_000
+    xT = g.mean_vector + g.sample(n, rng=rng) - g.mean_vector + sT * rng.standard_normal((n, D))
+    x0 = g.flow(xT, sT, 0.0)
+    C = g.covariance()
+    emp = np.cov(x0.T)
+    se = np.sqrt((C**2 + np.outer(np.diag(C), np.diag(C))) / n)     # Wishart standard error
+    assert np.all(np.abs(emp - C) < 5 * se + 1e-12)
+    with pytest.raises(SpectralTheoryError, match="sigma_t"):
+        g.flow(xT[:2], 1.0, 2.0)
+
+
+BAD = [
+    (lambda: st.Gaussian(np.zeros(3), np.eye(2)), "cov"),
+    (lambda: st.Gaussian(np.zeros(2), [[1, 0], [0, -1]]), "cov"),
+    (lambda: st.Gaussian(np.zeros(2), [[1, 0.5], [0, 1]]), "cov"),
+    (lambda: st.Gaussian([np.nan, 0], np.eye(2)), "mean"),
+    (lambda: st.LinearManifold(5, [(3, 1.0), (3, 1.0)]), "blocks"),
+    (lambda: st.LinearManifold(5, [(2, -1.0)]), "v_k"),
+    (lambda: st.LinearManifold(5, [(2, 1.0)], basis="weird"), "basis"),
+    (lambda: st.SpikedCovariance(3, [1, 2, 3, 4]), "spikes"),
+    (lambda: st.SpikedCovariance(3, [1, -2]), "spikes"),
+    (lambda: st.SpikedCovariance(3, [1], noise=-1), "noise"),
+    (lambda: st.MoLRG(5, [6]), "subspace_dims"),
+    (lambda: st.MoLRG(5, [3, 3]), "subspace_dims"),
+    (lambda: st.MoLRG(5, [1, 2], weights=[0.5, 0.6]), "weights"),
+    (lambda: st.MoLRG(5, [1, 2], weights=[0.5, 0.3, 0.2]), "weights"),
+    (lambda: st.GaussianMixture(np.zeros((2, 3)), np.zeros((3, 3, 3))), "covs"),
+    (lambda: st.Empirical(np.ones(3)), "points"),
+    (lambda: st.Empirical([[1.0, np.inf]]), "points"),
+    (lambda: MODELS["molrg"].denoise(np.ones(4), 1.0), "x"),
+    (lambda: MODELS["molrg"].score(np.ones(5), 0.0), "sigma"),
+    (lambda: MODELS["empirical"].score_jacobian(np.ones(5), -1.0), "sigma"),
+    (lambda: MODELS["gaussian_full"].denoise(np.full(5, np.nan), 1.0), "x"),
+    (lambda: MODELS["gaussian_full"].denoise(np.ones(5), 1.0, alpha=0), "alpha"),
+    (lambda: MODELS["manifold"].sample(0), "n"),
+    (lambda: MODELS["manifold"].sample(5, rng="seed"), "rng"),
+]
+
+
+@pytest.mark.parametrize("make,param", BAD)
+def test_bad_input_names_the_parameter(make, param):
+    with pytest.raises(SpectralTheoryError, match=param):
+        make()
+
+
+def test_sampling_is_reproducible_and_has_the_model_covariance():
+    for name, m in MODELS.items():
+        np.testing.assert_array_equal(m.sample(5, rng=3), m.sample(5, rng=np.random.default_rng(3)))
+        if name == "empirical":
+            continue
+        n = 100_000
+        X = m.sample(n, rng=9)
+        C = m.covariance()
+        se = np.sqrt((C**2 + np.outer(np.diag(C), np.diag(C))) / n)
+        # mixtures are not Gaussian: the Gaussian SE is a lower bound, so allow 8 of them
+        assert np.all(np.abs(np.cov(X.T, bias=True) - C) < 8 * se + 1e-10), name
