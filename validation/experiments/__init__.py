@@ -1,0 +1,1 @@
+"""Registered experiments: one module per theory; each registers itself on import."""
