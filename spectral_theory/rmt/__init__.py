@@ -1,0 +1,13 @@
+"""Random-matrix spectral laws: one `SpectralDensity` type (continuous part + atoms) for all of them.
+
+Sign convention: ``g(z) = int dmu(l) / (z - l) = (1/D) tr (z - C)^{-1}`` (``~ 1/z`` at infinity,
+``Im g < 0`` for ``Im z > 0``; density ``-Im g(x + i0) / pi``).
+"""
+from .density import (Gap, JacobianMap, MonotoneMap, PushforwardDensity, SpectralDensity,
+                      StieltjesResult)
+from .marchenko_pastur import MarchenkoPastur
+from .silverstein import CompanionEquation, GeneralizedMarchenkoPastur, Silverstein
+
+__all__ = ["SpectralDensity", "StieltjesResult", "Gap", "MonotoneMap", "JacobianMap",
+           "PushforwardDensity", "MarchenkoPastur", "Silverstein", "GeneralizedMarchenkoPastur",
+           "CompanionEquation"]
