@@ -87,10 +87,15 @@ class Empirical(DataModel):
         if want_jacobian:
             J = np.empty((x.shape[0], self.dim, self.dim))
             keep = logits - top >= _NEGLIGIBLE_LOGIT
+            rows = max(1, _CHUNK_ENTRIES // self.dim)
             for b in range(x.shape[0]):   # one BLAS-3 product of O(N_kept D^2) per point: why a loop is fine
                 idx = np.flatnonzero(keep[b])
-                A = np.sqrt(w[b, idx])[:, None] * (self.points[idx] - mean[b])   # (N_kept, D)
-                J[b] = (alpha**2 / sigma**4) * (A.T @ A)
+                cov = np.zeros((self.dim, self.dim))
+                for i in range(0, idx.size, rows):                                # bounded (rows, D) temporaries
+                    sub = idx[i:i + rows]
+                    A = np.sqrt(w[b, sub])[:, None] * (self.points[sub] - mean[b])  # (rows, D)
+                    cov += A.T @ A
+                J[b] = (alpha**2 / sigma**4) * cov
                 J[b].flat[:: self.dim + 1] -= 1.0 / sigma**2
             out["jacobian"] = J
         return out
