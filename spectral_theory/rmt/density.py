@@ -90,8 +90,7 @@ class _BulkQuadrature:
         half = 0.5 * (hi - lo)
 
         def integrand(theta):                                        # dmu/dtheta
-            x = lo + half * (1.0 - np.cos(theta))
-            x = np.clip(x, lo, hi)
+            x = np.clip(lo + 2.0 * half * np.sin(0.5 * theta) ** 2, lo, hi)   # 1 - cos, without cancellation
             return pdf_inside(x) * half * np.sin(theta)
 
         def panel_values(a, b):                                      # (P,), (P,) -> (P, ORDER)
@@ -127,13 +126,13 @@ class _BulkQuadrature:
         self.mass = float(self.cumulative[-1])
         th = 0.5 * (self.theta_lo + self.theta_hi)[:, None] + \
             0.5 * (self.theta_hi - self.theta_lo)[:, None] * _GL_T[None, :]
-        self.nodes = (lo + half * (1.0 - np.cos(th))).ravel()                      # (P*ORDER,)
+        self.nodes = (lo + 2.0 * half * np.sin(0.5 * th) ** 2).ravel()                      # (P*ORDER,)
         self.node_mass = (0.5 * (self.theta_hi - self.theta_lo)[:, None] * self.values * _GL_W).ravel()
         self.int_coef = self.values @ _GL_INT.T                                      # (P, ORDER+1)
 
     def theta_of_x(self, x):
-        c = 1.0 - 2.0 * (np.clip(x, self.lo, self.hi) - self.lo) / (self.hi - self.lo)
-        return np.arccos(np.clip(c, -1.0, 1.0))
+        x = np.clip(x, self.lo, self.hi)                # sin^2(theta/2) = (x - lo)/(hi - lo)
+        return 2.0 * np.arctan2(np.sqrt(x - self.lo), np.sqrt(self.hi - x))
 
     def _partial(self, panel, t):
         """Mass from the start of ``panel`` to local coordinate t in [-1, 1]."""
@@ -170,7 +169,7 @@ class _BulkQuadrature:
                 break
             t = t_new
         theta = self.theta_lo[panel] + (t + 1.0) * half
-        return self.lo + 0.5 * (self.hi - self.lo) * (1.0 - np.cos(theta))
+        return self.lo + (self.hi - self.lo) * np.sin(0.5 * theta) ** 2
 
 
 def _as_real_array(x, name):

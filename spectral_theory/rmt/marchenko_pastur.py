@@ -45,8 +45,9 @@ class MarchenkoPastur(SpectralDensity):
 
     def _pdf_inside(self, x):
         a, b = self.lower_edge, self.upper_edge
-        with np.errstate(divide="ignore"):
-            return np.sqrt(np.maximum((b - x) * (x - a), 0.0)) / (2 * np.pi * self.scale * self.ratio * x)
+        with np.errstate(divide="ignore", invalid="ignore"):    # x = 0 is in the support only if c = 1
+            out = np.sqrt(np.maximum((b - x) * (x - a), 0.0)) / (2 * np.pi * self.scale * self.ratio * x)
+        return np.where(x == 0, np.inf, out)
 
     def _stieltjes_result(self, z):
         a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.ratio
@@ -73,10 +74,11 @@ class MarchenkoPastur(SpectralDensity):
         t = np.clip(x, a, b)
 
         def antiderivative(t):
+            # arcsin written as atan2(numerator, sqrt(1 - u^2) * denominator): no loss near +-1
             r = np.sqrt(np.maximum((b - t) * (t - a), 0.0))
-            out = r + 0.5 * (a + b) * np.arcsin(np.clip((2 * t - a - b) / (b - a), -1, 1))
+            out = r + 0.5 * (a + b) * np.arctan2(2 * t - a - b, 2 * r)
             if a > 0:
-                out -= np.sqrt(a * b) * np.arcsin(np.clip(((a + b) * t - 2 * a * b) / (t * (b - a)), -1, 1))
+                out -= np.sqrt(a * b) * np.arctan2((a + b) * t - 2 * a * b, 2 * np.sqrt(a * b) * r)
             return out
 
         cont = (antiderivative(t) - antiderivative(np.array(a))) / (2 * np.pi * s * c)
