@@ -1,0 +1,342 @@
+r"""Rank-one spiked sample covariance: the BBP transition.
+
+Population covariance :math:`\Sigma = I + \ell\, u u^\top` (everything in units of the noise
+variance), :math:`N` samples in dimension :math:`D`, aspect ratio :math:`\gamma = D/N`, sample
+covariance :math:`S = \frac1N \sum_i x_i x_i^\top`.  As :math:`D, N \to \infty` with :math:`\gamma`
+fixed (Baik, Ben Arous & Péché 2005; Baik & Silverstein 2006; Paul 2007):
+
+* threshold: the spike separates from the bulk iff :math:`\ell > \sqrt\gamma`;
+* top eigenvalue: :math:`\mu = (1 + \ell)(1 + \gamma/\ell)` above the threshold, the Marchenko-Pastur
+  edge :math:`(1 + \sqrt\gamma)^2` otherwise (the two agree at :math:`\ell = \sqrt\gamma`);
+* squared overlap of the top sample eigenvector with :math:`u`:
+  :math:`|\langle \hat u, u\rangle|^2 = (1 - \gamma/\ell^2)/(1 + \gamma/\ell)` above, 0 below;
+* inverse (de-biasing a measured outlier :math:`\mu > (1+\sqrt\gamma)^2`):
+  :math:`\ell = (c + \sqrt{c^2 - 4\gamma})/2` with :math:`c = \mu - 1 - \gamma`.
+
+Finite-size corrections are :math:`O(N^{-1/2})` above the threshold and :math:`O(N^{-2/3})` at the edge.
+The derivation from the secular equation of the resolvent, with each step checked by sympy, is
+``derivations.derive("bbp")``; see also ``theory/spiked.md``.  All functions broadcast over arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._checks import SpectralTheoryError, array, scalar
+
+
+def _out(x):
+    return x[()] if x.ndim == 0 else x
+
+
+def threshold(aspect):
+    r"""BBP threshold :math:`\ell_c = \sqrt\gamma` on the spike strength (in noise units)."""
+    return _out(np.sqrt(array(aspect, "aspect", positive=True)))
+
+
+def top_eigenvalue(snr, aspect):
+    r"""Limit of the largest sample eigenvalue (units of the noise variance).
+
+    :math:`(1 + \ell)(1 + \gamma/\ell)` for :math:`\ell > \sqrt\gamma`, else :math:`(1 + \sqrt\gamma)^2`.
+    ``snr`` is :math:`\ell \ge 0`, ``aspect`` is :math:`\gamma = D/N > 0`.
+    """
+    ell = array(snr, "snr", nonnegative=True)
+    gamma = array(aspect, "aspect", positive=True)
+    ell, gamma = np.broadcast_arrays(ell, gamma)
+    above = ell > np.sqrt(gamma)
+    safe = np.where(above, ell, 1.0)                       # no division by a zero snr below threshold
+    return _out(np.where(above, (1 + safe) * (1 + gamma / safe), (1 + np.sqrt(gamma)) ** 2))
+
+
+def overlap(snr, aspect):
+    r"""Limit of the squared overlap :math:`|\langle\hat u, u\rangle|^2` of the top sample eigenvector.
+
+    :math:`(\ell^2 - \gamma)/(\ell(\ell + \gamma))` (:math:`= (1 - \gamma/\ell^2)/(1 + \gamma/\ell)`)
+    for :math:`\ell > \sqrt\gamma`, 0 otherwise; continuous at the threshold, where it is exactly 0.
+    """
+    ell = array(snr, "snr", nonnegative=True)
+    gamma = array(aspect, "aspect", positive=True)
+    ell, gamma = np.broadcast_arrays(ell, gamma)
+    above = ell > np.sqrt(gamma)
+    safe = np.where(above, ell, 1.0)
+    return _out(np.where(above, (safe**2 - gamma) / (safe * (safe + gamma)), 0.0))
+
+
+def snr_from_eigenvalue(mu, aspect):
+    r"""Invert :func:`top_eigenvalue`: the spike strength whose outlier sits at ``mu``.
+
+    :math:`\ell = (c + \sqrt{c^2 - 4\gamma})/2`, :math:`c = \mu - 1 - \gamma`; the discriminant is
+    evaluated as :math:`(\mu - (1+\sqrt\gamma)^2)(\mu - (1-\sqrt\gamma)^2)` to avoid cancellation.
+    At the edge :math:`\mu = (1+\sqrt\gamma)^2` this returns the threshold :math:`\sqrt\gamma`.
+
+    Raises
+    ------
+    SpectralTheoryError
+        if some ``mu`` lies below the Marchenko-Pastur edge: such an eigenvalue is not an outlier and
+        carries no information on a spike (every :math:`\ell \le \sqrt\gamma` gives the edge).
+    """
+    mu = array(mu, "mu", positive=True)
+    gamma = array(aspect, "aspect", positive=True)
+    mu, gamma = np.broadcast_arrays(mu, gamma)
+    edge = (1 + np.sqrt(gamma)) ** 2
+    if np.any(mu < edge):
+        i = np.unravel_index(np.argmax(edge - mu), mu.shape)
+        raise SpectralTheoryError(
+            f"`mu`={mu[i]} is below the Marchenko-Pastur edge (1+sqrt(aspect))^2={edge[i]}: "
+            "not an outlier, the spike strength is not identifiable")
+    c = mu - 1 - gamma
+    disc = (mu - edge) * (mu - (1 - np.sqrt(gamma)) ** 2)
+    return _out((c + np.sqrt(disc)) / 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Information-plus-noise (a fixed clean training set with fresh noise)
+# ---------------------------------------------------------------------------------------------
+def right_overlap(snr, aspect):
+    r"""Squared overlap of the top *right* singular vector with the clean sample-index vector.
+
+    Fixed clean training set :math:`Y` (N x D, rank one: :math:`Y = \sqrt{N\lambda}\, v u^\top` with
+    :math:`|v| = 1`) observed with fresh noise, :math:`X = Y + \sqrt{s} G`; in units of the noise the
+    signal singular value is :math:`\theta = \sqrt{\ell}`, :math:`\ell = \lambda/s`.  With
+    :math:`\gamma = D/N` (Benaych-Georges & Nadakuditi 2012, Thm 2.9 / Remark 3.2, with
+    :math:`c = \gamma`, :math:`\theta^2 = \ell`):
+
+    .. math::  |\langle \hat v, v\rangle|^2 \to 1 - \frac{\gamma + \ell}{\ell(\ell + 1)}
+               = \frac{1 - \gamma/\ell^2}{1 + 1/\ell} \quad (\ell > \sqrt\gamma), \qquad 0 \text{ otherwise.}
+
+    The left (D-side) overlap is :func:`overlap` and the top eigenvalue :func:`top_eigenvalue`, the same
+    as for the spiked covariance (conditionally on the clean coefficients both models coincide).
+    Exactly at the threshold the value is 0 (no division by zero).
+    """
+    ell, gamma = _snr_aspect(snr, aspect)
+    above = ell > np.sqrt(gamma)
+    safe = np.where(above, ell, 1.0)
+    return _out(np.where(above, (safe**2 - gamma) / (safe * (safe + 1.0)), 0.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Diffusion form: spikes lambda_i at VE noise variance s (= tau)
+# ---------------------------------------------------------------------------------------------
+def _snr_aspect(snr, aspect):
+    ell = array(snr, "snr", nonnegative=True)
+    gamma = array(aspect, "aspect", positive=True)
+    return np.broadcast_arrays(ell, gamma)
+
+
+def effective_snr(eigenvalue, noise):
+    r"""Spike strength in noise units :math:`\ell = \lambda/s` (VE noise variance ``noise`` = s = tau;
+    VP: :math:`s = (1 - \bar\alpha)/\bar\alpha`).  Rejects negative eigenvalues and noise <= 0."""
+    lam = array(eigenvalue, "eigenvalue", nonnegative=True)
+    s = array(noise, "noise", positive=True)
+    return _out(lam / s)
+
+
+def emergence_tau(eigenvalue, aspect):
+    r"""Noise variance below which a spike of size ``eigenvalue`` is estimable from noisy samples.
+
+    :math:`\ell = \lambda/s > \sqrt\gamma \iff s < s^* = \lambda/\sqrt\gamma`.  In the reverse
+    process (noise decreasing) the direction *emerges* at :math:`s^*`: large eigenvalues first.
+    Its time under a schedule is ``schedule.time_of_tau(emergence_tau(...))``
+    (see :func:`emergence_time`); under VP the condition reads
+    :math:`\bar\alpha > \sqrt\gamma/(\lambda + \sqrt\gamma)` (:func:`emergence_abar`).
+    """
+    lam = array(eigenvalue, "eigenvalue", nonnegative=True)
+    gamma = array(aspect, "aspect", positive=True)
+    return _out(lam / np.sqrt(gamma))
+
+
+def emergence_abar(eigenvalue, aspect):
+    r"""VP form of :func:`emergence_tau`: the direction is estimable iff
+    :math:`\bar\alpha > \sqrt\gamma / (\lambda + \sqrt\gamma)` (from :math:`\tau = (1-\bar\alpha)/\bar\alpha`)."""
+    lam = array(eigenvalue, "eigenvalue", nonnegative=True)
+    rg = np.sqrt(array(aspect, "aspect", positive=True))
+    return _out(rg / (lam + rg))
+
+
+def emergence_time(eigenvalue, aspect, schedule):
+    r"""Time at which a spike emerges under ``schedule``: ``schedule.time_of_tau(emergence_tau)``.
+
+    Raises
+    ------
+    SpectralTheoryError
+        if the emergence noise level lies outside the schedule's range of tau (the direction is then
+        estimable over the whole schedule, or never); the message names the eigenvalue.
+    """
+    tau = np.atleast_1d(emergence_tau(eigenvalue, aspect))
+    lo, hi = schedule.tau(schedule.t_min), schedule.tau(schedule.t_max)
+    bad = (tau < lo * (1 - 1e-12)) | (tau > hi * (1 + 1e-12))
+    if np.any(bad):
+        lam = np.atleast_1d(array(eigenvalue, "eigenvalue", nonnegative=True))
+        lam = np.broadcast_to(lam, tau.shape)
+        i = int(np.argmax(bad))
+        raise SpectralTheoryError(
+            f"`eigenvalue`={lam[i]} emerges at tau={tau[i]}, outside the range [{lo}, {hi}] of "
+            f"{type(schedule).__name__}: no emergence time within the schedule")
+    t = schedule.time_of_tau(tau)
+    return t[0] if np.ndim(eigenvalue) == 0 and np.ndim(aspect) == 0 else t
+
+
+def _spikes(spikes, dim=None):
+    lam = array(spikes, "spikes", ndim=(0, 1), nonnegative=True)
+    lam = np.atleast_1d(lam)
+    if dim is not None:
+        from ._checks import integer
+        d = integer(dim, "dim", minimum=1)
+        if lam.size > d:
+            raise SpectralTheoryError(f"rank k = {lam.size} (number of `spikes`) exceeds `dim` = {d}")
+    return lam
+
+
+@dataclass(frozen=True)
+class SpikedPrediction:
+    r"""Asymptotic PCA of N noisy samples :math:`x = x_0 + \sqrt{s}\,n` of rank-k data, one spike at a time.
+
+    Attributes (arrays over the k spikes, in the order given)
+    ----------
+    spikes, noise, aspect : inputs :math:`\lambda_i`, :math:`s`, :math:`\gamma = D/N`.
+    snr : :math:`\ell_i = \lambda_i/s`.
+    detectable : :math:`\ell_i > \sqrt\gamma`.
+    eigenvalues : limits of the top-k sample eigenvalues in data units, :math:`s\,\mu(\ell_i)`
+        (the bulk edge :math:`s(1+\sqrt\gamma)^2` for undetectable spikes).
+    overlaps : squared overlaps :math:`|\langle\hat u_i, u_i\rangle|^2` (cross overlaps vanish).
+    right_overlaps : sample-index-side overlaps of the fixed-training-set variant.
+    emergence_taus : :math:`s_i^* = \lambda_i/\sqrt\gamma`.
+    """
+
+    spikes: np.ndarray
+    noise: float
+    aspect: float
+    snr: np.ndarray
+    detectable: np.ndarray
+    eigenvalues: np.ndarray
+    overlaps: np.ndarray
+    right_overlaps: np.ndarray
+    emergence_taus: np.ndarray
+
+
+def predict(spikes, noise, aspect, dim=None) -> SpikedPrediction:
+    r"""Rank-k spiked prediction: each spike behaves as in the rank-1 model (BBP 2005; Paul 2007;
+    Benaych-Georges & Nadakuditi 2011), for :math:`\gamma < 1` and :math:`\gamma > 1` alike.
+
+    Parameters
+    ----------
+    spikes : eigenvalues :math:`\lambda_i \ge 0` of the clean data (rank k).
+    noise : VE noise variance :math:`s > 0`.
+    aspect : :math:`\gamma = D/N > 0`.
+    dim : optional ambient dimension D (checks k <= D).
+
+    Notes
+    -----
+    Equal spikes form a degenerate eigenspace: then only the *sum* of their overlaps over the
+    eigenspace is predicted (each individual eigenvector is an arbitrary rotation within it).
+    """
+    lam = _spikes(spikes, dim)
+    s = scalar(noise, "noise", positive=True)
+    gamma = scalar(aspect, "aspect", positive=True)
+    ell = lam / s
+    return SpikedPrediction(
+        spikes=lam, noise=s, aspect=gamma, snr=ell, detectable=ell > np.sqrt(gamma),
+        eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
+        overlaps=np.atleast_1d(overlap(ell, gamma)),
+        right_overlaps=np.atleast_1d(right_overlap(ell, gamma)),
+        emergence_taus=np.atleast_1d(emergence_tau(lam, gamma)))
+
+
+def overlap_curves(spikes, aspect, taus):
+    r"""Squared overlaps of a whole spectrum versus noise level: array (len(taus), k) with entry
+    :math:`\mathrm{overlap}(\lambda_i/\tau_t, \gamma)`.  Column i leaves zero at
+    :math:`\tau = \lambda_i/\sqrt\gamma`, so larger eigenvalues emerge at higher noise."""
+    lam = _spikes(spikes)
+    tau = array(taus, "taus", ndim=(0, 1), positive=True)
+    tau = np.atleast_1d(tau)
+    gamma = scalar(aspect, "aspect", positive=True)
+    return np.asarray(overlap(lam[None, :] / tau[:, None], gamma))
+
+
+def emergence_order(spikes, aspect):
+    r"""Indices of the spikes in the order in which they emerge as the noise decreases (decreasing
+    :math:`s_i^* = \lambda_i/\sqrt\gamma`, i.e. decreasing eigenvalue; ties keep the input order)."""
+    lam = _spikes(spikes)
+    scalar(aspect, "aspect", positive=True)
+    return np.argsort(-lam, kind="stable")
+
+
+# ---------------------------------------------------------------------------------------------
+# Finite-size fluctuations
+# ---------------------------------------------------------------------------------------------
+#: mean and standard deviation of the GOE Tracy-Widom law TW_1 (Tracy & Widom 1996; Bornemann 2010)
+TW1_MEAN = -1.2065335745820
+TW1_STD = 1.2680340580149
+
+
+def outlier_variance(snr, aspect):
+    r"""Asymptotic variance of :math:`\sqrt N(\hat\mu - \mu(\ell))` for an outlier (noise units).
+
+    Real Gaussian data, spike above threshold: (Paul 2007, Thm 3 for :math:`\gamma < 1`; Bai & Yao 2008
+    for any :math:`\gamma`), with population eigenvalue :math:`1 + \ell`:
+
+    .. math::  \sigma^2(\ell) = 2 (1 + \ell)^2 \left(1 - \frac{\gamma}{\ell^2}\right),
+
+    vanishing at the threshold, where the Gaussian regime gives way to the :math:`N^{-2/3}` edge
+    regime (:func:`edge_scale`).  Returns 0 for :math:`\ell \le \sqrt\gamma`.
+    """
+    ell, gamma = _snr_aspect(snr, aspect)
+    above = ell > np.sqrt(gamma)
+    safe = np.where(above, ell, 1.0)
+    return _out(np.where(above, 2 * (1 + safe) ** 2 * (1 - gamma / safe**2), 0.0))
+
+
+def edge_scale(aspect, n_samples):
+    r"""Tracy-Widom scale of the largest null eigenvalue (noise units), leading order in N:
+
+    .. math::  \hat\mu_{\max} \approx (1+\sqrt\gamma)^2 + N^{-2/3} (1+\sqrt\gamma)(1+1/\sqrt\gamma)^{1/3}\, TW_1
+
+    (Johnstone 2001, Thm 1, with :math:`n = N`, :math:`p = \gamma N`, divided by N).  At the BBP
+    threshold the top eigenvalue fluctuates on this same :math:`N^{-2/3}` scale (Baik, Ben Arous &
+    Péché 2005), with a deformed law.
+    """
+    rg = np.sqrt(array(aspect, "aspect", positive=True))
+    n = array(n_samples, "n_samples", positive=True)
+    return _out(n ** (-2.0 / 3.0) * (1 + rg) * (1 + 1 / rg) ** (1.0 / 3.0))
+
+
+def critical_window(aspect, n_samples):
+    r"""Width in :math:`\ell` of the BBP critical window at finite N.
+
+    Above the threshold the outlier sits :math:`\mu(\ell) - (1+\sqrt\gamma)^2 = (\ell-\sqrt\gamma)^2/\ell`
+    above the edge; equating this with the edge scale :func:`edge_scale` gives
+    :math:`w = \gamma^{1/4}\sqrt{\text{edge scale}} \propto N^{-1/3}`: within a few w of
+    :math:`\sqrt\gamma` neither asymptotic branch is accurate.
+    """
+    gamma = array(aspect, "aspect", positive=True)
+    return _out(gamma**0.25 * np.sqrt(np.asarray(edge_scale(gamma, n_samples))))
+
+
+def eigenvalue_std(snr, aspect, n_samples):
+    r"""Leading-order standard deviation of the top sample eigenvalue (noise units) for one sample of
+    size N: :math:`\sqrt{\sigma^2(\ell)/N}` (:func:`outlier_variance`) above the threshold, combined in
+    quadrature with the Tracy-Widom edge value :math:`\mathrm{sd}(TW_1)\times` :func:`edge_scale`
+    (which dominates within the critical window and below it)."""
+    ell, gamma = _snr_aspect(snr, aspect)
+    n = array(n_samples, "n_samples", positive=True)
+    gauss = np.asarray(outlier_variance(ell, gamma)) / n
+    edge = (TW1_STD * np.asarray(edge_scale(gamma, n))) ** 2
+    return _out(np.sqrt(gauss + edge))
+
+
+def finite_size_bound(fn, snr, aspect, n_samples, windows=2.0, points=41):
+    r"""Stated finite-size bound for an asymptotic spiked quantity ``fn(snr, aspect)`` at sample size N.
+
+    :math:`B = \max_{|\ell' - \ell| \le k w} |f(\ell') - f(\ell)|` with w the critical window
+    (:func:`critical_window`) and k = ``windows``: the deviation an :math:`O(N^{-1/3})` shift of the
+    effective SNR would cause.  This covers the crossover at the threshold (where the corrections are
+    largest, :math:`O(N^{-1/3})` for the overlap and :math:`O(N^{-2/3})` for the eigenvalue) and is
+    conservative far above it, where the bias of the mean is :math:`O(1/N)`.
+    """
+    ell, gamma = _snr_aspect(snr, aspect)
+    w = windows * np.asarray(critical_window(gamma, n_samples))
+    grid = np.linspace(-1.0, 1.0, points).reshape((points,) + (1,) * ell.ndim)
+    shifted = np.maximum(ell + grid * w, 0.0)
+    vals = np.asarray(fn(shifted, np.broadcast_to(gamma, shifted.shape)))
+    return _out(np.max(np.abs(vals - np.asarray(fn(ell, gamma))), axis=0))
