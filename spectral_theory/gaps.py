@@ -101,3 +101,190 @@ def gap_window(a, b, threshold):
     tau_hi = (half_sum + np.sqrt(disc)) / (2 * delta)
     tau_lo = a * b / tau_hi
     return _out(tau_lo), _out(tau_hi)
+
+
+# ---- gaps of a model's tau J spectrum ---------------------------------------------------------
+# The gaps of the law of tau J are the gaps of the law of C mapped by the increasing map
+# f(lambda) = -tau/(lambda + tau): a gap (a, b) of C becomes (f(a), f(b)) with width
+# f(b) - f(a) = tau (b - a)/((tau + a)(tau + b)) = gap_profile(a, b, tau).  With a = 0 (the atom of
+# normal directions) this is the manifold gap b/(b + tau).
+
+from dataclasses import dataclass as _dataclass
+
+
+@_dataclass(frozen=True)
+class SpectralGap:
+    r"""One gap of the spectrum of :math:`\tau J` at a given :math:`\tau`.
+
+    Attributes
+    ----------
+    kind : "manifold" (above the atom at -1 of the directions normal to the data: C-side a = 0) or
+        "intermediate" (between two parts of the tangent spectrum).
+    a, b : the gap's borders in the spectrum of C (a < b; a = 0 for the manifold gap).
+    tau : noise variance.
+    lo, hi, width, location : the gap in :math:`\tau J` units, its width and midpoint.
+    mass_below : fraction of eigenvalues of :math:`\tau J` below the gap.
+    n_below : ``mass_below * dim`` - the dimension the gap reveals (for the manifold gap: the number
+        of normal directions D - m); NaN when ``dim`` is unknown.
+    """
+
+    kind: str
+    a: float
+    b: float
+    tau: float
+    lo: float
+    hi: float
+    width: float
+    location: float
+    mass_below: float
+    n_below: float
+
+    def peak(self):
+        """(tau_max, G_max) of this gap over tau (manifold gap: (0, 1), approached as tau -> 0)."""
+        if self.a == 0.0:
+            return 0.0, 1.0
+        return gap_peak(self.a, self.b)
+
+    def window(self, threshold):
+        """Range of tau where this gap is at least ``threshold`` wide (see :func:`gap_window`;
+        manifold gap: ``(0, b (1 - threshold)/threshold)``).  None if it is never that wide."""
+        if self.a == 0.0:
+            return manifold_gap_window(self.b, threshold)
+        delta = float(threshold)
+        if delta > float(gap_peak(self.a, self.b)[1]):
+            return None
+        return gap_window(self.a, self.b, delta)
+
+
+def manifold_gap_profile(gamma, tau):
+    r"""Width of the manifold gap :math:`\gamma/(\gamma + \tau)` (gamma: smallest nonzero eigenvalue
+    or lower bulk edge of C); tends to 1 as tau -> 0."""
+    gamma = array(gamma, "gamma", positive=True)
+    tau = array(tau, "tau", positive=True)
+    return _out(gamma / (gamma + tau))
+
+
+def manifold_gap_window(gamma, threshold):
+    r"""Noise range ``(0, tau_hi)`` where the manifold gap is at least ``threshold``:
+    :math:`\tau_{hi} = \gamma (1 - \Delta)/\Delta`."""
+    gamma = float(array(gamma, "gamma", positive=True))
+    delta = float(array(threshold, "threshold", positive=True))
+    if delta >= 1:
+        raise SpectralTheoryError(f"`threshold` must be in (0, 1); got {delta}")
+    return 0.0, gamma * (1.0 - delta) / delta
+
+
+def _law_and_dim(model_or_law, dim, n_samples=None, component=None):
+    from .rmt import SpectralDensity
+    if isinstance(model_or_law, SpectralDensity):
+        return model_or_law, (np.nan if dim is None else float(dim))
+    from .jacobian_spectra import covariance_spectrum
+    return covariance_spectrum(model_or_law, n_samples, component), float(model_or_law.dim)
+
+
+def spectral_gaps(model_or_law, tau, dim=None, n_samples=None, component=None) -> tuple:
+    r"""All gaps of the spectrum of :math:`\tau J` at one noise variance, lowest first.
+
+    Parameters
+    ----------
+    model_or_law : a data model (see ``covariance_spectrum``) or a ``SpectralDensity`` of C.
+    tau : float > 0.
+    dim : ambient dimension, needed only with a law (to turn masses into eigenvalue counts).
+    n_samples, component : passed to ``covariance_spectrum``.
+
+    Returns
+    -------
+    tuple of :class:`SpectralGap`.
+    """
+    from ._checks import scalar
+    tau = scalar(tau, "tau", positive=True)
+    law, D = _law_and_dim(model_or_law, dim, n_samples, component)
+    out = []
+    for g in law.gaps():
+        if g.hi <= 0.0:
+            continue                                       # nothing below 0 for a covariance
+        a, b = max(g.lo, 0.0), g.hi
+        lo, hi = -tau / (a + tau), -tau / (b + tau)
+        kind = "manifold" if (a == 0.0 and g.kind.startswith("atom")) else "intermediate"
+        out.append(SpectralGap(kind, a, b, tau, lo, hi, hi - lo, 0.5 * (lo + hi), g.mass_below,
+                               g.mass_below * D))
+    return tuple(out)
+
+
+def manifold_gap(model_or_law, tau, dim=None, n_samples=None, component=None) -> SpectralGap:
+    """The manifold gap at ``tau`` (error if C has no null directions, e.g. a full-rank Gaussian)."""
+    for g in spectral_gaps(model_or_law, tau, dim, n_samples, component):
+        if g.kind == "manifold":
+            return g
+    raise SpectralTheoryError("this spectrum has no atom at 0 (no directions normal to the data), "
+                              "so there is no manifold gap")
+
+
+@_dataclass(frozen=True)
+class GapProfiles:
+    r"""Widths of every gap over a grid of :math:`\tau`: ``widths[i, j]`` for gap i at ``taus[j]``;
+    ``gaps`` are the gaps at the first tau (their C-side borders and masses do not depend on tau)."""
+
+    taus: np.ndarray
+    widths: np.ndarray
+    gaps: tuple
+
+    def peaks(self):
+        """(tau_max, G_max) of each gap (analytic, not from the grid)."""
+        return [g.peak() for g in self.gaps]
+
+    def windows(self, threshold):
+        """Visibility window of each gap for ``threshold`` (None where never visible)."""
+        return [g.window(threshold) for g in self.gaps]
+
+
+def gap_profiles(model_or_law, taus, dim=None, n_samples=None, component=None) -> GapProfiles:
+    """Width of each gap of tau J over ``taus`` (one law of C, mapped for every tau)."""
+    taus = array(taus, "taus", ndim=1, positive=True)
+    gaps = spectral_gaps(model_or_law, taus[0], dim, n_samples, component)
+    widths = np.array([[g.b / (g.b + t) if g.a == 0 else t * (g.b - g.a) / ((t + g.a) * (t + g.b))
+                        for t in taus] for g in gaps]).reshape(len(gaps), taus.size)
+    return GapProfiles(taus, widths, gaps)
+
+
+# ---- dimension from an observed spectrum --------------------------------------------------------
+@_dataclass(frozen=True)
+class DimensionEstimate:
+    r"""Largest drop of a sorted (decreasing) list of singular values.
+
+    ``n_above`` values lie above the drop and ``n_below = len(values) - n_above`` below it.  For the
+    rescaled score Jacobian of data on an m-dimensional manifold (normal directions have singular
+    value 1, tangent ones :math:`\tau/(\lambda+\tau) < 1`) the manifold gap gives
+    ``n_above = D - m`` and ``n_below = m``.  ``drop`` is the size of the largest drop,
+    ``second_drop`` the next largest (their ratio says how clear the reading is).
+    """
+
+    values: np.ndarray
+    n_above: int
+    n_below: int
+    drop: float
+    second_drop: float
+
+
+def estimate_dimension(singular_values) -> DimensionEstimate:
+    """Read the dimension off the largest drop of the sorted singular values (as Ventura et al. do for
+    trained networks, and Stanczuk et al., arXiv 2212.12611, for score vectors)."""
+    s = np.sort(np.abs(array(singular_values, "singular_values", ndim=1)))[::-1]
+    if s.size < 2:
+        raise SpectralTheoryError("`singular_values` needs at least 2 values")
+    drops = s[:-1] - s[1:]
+    i = int(np.argmax(drops))
+    second = float(np.max(np.delete(drops, i), initial=0.0))
+    return DimensionEstimate(s, i + 1, s.size - i - 1, float(drops[i]), second)
+
+
+def predicted_drop(model_or_law, tau, dim=None, n_samples=None, component=None) -> SpectralGap:
+    r"""The gap the largest drop of the sorted singular values of :math:`\tau J` should sit in: the
+    widest gap at ``tau``.  Its ``n_below`` is the predicted ``DimensionEstimate.n_above`` (eigenvalues
+    below a gap have the larger moduli) and its ``width`` the predicted drop.  At small tau this is the
+    manifold gap (revealing D - m); at larger tau an intermediate gap can be wider, and the largest
+    drop then reveals a sub-dimension instead."""
+    gaps = spectral_gaps(model_or_law, tau, dim, n_samples, component)
+    if not gaps:
+        raise SpectralTheoryError(f"the spectrum of tau J has no gap at tau={tau}")
+    return max(gaps, key=lambda g: g.width)
