@@ -1,0 +1,407 @@
+"""Sweeps: grids, per-task seeds, executors (inline, process pool, Dask), the SQLite store and resume."""
+import hashlib
+import io
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spectral_theory import SpectralTheoryError, __version__
+from validation import store as store_mod
+from validation.sweep import (SweepError, TaskFailedWarning, _ChunkSizer, grid, load_sweep, run_sweep,
+                              task_key, task_seed)
+
+CALLS = []  # parameters seen by _counted (in-process runs only)
+
+
+# -- tasks (module level so that worker processes can import them) ----------------------------------
+def _draw(params, rng):
+    return {"x": rng.normal(size=3) * params["scale"], "u": rng.random(), "label": f"{params['scale']}"}
+
+
+def _counted(params, rng):
+    CALLS.append(params)
+    return {"u": rng.random()}
+
+
+def _fragile(params, rng):
+    if params["k"] % 3 == 0:
+        raise ZeroDivisionError(f"k={params['k']} is divisible by 3")
+    return {"u": rng.random()}
+
+
+def _fails_until_flag(params, rng):
+    if not os.path.exists(params["flag"]):
+        raise FileNotFoundError(params["flag"])
+    return {"u": rng.random()}
+
+
+def _bad_output(params, rng):
+    return {"not_a_dict": [1.0], "complex": {"z": 1j}, "int_key": {1: 2.0}}[params["kind"]]
+
+
+def _slow(params, rng):
+    time.sleep(float(os.environ.get("SWEEP_TEST_DELAY", "0")))
+    return {"u": rng.random(), "k": params["k"]}
+
+
+def _file_digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# -- grids --------------------------------------------------------------------------------------------
+def test_grid_is_the_cartesian_product_with_the_last_axis_fastest():
+    g = grid(a=[1, 2], b=np.array([0.5, 1.0, 2.0]), c="fixed")
+    assert g.shape == (2, 3, 1)
+    assert g[:4] == [{"a": 1, "b": 0.5, "c": "fixed"}, {"a": 1, "b": 1.0, "c": "fixed"},
+                     {"a": 1, "b": 2.0, "c": "fixed"}, {"a": 2, "b": 0.5, "c": "fixed"}]
+    assert len(g) == 6
+    assert all(type(p["b"]) is float and type(p["a"]) is int for p in grid(a=np.arange(2), b=np.float32(0.5)))
+
+
+@pytest.mark.parametrize("axes, match", [
+    ({}, "at least one axis"),
+    ({"a": []}, "`a` is empty"),
+    ({"a": [1, 2, 1]}, "repeats the value 1"),
+    ({"a": {1, 2}}, "ordered"),
+    ({"a": [[1, 2]]}, "JSON scalar"),
+    ({"a": [1.0, float("nan")]}, "finite"),
+    ({"a": np.zeros((2, 2))}, "1-D"),
+    ({"a": object()}, "list, tuple"),
+])
+def test_invalid_grid_axes_are_refused(axes, match):
+    with pytest.raises(SpectralTheoryError, match=match):
+        grid(**axes)
+
+
+@pytest.mark.parametrize("points, match", [
+    ([], "empty"),
+    ({"a": 1}, "list of parameter dicts"),
+    ([{"a": 1}, 3], r"`grid`\[1\]"),
+    ([{"a": 1, "b": 2}, {"b": 2, "a": 1}], "repeats the point"),
+    ([{"a": [1]}], "JSON scalar"),
+    ([{}], "non-empty dict"),
+])
+def test_invalid_grids_are_refused_before_anything_runs(points, match):
+    with pytest.raises(SpectralTheoryError, match=match):
+        run_sweep(_counted, points, seed=0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(seed=None), "explicit"),
+    (dict(seed=np.random.default_rng(0)), "explicit"),
+    (dict(seed=-1), "seed"),
+    (dict(seed=0, workers=0), "workers"),
+    (dict(seed=0, name=""), "name"),
+])
+def test_invalid_settings_are_refused(kwargs, match):
+    with pytest.raises(SpectralTheoryError, match=match):
+        run_sweep(_counted, grid(k=[1]), **kwargs)
+
+
+def test_lambdas_and_nested_functions_are_refused_as_tasks():
+    def nested(params, rng):
+        return {}
+
+    for bad in (lambda p, r: {}, nested):
+        with pytest.raises(SpectralTheoryError, match="module-level"):
+            run_sweep(bad, grid(k=[1]), seed=0)
+
+
+# -- seeds --------------------------------------------------------------------------------------------
+def test_a_task_stream_depends_only_on_the_seed_and_its_own_parameters():
+    small = run_sweep(_draw, grid(scale=[1.0, 2.0]), seed=7)
+    big = run_sweep(_draw, grid(scale=[3.0, 1.0, 0.5, 2.0]), seed=7)
+    by_scale = {r["params"]["scale"]: r["result"] for r in big.rows}
+    assert [r["result"] for r in small.rows] == [by_scale[1.0], by_scale[2.0]]
+    # and differs between seeds and between points
+    other = run_sweep(_draw, grid(scale=[1.0, 2.0]), seed=8)
+    assert other.rows[0]["result"]["u"] != small.rows[0]["result"]["u"]
+    assert small.rows[0]["result"]["u"] != small.rows[1]["result"]["u"]
+
+
+def test_task_seed_and_the_stored_seed_reproduce_a_row_by_hand():
+    res = run_sweep(_draw, grid(scale=[1.5, 2.5]), seed=np.random.SeedSequence(11, spawn_key=(4,)))
+    for row in res.rows:
+        ss = task_seed(np.random.SeedSequence(11, spawn_key=(4,)), row["params"])
+        assert ss.spawn_key == tuple(row["seed"]["spawn_key"]) and ss.entropy == row["seed"]["entropy"]
+        assert ss.spawn_key[:1] == (4,)  # a child of the given SeedSequence
+        redo = json.loads(json.dumps(_draw(row["params"], np.random.default_rng(ss)), default=list))
+        direct = _draw(row["params"], np.random.default_rng(np.random.SeedSequence(**row["seed"])))
+        assert redo["u"] == row["result"]["u"] == direct["u"]
+        assert np.array_equal(direct["x"], row["result"]["x"])
+    assert task_key({"a": 1, "b": 2.0}) == task_key({"b": 2.0, "a": 1}) != task_key({"a": 1, "b": 2})
+
+
+def _results(res):
+    return [(r["params"], r["result"], r["seed"]) for r in res.rows]
+
+
+def test_one_worker_four_workers_and_dask_give_identical_results():
+    distributed = pytest.importorskip("distributed")
+    points = grid(scale=np.linspace(0.5, 3.0, 24))
+    inline = run_sweep(_draw, points, seed=2024)
+    pooled = run_sweep(_draw, points, seed=2024, workers=4)
+    assert _results(pooled) == _results(inline)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        dask = run_sweep(_draw, points, seed=2024, scheduler=cluster.scheduler_address)
+    assert _results(dask) == _results(inline)
+
+
+def test_chunks_start_at_one_task_and_grow_to_the_target_duration_but_balance_the_tail():
+    sizer = _ChunkSizer(capacity=4, max_chunk=512)
+    assert sizer.size(1000) == 1  # cost unknown: one task per submission
+    sizer.observe([("k", "ok", "{}", None, 1e-3)] * 10)  # 1 ms tasks -> 200 per 0.2 s chunk
+    assert sizer.size(10_000) == 200
+    assert sizer.size(40) == 10  # 40 tasks left over 4 slots
+    sizer.observe([("k", "ok", "{}", None, 10.0)])
+    assert sizer.size(10_000) == 1  # slow tasks go one by one
+    inline = _ChunkSizer(capacity=1, max_chunk=1)
+    inline.observe([("k", "ok", "{}", None, 1e-6)])
+    assert inline.size(10_000) == 1
+
+
+# -- failures -----------------------------------------------------------------------------------------
+def test_task_exceptions_become_failed_rows_with_tracebacks_and_a_warning():
+    with pytest.warns(TaskFailedWarning, match="3 of 7 tasks .* failed.*ZeroDivisionError"):
+        res = run_sweep(_fragile, grid(k=range(7)), seed=1)
+    assert [r["params"]["k"] for r in res.failed] == [0, 3, 6]
+    assert all("_fragile" in r["error"] and "divisible by 3" in r["error"] for r in res.failed)
+    assert not res.ok
+    u = res.array("u")
+    assert np.isnan(u[[0, 3, 6]]).all() and np.isfinite(u[[1, 2, 4, 5]]).all()
+    with pytest.raises(SweepError, match="3 of 7"):
+        res.raise_for_failures()
+
+
+def test_outputs_that_are_not_json_dicts_are_failed_rows():
+    with pytest.warns(TaskFailedWarning):
+        res = run_sweep(_bad_output, grid(kind=["not_a_dict", "complex", "int_key"]), seed=1)
+    errors = [r["error"] for r in res.rows]
+    assert all(e.startswith("invalid task output") for e in errors)
+    assert "must return a dict" in errors[0] and "complex" in errors[1] and "strings" in errors[2]
+
+
+# -- results ------------------------------------------------------------------------------------------
+def test_result_arrays_are_aligned_with_the_grid():
+    points = grid(scale=[1.0, 2.0], k=[0, 1, 2])
+    res = run_sweep(_draw, points, seed=3)
+    assert res.array("x").shape == (6, 3)
+    assert res.array("x", reshape=True).shape == (2, 3, 3)
+    assert np.array_equal(res.param_array("scale", reshape=True)[:, 0], [1.0, 2.0])
+    assert res.array("u", reshape=True)[1, 2] == res.rows[5]["result"]["u"]
+    assert res.values("label") == ["1.0"] * 3 + ["2.0"] * 3
+    with pytest.raises(SpectralTheoryError, match="missing"):
+        res.array("nope")
+    with pytest.raises(SpectralTheoryError, match="made by"):
+        run_sweep(_draw, list(points), seed=3).array("u", reshape=True)
+
+
+# -- the store ----------------------------------------------------------------------------------------
+def test_rows_are_stored_with_their_metadata_and_a_rerun_skips_them(tmp_path):
+    path = tmp_path / "sub" / "sweep.sqlite"
+    CALLS.clear()
+    first = run_sweep(_counted, grid(k=range(5)), seed=9, store=path, name="demo")
+    assert len(CALLS) == 5 and (first.n_run, first.n_skipped) == (5, 0)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("PRAGMA application_id").fetchone()[0] == store_mod.APPLICATION_ID
+    rows = con.execute("SELECT sweep, params, seed, status, result, error, seconds, version, finished "
+                       "FROM tasks ORDER BY rowid").fetchall()
+    con.close()
+    assert len(rows) == 5
+    for (sweep, params, seed, status, result, error, seconds, version, finished), row in zip(rows, first.rows):
+        assert (sweep, status, error, version) == ("demo", "ok", None, __version__)
+        assert json.loads(params) == row["params"] and json.loads(result) == row["result"]
+        assert json.loads(seed) == row["seed"] and seconds >= 0 and finished.startswith("20")
+    CALLS.clear()
+    again = run_sweep(_counted, grid(k=range(7)), seed=9, store=path, name="demo")
+    assert [p["k"] for p in CALLS] == [5, 6] and (again.n_run, again.n_skipped) == (2, 5)
+    assert _results(again)[:5] == _results(first)
+    assert _results(again) == _results(run_sweep(_counted, grid(k=range(7)), seed=9))
+    assert len(load_sweep(path, "demo").rows) == 7
+
+
+def test_failed_tasks_are_retried_on_rerun(tmp_path):
+    flag = tmp_path / "flag"
+    points = grid(flag=[str(flag)], k=[1, 2])
+    with pytest.warns(TaskFailedWarning):
+        first = run_sweep(_fails_until_flag, points, seed=0, store=tmp_path / "s.sqlite")
+    assert len(first.failed) == 2 and "FileNotFoundError" in first.failed[0]["error"]
+    flag.touch()
+    second = run_sweep(_fails_until_flag, points, seed=0, store=tmp_path / "s.sqlite")
+    assert second.ok and second.n_run == 2
+    with sqlite3.connect(tmp_path / "s.sqlite") as con:
+        assert con.execute("SELECT COUNT(*), MIN(status) FROM tasks").fetchone() == (2, "ok")
+
+
+def test_a_store_of_another_sweep_definition_is_refused_and_left_unchanged(tmp_path):
+    path = tmp_path / "s.sqlite"
+    default_name = f"{_counted.__module__}:_counted"
+    run_sweep(_counted, grid(k=[1, 2]), seed=1, store=path)
+    before = _file_digest(path)
+    with pytest.raises(SpectralTheoryError, match="already holds sweep .*seed"):
+        run_sweep(_counted, grid(k=[1, 2]), seed=2, store=path)
+    with pytest.raises(SpectralTheoryError, match="already holds sweep .*task"):
+        run_sweep(_draw, grid(scale=[1.0]), seed=1, store=path, name=default_name)
+    assert _file_digest(path) == before
+    run_sweep(_counted, grid(k=[1, 2]), seed=2, store=path, name="another")  # a new name is fine
+    with store_mod.SweepStore(path) as db:
+        sweeps = db.sweeps()
+    assert set(sweeps) == {default_name, "another"}
+    assert sweeps["another"]["seed"] == {"entropy": 2, "spawn_key": []} and sweeps["another"]["n_ok"] == 2
+
+
+def _make_foreign(path):
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE t (x)")
+        con.execute("INSERT INTO t VALUES (1)")
+    con.close()
+
+
+def _make_corrupt_store(path):
+    run_sweep(_counted, grid(k=range(50)), seed=1, store=path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 512] = os.urandom(512)  # clobber a page; the header stays
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: p.write_text("a, b\n1, 2\n"), "not an SQLite database"),
+    (lambda p: p.write_bytes(os.urandom(4096)), "not an SQLite database"),
+    (_make_foreign, "another application"),
+    (_make_corrupt_store, "corrupt"),
+])
+def test_foreign_or_corrupt_files_are_refused_and_left_unchanged(tmp_path, make, match):
+    path = tmp_path / "s.sqlite"
+    make(path)
+    before = _file_digest(path)
+    CALLS.clear()
+    with pytest.raises(SpectralTheoryError, match=match):
+        run_sweep(_counted, grid(k=[1]), seed=1, store=path)
+    assert CALLS == [] and _file_digest(path) == before
+    assert sorted(os.listdir(tmp_path)) == ["s.sqlite"]
+
+
+def test_an_empty_file_is_adopted_as_a_new_store(tmp_path):
+    path = tmp_path / "s.sqlite"
+    path.touch()
+    assert run_sweep(_counted, grid(k=[1]), seed=1, store=path).n_run == 1
+
+
+def test_unwritable_store_locations_are_refused(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(SpectralTheoryError, match="cannot be created"):
+        run_sweep(_counted, grid(k=[1]), seed=1, store=blocker / "s.sqlite")
+    with pytest.raises(SpectralTheoryError, match="is a directory"):
+        run_sweep(_counted, grid(k=[1]), seed=1, store=tmp_path)
+    with pytest.raises(SpectralTheoryError, match="does not exist"):
+        load_sweep(tmp_path / "missing.sqlite", "x")
+
+
+# -- scheduler ----------------------------------------------------------------------------------------
+def test_a_scheduler_that_does_not_answer_fails_within_seconds():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    with pytest.raises(SpectralTheoryError, match="does not answer"):
+        run_sweep(_counted, grid(k=[1]), seed=1, scheduler=f"tcp://127.0.0.1:{port}")
+    assert time.perf_counter() - start < 6.0
+    for bad in ("", "tcp://", "tcp://host:notaport", 8786):
+        with pytest.raises(SpectralTheoryError, match="scheduler"):
+            run_sweep(_counted, grid(k=[1]), seed=1, scheduler=bad)
+
+
+# -- progress -----------------------------------------------------------------------------------------
+class _FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_only_when_asked(monkeypatch, capsys):
+    pytest.importorskip("tqdm")
+    run_sweep(_counted, grid(k=range(3)), seed=1, progress=True)  # captured stderr is not a terminal
+    assert capsys.readouterr().err == ""
+    fake = _FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", fake)
+    run_sweep(_counted, grid(k=range(3)), seed=1, progress=False)
+    assert fake.getvalue() == ""
+    run_sweep(_counted, grid(k=range(3)), seed=1, progress=True, name="bar")
+    assert "bar" in fake.getvalue() and "3/3" in fake.getvalue()
+
+
+# -- SIGKILL mid-sweep --------------------------------------------------------------------------------
+_KILLED_SWEEP = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    from test_sweep import _slow
+    from validation.sweep import grid, run_sweep
+    if __name__ == "__main__":
+        run_sweep(_slow, grid(k=range({n})), seed=5, store={path!r}, workers=2, name="killed")
+""")
+
+
+def _stored_ok(path):
+    if not path.exists():
+        return 0
+    con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        return con.execute("SELECT COUNT(*) FROM tasks WHERE status = 'ok'").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+    finally:
+        con.close()
+
+
+def test_sigkill_mid_sweep_loses_no_finished_row_and_the_rerun_completes_the_rest(tmp_path):
+    n = 60
+    path = tmp_path / "killed.sqlite"
+    script = tmp_path / "run.py"
+    script.write_text(_KILLED_SWEEP.format(tests=str(Path(__file__).parent), n=n, path=str(path)))
+    env = dict(os.environ, SWEEP_TEST_DELAY="0.1")
+    proc = subprocess.Popen([sys.executable, str(script)], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while _stored_ok(path) < 6:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the sweep stored nothing within 60 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        try:  # the pool workers, if still alive, belong to the killed process's session
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.stderr.close()
+
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    stored = con.execute("SELECT params, seed, status, result, error FROM tasks WHERE sweep = 'killed'").fetchall()
+    con.close()
+    n_before = len(stored)
+    assert 6 <= n_before < n
+    for params, seed, status, result, error in stored:  # every row is whole and right
+        params, seed = json.loads(params), json.loads(seed)
+        assert status == "ok" and error is None
+        expect = _slow(params, np.random.default_rng(task_seed(5, params)))
+        assert json.loads(result) == expect and seed["spawn_key"] == list(task_seed(5, params).spawn_key)
+
+    res = run_sweep(_slow, grid(k=range(n)), seed=5, store=path, workers=1, name="killed")
+    assert (res.n_skipped, res.n_run) == (n_before, n - n_before) and res.ok
+    assert _results(res) == _results(run_sweep(_slow, grid(k=range(n)), seed=5))
