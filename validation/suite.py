@@ -1,0 +1,257 @@
+"""The validation suite: run registered experiments, print the verdict table, write the report.
+
+``spectral-theory validate [NAMES] [--quick|--full] [--out DIR] [--workers N] [--scheduler ADDR]
+[--seed S] [--quiet]`` calls :func:`validate_cli`; ``spectral-theory list`` calls :func:`list_cli`.
+
+* Seeds: experiment ``name`` runs on ``SeedSequence(seed, spawn_key=h(name))`` with ``h`` four 32-bit
+  words of SHA-256(name) (:func:`experiment_seed`), so its stream depends on ``--seed`` and its own
+  name only: adding or removing experiments changes nothing else, and any worker layout gives the
+  same numbers.
+* Execution: one task per experiment through :func:`validation.sweep.run_sweep` (a local process pool
+  with ``--workers``, a Dask cluster with ``--scheduler``), stored in ``DIR/validation.sqlite`` as each
+  experiment finishes, so an interrupted ``validate`` resumes: rerunning skips experiments already
+  finished with the same seed, preset and experiment source code (a hash of the module's source is a
+  task parameter, so editing an experiment reruns it).
+* Output: a table (experiment, quantity, prediction, measurement +- standard error, tolerance,
+  verdict) with per-experiment timing; ``DIR/results.json``, ``DIR/report.md`` and PNG figures
+  (:mod:`validation.report`).  The exit status is 1 if any experiment disagrees or fails, else 0.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import math
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from spectral_theory._checks import SpectralTheoryError
+
+from .experiment import AGREE, DISAGREE, INCONCLUSIVE, Context, ExperimentResult, registry
+
+ERROR = "error"
+QUICK_BUDGET_SECONDS = 15.0       # per experiment: the whole quick suite must finish in 2 minutes
+STORE_NAME = "validation.sqlite"
+
+
+# ---- seeds and names ---------------------------------------------------------------------------
+def experiment_seed(seed: int, name: str) -> np.random.SeedSequence:
+    """The experiment's own stream: ``SeedSequence(seed, spawn_key=sha256(name)[:16] as 4 uint32)``."""
+    words = np.frombuffer(hashlib.sha256(name.encode()).digest()[:16], dtype="<u4")
+    return np.random.SeedSequence(int(seed), spawn_key=tuple(int(w) for w in words))
+
+
+def resolve_names(names, available) -> list:
+    """The requested experiment names (all if none), rejecting unknown ones with close matches."""
+    available = sorted(available)
+    if not names:
+        return available
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        hints = []
+        for n in unknown:
+            close = difflib.get_close_matches(n, available, n=3, cutoff=0.5)
+            hints.append(f"`{n}`" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+        raise SpectralTheoryError(f"unknown experiment {'; '.join(hints)}; `spectral-theory list` shows the "
+                                  f"{len(available)} registered experiments")
+    return list(dict.fromkeys(names))
+
+
+def check_output_dir(out) -> Path:
+    """Create ``out`` if needed and make sure a file can be written there (before anything runs)."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise SpectralTheoryError(f"cannot write the report folder `{out}`: {e.strerror or e}") from e
+    return path
+
+
+def _source_hash(exp) -> str:
+    try:
+        src = inspect.getsource(sys.modules[exp.run.__module__])
+    except (OSError, TypeError, KeyError):
+        src = exp.run.__module__
+    return hashlib.sha256(src.encode()).hexdigest()[:16]
+
+
+# ---- running -----------------------------------------------------------------------------------
+def _clean(obj):
+    """JSON-safe copy: non-finite floats become None (strict JSON has no NaN/inf)."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def run_experiment(name: str, preset: str, seed: int, progress: bool = False) -> dict:
+    """Run one registered experiment on its own stream; return its JSON-safe result record.
+
+    An experiment that raises becomes a record with verdict "error" and the traceback.
+    """
+    exp = registry()[name]
+    ss = experiment_seed(seed, name)
+    ctx = Context(preset=preset, rng=np.random.default_rng(ss), seed=ss, workers=1, progress=progress)
+    start = time.perf_counter()
+    try:
+        outcome = exp.run(ctx)
+    except Exception:                       # an experiment's bug must not take the suite down
+        return dict(name=name, claim=exp.claim, source=exp.source, preset=preset, seconds=time.perf_counter() - start,
+                    verdict=ERROR, error=traceback.format_exc(), checks=[], figures=[], parameters={}, notes="")
+    record = ExperimentResult(exp, outcome, time.perf_counter() - start, preset).to_dict()
+    record["error"] = None
+    return _clean(record)
+
+
+def experiment_task(params: dict, rng) -> dict:
+    """Sweep task: one experiment (``params``: name, preset, seed, code).  The sweep's ``rng`` is not
+    used: the experiment's stream is :func:`experiment_seed` (seed, name), the same on every route."""
+    return run_experiment(params["name"], params["preset"], params["seed"])
+
+
+def run_experiments(names, preset="quick", seed=0, *, workers=1, scheduler=None, store_dir=None,
+                    progress=False) -> tuple:
+    """Run the named experiments; return (records in the order of ``names``, number taken from the store).
+
+    Uses :func:`validation.sweep.run_sweep` (parallel, resumable from ``store_dir``) when available,
+    else runs them one after the other in this process.
+    """
+    reg = registry()
+    points = [dict(name=n, preset=preset, seed=int(seed), code=_source_hash(reg[n])) for n in names]
+    try:
+        from .sweep import run_sweep
+    except ImportError:
+        run_sweep = None
+    if run_sweep is None:
+        return _run_sequential(points, progress), 0
+    store = None if store_dir is None else str(Path(store_dir) / STORE_NAME)
+    result = run_sweep(experiment_task, points, seed=int(seed), store=store, workers=workers,
+                       scheduler=scheduler, progress=progress, name="validate")
+    records = []
+    for p, row in zip(points, result.rows):
+        if row["result"] is not None:
+            rec = dict(row["result"])
+        else:
+            exp = reg[p["name"]]
+            rec = dict(name=p["name"], claim=exp.claim, source=exp.source, preset=preset, seconds=row["seconds"],
+                       verdict=ERROR, error=row.get("error"), checks=[], figures=[], parameters={}, notes="")
+        records.append(rec)
+    return records, result.n_skipped
+
+
+def _run_sequential(points, progress):
+    bar = _progress_bar(len(points), progress)
+    records = []
+    for p in points:
+        if bar is not None:
+            bar.set_postfix_str(p["name"])
+        records.append(run_experiment(p["name"], p["preset"], p["seed"], progress=False))
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    return records
+
+
+def _progress_bar(total, enabled):
+    if not enabled or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="experiment", file=sys.stderr)
+
+
+# ---- the table ---------------------------------------------------------------------------------
+def _num(v):
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+def format_table(records) -> str:
+    """Plain-text table: experiment, quantity, prediction, measurement +- s.e., tolerance, verdict."""
+    header = ("experiment", "quantity", "prediction", "measurement +- s.e.", "tolerance", "verdict")
+    rows = []
+    for r in records:
+        if r["verdict"] == ERROR:
+            last = (r.get("error") or "").strip().splitlines()[-1:] or ["?"]
+            rows.append((r["name"], "(failed to run)", "", last[0][:60], "", ERROR.upper()))
+            continue
+        for c in r["checks"]:
+            rows.append((r["name"], c["quantity"], _num(c["predicted"]),
+                         f"{_num(c['measured'])} +- {_num(c['stderr'])}", _num(c["tolerance"]),
+                         c["verdict"] if c["verdict"] == AGREE else c["verdict"].upper()))
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
+    widths[1] = min(widths[1], 60)
+    line = lambda cells: "  ".join(str(c)[:w].ljust(w) for c, w in zip(cells, widths)).rstrip()
+    out = [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def format_summary(records, preset) -> str:
+    lines = ["", "experiment".ljust(28) + "verdict".ljust(14) + "seconds"]
+    for r in records:
+        slow = (f"  slow: over the {QUICK_BUDGET_SECONDS:g} s quick budget"
+                if preset == "quick" and r["seconds"] > QUICK_BUDGET_SECONDS else "")
+        lines.append(r["name"].ljust(28) + r["verdict"].ljust(14) + f"{r['seconds']:7.1f}{slow}")
+    counts = {v: sum(r["verdict"] == v for r in records) for v in (AGREE, INCONCLUSIVE, DISAGREE, ERROR)}
+    lines.append(", ".join(f"{n} {v}" for v, n in counts.items() if n) +
+                 f"; {sum(r['seconds'] for r in records):.1f} s of experiments")
+    return "\n".join(lines)
+
+
+# ---- command line ------------------------------------------------------------------------------
+def validate_cli(args) -> int:
+    names = resolve_names(getattr(args, "names", None), registry().keys())
+    out = check_output_dir(args.out)
+    progress = not getattr(args, "quiet", False)
+    started = time.perf_counter()
+    records, from_store = run_experiments(names, args.preset, args.seed, workers=args.workers, scheduler=args.scheduler,
+                              store_dir=out, progress=progress)
+    wall = time.perf_counter() - started
+    print(format_table(records))
+    print(format_summary(records, args.preset))
+    if from_store:
+        print(f"{from_store} of {len(records)} experiments were already finished in {out / STORE_NAME} "
+              "(same seed, preset and code) and were not rerun")
+    from .report import write_report
+    meta = dict(preset=args.preset, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
+                wall_seconds=wall, command=" ".join(sys.argv))
+    paths = write_report(out, records, meta)
+    print(f"wall time {wall:.1f} s; report: {paths['report']}" +
+          ("" if paths["figures"] or not any(r["figures"] for r in records) else " (no figures: matplotlib is not installed)"))
+    return 1 if any(r["verdict"] in (DISAGREE, ERROR) for r in records) else 0
+
+
+def list_cli(args) -> int:
+    reg = registry()
+    print(f"experiments ({len(reg)}):")
+    width = max((len(n) for n in reg), default=0) + 2
+    for name, exp in reg.items():
+        print(f"  {name.ljust(width)}{exp.claim}")
+    try:
+        import derivations
+        entries = derivations.catalogue()
+    except Exception as e:   # derivations need sympy; the experiments list stands on its own
+        print(f"derivations: unavailable ({type(e).__name__}: {e})")
+        return 0
+    print(f"derivations ({len(entries)}):")
+    width = max((len(e.name) for e in entries), default=0) + 2
+    for e in entries:
+        print(f"  {e.name.ljust(width)}{e.title}")
+    return 0
+
+
+__all__ = ["experiment_seed", "resolve_names", "check_output_dir", "run_experiment", "experiment_task",
+           "run_experiments", "format_table", "format_summary", "validate_cli", "list_cli", "ERROR"]
