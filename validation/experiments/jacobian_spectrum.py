@@ -128,10 +128,10 @@ def run(ctx):
         checks.append(Check(f"tau={tau:g}: bottom edge of the bulks", lo_edge, m, se,
                             finite_size=_edge_scale(law, lo_edge, dim, upper=False), note="Tracy-Widom scale"))
         # KS distance of the whole spectrum (atom included) to the predicted cdf
-        m, se = mean_se([_ks_distance(law, s) for s in spectra])
         if tau == taus[0]:
-                    Check(f"tau={tau:g}: KS distance to the predicted law", 0.0, m, se,
-                      finite_size=(2 + np.log(dim)) / dim, note="cdf jumps + edges + rigidity"))
+            m, se = mean_se([_ks_distance(law, s) for s in spectra])
+            checks.append(Check(f"tau={tau:g}: KS distance to the predicted law", 0.0, m, se,
+                                finite_size=(2 + np.log(dim)) / dim, note="cdf jumps + edges + rigidity"))
         # mean of tau J: exact trace formula against tau g(-tau)
         predicted_mean = float(np.real(tau * law_C.stieltjes(-tau)))
         m, se = mean_se(spectra.mean(axis=1))
