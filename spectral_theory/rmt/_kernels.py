@@ -44,6 +44,7 @@ STATUS_BRANCH = 2
 _NEWTON_MAXITER = 100
 _ETA_FACTOR = 0.25          # geometric shrink factor of Im z along the continuation
 _ETA_FLOOR = 1e-13          # relative Im z at which the continuation jumps onto the real axis
+_WARM_MARGIN = 1e-8         # a warm-started root is accepted only if Im g < -margin |g| (branch-safe)
 
 
 @njit(cache=True)
@@ -67,16 +68,26 @@ def _residual(z, g, a, v):
 
 @njit(cache=True)
 def _newton(z, g, a, v, tol):
-    """Newton on z(g) - z = 0; returns (g, iterations, converged)."""
+    """Newton on z(g) - z = 0; returns (g, iterations, converged).
+
+    Stops on a relative step <= tol, on a residual at rounding level, or on stagnation (the residual
+    stops decreasing while steps are already tiny: near an edge z'(g) -> 0 amplifies rounding).
+    """
+    prev_f = np.inf
+    prev_step = np.inf
     for it in range(1, _NEWTON_MAXITER + 1):
         r, dr = _r_and_dr(g, a, v)
         f = 1.0 / g + r - z
         if abs(f) <= 2e-16 * (abs(z) + abs(1.0 / g) + abs(r)):
             return g, it, True            # at roundoff level (e.g. exactly at an edge, where z'(g) = 0)
+        if abs(f) >= prev_f and prev_step <= 1e-9 * abs(g):
+            return g, it, True            # stagnation at rounding level
+        prev_f = abs(f)
         df = -1.0 / (g * g) + dr
         if df == 0:
             return g, it, False
         step = f / df
+        prev_step = abs(step)
         g = g - step
         if not (np.isfinite(g.real) and np.isfinite(g.imag)):
             return g, it, False
@@ -251,12 +262,40 @@ def _solve_continuation(z, a, v, eta_top, tol, maxiter, shrink):
     return g, total, STATUS_OK
 
 
-@njit(cache=True, parallel=True)
-def solve_grid(z, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, maxiter):
-    """Solve (E) at every z (complex128 array, Im z >= 0) in parallel.
+@njit(cache=True)
+def _solve_one(zi, g_prev, have_prev, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, maxiter):
+    """One point: gap bisection (real, outside), else warm-started Newton, else continuation."""
+    if zi.imag == 0.0:
+        for j in range(gap_x_lo.size):
+            if gap_x_lo[j] < zi.real < gap_x_hi[j]:
+                s = _solve_outside(zi.real, gap_s_lo[j], gap_s_hi[j], a, v)
+                return complex(1.0 / s, 0.0), 1, STATUS_OK
+    if have_prev:
+        # Any root with Im g clearly < 0 is *the* Stieltjes value: for Im z > 0 the solution in the
+        # lower half plane is unique, and on the real axis inside the support roots are simple and
+        # come in conjugate pairs, so at most one lies in the open lower half plane.
+        g_new, it, ok = _newton(zi, g_prev, a, v, tol)
+        if ok and zi.imag == 0.0 and g_new.imag > 0.0:
+            g_new = g_new.conjugate()
+        if ok and g_new.imag < -_WARM_MARGIN * abs(g_new):
+            return g_new, it, STATUS_OK
+    g, it, st = _solve_continuation(zi, a, v, eta_top, tol, maxiter, _ETA_FACTOR)
+    if st != STATUS_OK:
+        g2, it2, st2 = _solve_continuation(zi, a, v, eta_top, tol, maxiter, 0.7)
+        it += it2
+        if st2 == STATUS_OK:
+            return g2, it, st2
+    return g, it, st
 
-    Real points lying in the open gap (gap_x_lo[j], gap_x_hi[j]) are solved on the monotone branch
-    s in (gap_s_lo[j], gap_s_hi[j]); other points by continuation (with a finer retry on failure).
+
+@njit(cache=True, parallel=True)
+def solve_grid(z, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, maxiter, n_chunks):
+    """Solve (E) at every z (complex128 array, Im z >= 0; best sorted along the grid) in parallel.
+
+    The grid is cut into ``n_chunks`` contiguous chunks (``prange``); inside a chunk each point is
+    warm-started from its predecessor. Real points in the open gap (gap_x_lo[j], gap_x_hi[j]) are
+    solved on the monotone branch s in (gap_s_lo[j], gap_s_hi[j]); points where the warm start is
+    not accepted by the Herglotz test fall back to the continuation in Im z.
     Returns g, iterations, residual, status.
     """
     n = z.size
@@ -264,32 +303,24 @@ def solve_grid(z, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, ma
     iters = np.zeros(n, dtype=np.int64)
     resid = np.empty(n, dtype=np.float64)
     status = np.zeros(n, dtype=np.int64)
-    for i in prange(n):
-        zi = z[i]
-        done = False
-        if zi.imag == 0.0:
-            for j in range(gap_x_lo.size):
-                if gap_x_lo[j] < zi.real < gap_x_hi[j]:
-                    s = _solve_outside(zi.real, gap_s_lo[j], gap_s_hi[j], a, v)
-                    g[i] = complex(1.0 / s, 0.0)
-                    iters[i] = 1
-                    status[i] = STATUS_OK
-                    done = True
-                    break
-        if not done:
-            gi, it, st = _solve_continuation(zi, a, v, eta_top, tol, maxiter, _ETA_FACTOR)
-            if st != STATUS_OK:
-                gi2, it2, st2 = _solve_continuation(zi, a, v, eta_top, tol, maxiter, 0.7)
-                it += it2
-                if st2 == STATUS_OK:
-                    gi, st = gi2, st2
+    n_chunks = max(1, min(n_chunks, n))
+    for c in prange(n_chunks):
+        lo = (c * n) // n_chunks
+        hi = ((c + 1) * n) // n_chunks
+        have_prev = False
+        g_prev = 0j
+        for i in range(lo, hi):
+            gi, it, st = _solve_one(z[i], g_prev, have_prev, a, v, gap_x_lo, gap_x_hi,
+                                    gap_s_lo, gap_s_hi, eta_top, tol, maxiter)
             g[i] = gi
             iters[i] = it
             status[i] = st
-        if np.isfinite(g[i].real) and np.isfinite(g[i].imag) and g[i] != 0:
-            resid[i] = _residual(zi, g[i], a, v)
-        else:
-            resid[i] = np.inf
+            have_prev = st == STATUS_OK and gi.imag < 0.0
+            g_prev = gi
+            if np.isfinite(gi.real) and np.isfinite(gi.imag) and gi != 0:
+                resid[i] = _residual(z[i], gi, a, v)
+            else:
+                resid[i] = np.inf
     return g, iters, resid, status
 
 

@@ -32,6 +32,7 @@ from .density import SpectralDensity, StieltjesResult
 _TOL = 1e-15
 _MAXITER = 20000
 _RESIDUAL_OK = 1e-9
+_N_CHUNKS = 64          # parallel chunks of the sorted grid (warm starts run inside a chunk)
 
 
 class CompanionEquation:
@@ -70,9 +71,16 @@ class CompanionEquation:
 
     def solve(self, z: np.ndarray) -> StieltjesResult:
         """Companion g at complex z (Im z >= 0), all points in parallel."""
-        z = np.ascontiguousarray(np.asarray(z, dtype=np.complex128).ravel())
-        g, it, res, st = K.solve_grid(z, self.a, self.v, self.gap_x_lo, self.gap_x_hi,
-                                      self.gap_s_lo, self.gap_s_hi, self.eta_top, _TOL, _MAXITER)
+        z = np.asarray(z, dtype=np.complex128).ravel()
+        order = np.lexsort((z.real, z.imag))                 # warm starts run along the sorted grid
+        zs = np.ascontiguousarray(z[order])
+        g, it, res, st = K.solve_grid(zs, self.a, self.v, self.gap_x_lo, self.gap_x_hi,
+                                      self.gap_s_lo, self.gap_s_hi, self.eta_top, _TOL, _MAXITER,
+                                      _N_CHUNKS)
+        out = [np.empty_like(arr) for arr in (g, it, res, st)]
+        for dst, src in zip(out, (g, it, res, st)):
+            dst[order] = src
+        g, it, res, st = out
         ok = (st == K.STATUS_OK) & (res <= _RESIDUAL_OK)
         return StieltjesResult(g, it, res, ok)
 
