@@ -208,12 +208,31 @@ def experiment(name: str, claim: str, source: str, tags=()):
     return wrap
 
 
+_BROKEN: dict[str, str] = {}
+
+
 def registry() -> dict[str, Experiment]:
-    """All registered experiments (importing every module of ``validation.experiments``)."""
+    """All registered experiments (importing every module of ``validation.experiments``).
+
+    A module that fails to import does not hide the others: its traceback is kept in
+    :func:`broken_modules` (the suite reports it as a failed entry).
+    """
     import importlib
     import pkgutil
+    import traceback
 
     from . import experiments
     for mod in pkgutil.iter_modules(experiments.__path__):
-        importlib.import_module(f"{experiments.__name__}.{mod.name}")
+        name = f"{experiments.__name__}.{mod.name}"
+        try:
+            importlib.import_module(name)
+            _BROKEN.pop(mod.name, None)
+        except Exception:
+            _BROKEN[mod.name] = traceback.format_exc()
     return dict(sorted(_REGISTRY.items()))
+
+
+def broken_modules() -> dict[str, str]:
+    """Experiment modules that failed to import: ``{module name: traceback}``."""
+    registry()
+    return dict(_BROKEN)

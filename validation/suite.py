@@ -33,7 +33,7 @@ import numpy as np
 
 from spectral_theory._checks import SpectralTheoryError
 
-from .experiment import AGREE, DISAGREE, INCONCLUSIVE, Context, ExperimentResult, registry
+from .experiment import AGREE, DISAGREE, INCONCLUSIVE, Context, ExperimentResult, broken_modules, registry
 
 ERROR = "error"
 QUICK_BUDGET_SECONDS = 15.0       # per experiment: the whole quick suite must finish in 2 minutes
@@ -220,6 +220,10 @@ def validate_cli(args) -> int:
     records, from_store = run_experiments(names, args.preset, args.seed, workers=args.workers, scheduler=args.scheduler,
                               store_dir=out, progress=progress)
     wall = time.perf_counter() - started
+    if not getattr(args, "names", None):          # the whole suite: modules that failed to import count as failures
+        records += [dict(name=f"<module {mod}>", claim="(experiment module failed to import)", source=mod,
+                         preset=args.preset, seconds=0.0, verdict=ERROR, error=tb, checks=[], figures=[],
+                         parameters={}, notes="") for mod, tb in broken_modules().items()]
     print(format_table(records))
     print(format_summary(records, args.preset))
     if from_store:
@@ -237,6 +241,8 @@ def validate_cli(args) -> int:
 def list_cli(args) -> int:
     reg = registry()
     print(f"experiments ({len(reg)}):")
+    for mod, tb in broken_modules().items():
+        print(f"  (module {mod} failed to import: {tb.strip().splitlines()[-1]})")
     width = max((len(n) for n in reg), default=0) + 2
     for name, exp in reg.items():
         print(f"  {name.ljust(width)}{exp.claim}")
