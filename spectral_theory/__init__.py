@@ -15,3 +15,4 @@ from . import metrics, datasets
 from .distill import distill_linear, wiener_filter
 from .jacobian_spectra import AtomicSpectrum, covariance_spectrum, jacobian_spectra, jacobian_spectrum
 from .phases import (Phases, collapse_time, collapse_tau, phases, speciation_tau, speciation_time)
+from . import molrg
