@@ -1,0 +1,101 @@
+"""The validation suite end to end: CLI, report files, JSON round trip, seeds, bad names and folders."""
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from spectral_theory import SpectralTheoryError
+from validation import experiment as E
+from validation import report, suite
+from validation.cli import main
+
+FAST = "gaussian_trajectory"
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    rc = main(["validate", FAST, "--out", str(out), "--quiet", "--seed", "7"])
+    return out, rc
+
+
+def test_validate_writes_the_report(report_dir, capsys):
+    out, rc = report_dir
+    assert rc == 0
+    assert (out / "results.json").is_file() and (out / "report.md").is_file()
+    assert (out / "figures" / "gaussian_trajectory_error.png").stat().st_size > 1000
+    md = (out / "report.md").read_text()
+    assert "## gaussian_trajectory" in md and "![" in md and "**Claim.**" in md
+
+
+def test_results_json_round_trip(report_dir):
+    out, _ = report_dir
+    raw = json.loads((out / "results.json").read_text())            # strict JSON (no NaN)
+    meta, records = report.load_results(out)
+    assert meta["seed"] == 7 and meta["preset"] == "quick" and records == raw["experiments"]
+    (rec,) = records
+    assert rec["name"] == FAST and rec["verdict"] == "agree" and rec["seconds"] > 0
+    for c in rec["checks"]:
+        assert {"quantity", "predicted", "measured", "stderr", "tolerance", "verdict"} <= set(c)
+    # a rewritten report from the loaded records is identical
+    again = report.markdown(records, meta, {f["name"] for f in rec["figures"]})
+    assert again == (out / "report.md").read_text()
+
+
+def test_rerun_resumes_from_the_store(report_dir, capsys):
+    out, _ = report_dir
+    assert main(["validate", FAST, "--out", str(out), "--quiet", "--seed", "7"]) == 0
+    assert "already finished" in capsys.readouterr().out
+
+
+def test_same_seed_same_numbers_and_seeds_depend_on_the_name_only(tmp_path):
+    a = suite.run_experiment(FAST, "quick", 3)
+    b = suite.run_experiment(FAST, "quick", 3)
+    assert [c["measured"] for c in a["checks"]] == [c["measured"] for c in b["checks"]]
+    s1 = suite.experiment_seed(3, "x").generate_state(4)
+    assert np.array_equal(s1, suite.experiment_seed(3, "x").generate_state(4))
+    assert not np.array_equal(s1, suite.experiment_seed(3, "y").generate_state(4))
+    assert not np.array_equal(s1, suite.experiment_seed(4, "x").generate_state(4))
+
+
+def test_unknown_name_suggests_close_matches(tmp_path, capsys):
+    with pytest.raises(SpectralTheoryError, match="did you mean gaussian_trajectory"):
+        suite.resolve_names(["gausian_trajectory"], E.registry().keys())
+    assert main(["validate", "gausian_trajectory", "--out", str(tmp_path)]) == 2
+    assert "did you mean" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["validate", FAST, "--out", str(blocker / "sub"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the report folder" in err and str(blocker / "sub") in err
+
+
+def test_failing_experiment_is_reported_not_fatal(monkeypatch, tmp_path):
+    def boom(ctx):
+        raise RuntimeError("kaboom")
+    monkeypatch.setitem(E._REGISTRY, "zz_boom", E.Experiment("zz_boom", "fails", "test", boom))
+    rec = suite.run_experiment("zz_boom", "quick", 0)
+    assert rec["verdict"] == suite.ERROR and "kaboom" in rec["error"]
+    table = suite.format_table([rec])
+    assert "ERROR" in table
+    paths = report.write_report(tmp_path, [rec], dict(preset="quick", seed=0))
+    assert "kaboom" in paths["report"].read_text()
+
+
+def test_report_without_matplotlib(monkeypatch, tmp_path, report_dir):
+    out, _ = report_dir
+    _, records = report.load_results(out)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)   # import now fails
+    paths = report.write_report(tmp_path, records, dict(preset="quick", seed=7))
+    assert paths["figures"] == [] and "![" not in paths["report"].read_text()
+    assert report.load_results(tmp_path)[1] == records
+
+
+def test_list_shows_experiments(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert FAST in out and "jacobian_spectrum" in out
