@@ -244,9 +244,9 @@ class SpectralDensity:
     def stieltjes_result(self, z) -> StieltjesResult:
         """g(z) = int dmu / (z - l) with diagnostics; z off the closed support (or in C \\ R).
 
-        Real z inside a bulk (where g has a branch cut) or at an atom (a pole) is an error; the
-        boundary value g(x + i0) inside the support is available as ``stieltjes(x + 0j + 1e-300j)``
-        style continuation through ``boundary_stieltjes(x)``.
+        Real z inside a closed bulk (the branch cut) or at an atom (a pole) is an error; the
+        boundary value g(x + i0) on the cut is ``boundary_stieltjes(x)``. Lower half plane by
+        g(conj z) = conj g(z).
         """
         za = np.asarray(z, dtype=np.complex128)
         if np.any(~np.isfinite(za)):
@@ -462,6 +462,3 @@ class PushforwardDensity(SpectralDensity):
             val = val + (q.node_mass[None, :] / (w[:, None] - q.nodes[None, :])).sum(axis=1)
         z = np.zeros(w.shape, dtype=int)
         return StieltjesResult(val, z, np.zeros(w.shape), np.ones(w.shape, dtype=bool))
-
-    def moment_formula_available(self):
-        return False
