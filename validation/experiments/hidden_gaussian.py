@@ -74,9 +74,9 @@ def run_distillation(ctx):
     rng = ctx.rng
     dim, sigma = (8, 0.6) if ctx.quick else (32, 0.6)
     n_grid = np.array([400, 800, 1600, 3200] if ctx.quick else [1000, 2000, 4000, 8000, 16000, 32000])
-    reps = 16 if ctx.quick else 40
+    reps = 30 if ctx.quick else 60
     model = _mixture(rng, dim)
-    rate = distillation_rate(model, sigma, 40_000 if ctx.quick else 400_000, rng=rng)
+    rate = distillation_rate(model, sigma, 100_000 if ctx.quick else 1_000_000, rng=rng)
     Ws, bs = st.wiener_filter(model.mean_vector, model.covariance(), sigma)
     norm_W = np.linalg.norm(Ws)
     checks, sq = [], []
