@@ -55,6 +55,13 @@ def _slow(params, rng):
     return {"u": rng.random(), "k": params["k"]}
 
 
+def _dies(params, rng):
+    if params["k"] == 5:
+        os._exit(3)  # a worker process that crashes outright (segfault, OOM kill)
+    time.sleep(0.02)
+    return {"u": rng.random()}
+
+
 def _file_digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -143,6 +150,14 @@ def test_task_seed_and_the_stored_seed_reproduce_a_row_by_hand():
     assert task_key({"a": 1, "b": 2.0}) == task_key({"b": 2.0, "a": 1}) != task_key({"a": 1, "b": 2})
 
 
+def test_a_seed_sequence_with_tuple_entropy_resumes_from_its_store(tmp_path):
+    seed = np.random.SeedSequence((np.int64(3), 2**70), spawn_key=(1,))
+    first = run_sweep(_draw, grid(scale=[1.0, 2.0]), seed=seed, store=tmp_path / "s.sqlite")
+    again = run_sweep(_draw, grid(scale=[1.0, 2.0]), seed=seed, store=tmp_path / "s.sqlite")
+    assert again.n_skipped == 2 and _results(again) == _results(first)
+    assert first.rows[0]["seed"]["entropy"] == [3, 2**70]
+
+
 def _results(res):
     return [(r["params"], r["result"], r["seed"]) for r in res.rows]
 
@@ -192,6 +207,17 @@ def test_outputs_that_are_not_json_dicts_are_failed_rows():
     errors = [r["error"] for r in res.rows]
     assert all(e.startswith("invalid task output") for e in errors)
     assert "must return a dict" in errors[0] and "complex" in errors[1] and "strings" in errors[2]
+
+
+def test_a_crashed_worker_process_is_a_clear_error_and_finished_rows_are_kept(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with pytest.raises(SweepError, match="executor failed.*rerun to resume"):
+        run_sweep(_dies, grid(k=range(40)), seed=1, store=path, workers=2, name="crash")
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        keys = {r[0] for r in con.execute("SELECT key FROM tasks WHERE status = 'ok'")}
+    con.close()
+    assert task_key({"k": 5}) not in keys and keys <= {task_key({"k": k}) for k in range(40)}
 
 
 # -- results ------------------------------------------------------------------------------------------

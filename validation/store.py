@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS tasks (
 _COLUMNS = ("key", "params", "seed", "status", "result", "error", "seconds", "version", "finished")
 
 
+class SweepError(RuntimeError):
+    """The sweep machinery failed mid-run (a worker process died, the cluster or the disk failed)."""
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -132,6 +136,8 @@ class SweepStore:
             self._con.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             self._con.execute("PRAGMA journal_mode = WAL")
             self._con.execute("PRAGMA synchronous = NORMAL")
+            self._con.execute("BEGIN IMMEDIATE")  # fail now, not mid-sweep, if we cannot take the write lock
+            self._con.execute("ROLLBACK")
             if not ours:  # tables and the file's marks appear together or not at all
                 self._con.executescript(
                     f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
@@ -195,8 +201,11 @@ class SweepStore:
         stamp = _now()
         values = [(name, r["key"], r["params"], r["seed"], r["status"], r["result"], r["error"],
                    r["seconds"], r["version"], stamp) for r in rows]
-        with self._transaction():
-            self._con.executemany("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        try:
+            with self._transaction():
+                self._con.executemany("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+        except sqlite3.Error as e:
+            raise SweepError(f"could not store {len(values)} finished task(s) in {str(self.path)!r}: {e}") from e
 
     def read(self, name: str, keys=None) -> dict[str, dict]:
         """Stored rows of sweep ``name`` (all, or those with the given keys): key -> row dict.
@@ -229,5 +238,8 @@ class _Transaction:
         self._con.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb):
-        self._con.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self._con.execute("COMMIT")
+        elif self._con.in_transaction:
+            self._con.execute("ROLLBACK")
         return False

@@ -52,12 +52,14 @@ import numbers
 import os
 import pickle
 import socket
+import struct
 import sys
 import time
 import traceback
 import warnings
 from concurrent import futures as cf
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -65,16 +67,12 @@ import numpy as np
 from spectral_theory import __version__
 from spectral_theory._checks import SpectralTheoryError, integer
 
-from .store import FAILED, OK, SweepStore
+from .store import FAILED, OK, SweepError, SweepStore
 
 _TARGET_CHUNK_SECONDS = 0.2  # work per submission once task cost is known
 _MAX_CHUNK = 512  # bound on tasks per submission
 _CONNECT_TIMEOUT = 5.0  # seconds to wait for a Dask scheduler
 _KEY_WORDS = 4  # 32-bit words of the parameter hash in the spawn key (128 bits)
-
-
-class SweepError(RuntimeError):
-    """The sweep machinery failed (a worker process died, the cluster was lost)."""
 
 
 class TaskFailedWarning(UserWarning):
@@ -107,13 +105,13 @@ def canonical_params(params: dict) -> str:
     return json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def _digest(params: dict) -> bytes:
-    return hashlib.sha256(canonical_params(params).encode()).digest()[: 4 * _KEY_WORDS]
+def _key_of(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).digest()[: 4 * _KEY_WORDS].hex()
 
 
 def task_key(params: dict) -> str:
     """The stored key of a task: hex of the first 128 bits of SHA-256 of its canonical parameters."""
-    return _digest(params).hex()
+    return _key_of(canonical_params(params))
 
 
 def _root_seed(seed) -> np.random.SeedSequence:
@@ -128,7 +126,10 @@ def _root_seed(seed) -> np.random.SeedSequence:
 
 
 def _seed_dict(ss: np.random.SeedSequence) -> dict:
-    return {"entropy": ss.entropy, "spawn_key": [int(k) for k in ss.spawn_key]}
+    """The seed as JSON-ready plain ints (entropy: an int or a list of ints)."""
+    e = ss.entropy
+    entropy = int(e) if isinstance(e, numbers.Integral) else [int(x) for x in e]
+    return {"entropy": entropy, "spawn_key": [int(k) for k in ss.spawn_key]}
 
 
 def task_seed(seed, params: dict) -> np.random.SeedSequence:
@@ -143,8 +144,16 @@ def task_seed(seed, params: dict) -> np.random.SeedSequence:
 
 def _spawn_key(root: np.random.SeedSequence, key: str) -> tuple:
     """The root's spawn key extended by the task key's four little-endian 32-bit words."""
-    words = np.frombuffer(bytes.fromhex(key), dtype="<u4")
-    return tuple(int(k) for k in root.spawn_key) + tuple(int(w) for w in words)
+    return tuple(int(k) for k in root.spawn_key) + struct.unpack(f"<{_KEY_WORDS}I", bytes.fromhex(key))
+
+
+class _Point(NamedTuple):
+    """A grid point prepared once: its key, parameters (and their JSON) and its stream's spawn key."""
+
+    key: str
+    params: dict
+    params_json: str
+    spawn_key: tuple
 
 
 def _check_point(point, where: str) -> dict:
@@ -209,21 +218,23 @@ def _is_scalar_like(value) -> bool:
     return value is None or isinstance(value, (str, bool, numbers.Number, np.generic))
 
 
-def _check_grid(points) -> list[dict]:
+def _check_grid(points, root: np.random.SeedSequence) -> list[_Point]:
     if isinstance(points, dict) or not isinstance(points, (list, tuple)):
         raise SpectralTheoryError(
             f"`grid` must be a list of parameter dicts (see validation.sweep.grid); got {type(points).__name__}"
         )
     if not points:
         raise SpectralTheoryError("`grid` is empty: nothing to run")
-    clean = [_check_point(p, f"`grid`[{i}]") for i, p in enumerate(points)]
-    first = {}
-    for i, p in enumerate(clean):
-        key = task_key(p)
+    out, first = [], {}
+    for i, p in enumerate(points):
+        params = _check_point(p, f"`grid`[{i}]")
+        text = canonical_params(params)
+        key = _key_of(text)
         if key in first:
-            raise SpectralTheoryError(f"`grid` repeats the point {p} (positions {first[key]} and {i})")
+            raise SpectralTheoryError(f"`grid` repeats the point {params} (positions {first[key]} and {i})")
         first[key] = i
-    return clean
+        out.append(_Point(key, params, text, _spawn_key(root, key)))
+    return out
 
 
 def _task_name(task) -> str:
@@ -547,45 +558,46 @@ def run_sweep(task, grid, *, seed, store=None, workers=1, scheduler=None, progre
     """
     started = time.perf_counter()
     task_name = _task_name(task)
-    points = _check_grid(grid)
     root = _root_seed(seed)
+    points = _check_grid(grid, root)
     workers = integer(workers, "workers", minimum=1)
     name = task_name if name is None else name
     if not isinstance(name, str) or not name:
         raise SpectralTheoryError(f"`name` must be a non-empty string; got {name!r}")
-    keys = [task_key(p) for p in points]
-    by_key = dict(zip(keys, points))
+    by_key = {pt.key: pt for pt in points}
+    seed_info = _seed_dict(root)
+    entropy = seed_info["entropy"]
 
     db = SweepStore(store) if store is not None else None
     try:
-        done = set()
+        rows = {}  # key -> public row
         if db is not None:
-            db.register(name, task_name, _seed_dict(root), __version__)
-            done = db.finished_keys(name) & set(keys)
-        todo = [k for k in keys if k not in done]
-        memory = {}
+            db.register(name, task_name, seed_info, __version__)
+            done = db.finished_keys(name) & by_key.keys()
+            rows.update((k, _public_row(r)) for k, r in db.read(name, done).items())
+        todo = [pt for pt in points if pt.key not in rows]
         if todo:
             executor = _make_executor(task, workers, scheduler, len(todo))
-            bar = _progress_bar(progress, len(keys), len(done), name)
+            bar = _progress_bar(progress, len(points), len(rows), name)
+            entropy_json = json.dumps(entropy)
             try:
-                for rows in _execute(executor, task, root, [(k, by_key[k]) for k in todo]):
-                    records = [_record(by_key[r[0]], root, r) for r in rows]
+                for finished in _execute(executor, task, entropy, todo):
+                    records = [_record(by_key[r[0]], entropy_json, r) for r in finished]
                     if db is not None:
                         db.write(name, records)
-                    else:
-                        memory.update((rec["key"], rec) for rec in records)
+                    rows.update((rec["key"], _fresh_row(by_key[rec["key"]], entropy, rec)) for rec in records)
                     if bar is not None:
-                        bar.update(len(rows))
+                        bar.update(len(finished))
             finally:
                 if bar is not None:
                     bar.close()
-        stored = db.read(name, keys) if db is not None else {k: _decode(rec) for k, rec in memory.items()}
     finally:
         if db is not None:
             db.close()
 
-    rows = tuple(_public_row(stored[k]) for k in keys)
-    result = SweepResult(name=name, rows=rows, n_run=len(todo), n_skipped=len(done),
+    rows = tuple(rows[pt.key] for pt in points)
+    done = len(points) - len(todo)
+    result = SweepResult(name=name, rows=rows, n_run=len(todo), n_skipped=done,
                          seconds=time.perf_counter() - started,
                          store=None if store is None else str(store), axes=getattr(grid, "axes", None))
     if result.failed:
@@ -601,17 +613,17 @@ def _make_executor(task, workers: int, scheduler, n_tasks: int):
     return _PoolExecutor(min(workers, n_tasks), task.__module__)
 
 
-def _execute(executor, task, root, items):
+def _execute(executor, task, entropy, points):
     """Yield lists of finished rows as chunks complete, keeping ``executor.capacity`` chunks in flight."""
     sizer = _ChunkSizer(executor.capacity, executor.max_chunk)
-    queue = list(reversed(items))  # pop() from the end = grid order
+    queue = list(reversed(points))  # pop() from the end = grid order
     pending = set()
     error = True
     try:
         while queue or pending:
             while queue and len(pending) < executor.capacity:
                 chunk = [queue.pop() for _ in range(min(sizer.size(len(queue)), len(queue)))]
-                pending.add(executor.submit(task, root.entropy, [(k, p, _spawn_key(root, k)) for k, p in chunk]))
+                pending.add(executor.submit(task, entropy, [(pt.key, pt.params, pt.spawn_key) for pt in chunk]))
             for fut in executor.wait_any(pending):
                 pending.discard(fut)
                 try:
@@ -628,19 +640,20 @@ def _execute(executor, task, root, items):
         executor.close(error)
 
 
-def _record(params, root, row) -> dict:
+def _record(point: _Point, entropy_json: str, row) -> dict:
     """A store row (JSON text columns) from a worker row."""
     key, status, result, error, seconds = row
-    seed = {"entropy": root.entropy, "spawn_key": list(_spawn_key(root, key))}
-    return dict(key=key, params=canonical_params(params), seed=json.dumps(seed), status=status,
+    seed = f'{{"entropy": {entropy_json}, "spawn_key": [{", ".join(map(str, point.spawn_key))}]}}'
+    return dict(key=key, params=point.params_json, seed=seed, status=status,
                 result=result, error=error, seconds=float(seconds), version=__version__)
 
 
-def _decode(rec: dict) -> dict:
-    out = dict(rec)
-    for col in ("params", "seed", "result"):
-        out[col] = None if out[col] is None else json.loads(out[col])
-    return out
+def _fresh_row(point: _Point, entropy, rec: dict) -> dict:
+    """The public row of a task just stored as ``rec`` (decoded as a stored row would be)."""
+    return dict(params=dict(point.params), result=None if rec["result"] is None else json.loads(rec["result"]),
+                status=rec["status"], error=rec["error"], seconds=rec["seconds"],
+                seed={"entropy": entropy, "spawn_key": list(point.spawn_key)}, key=rec["key"],
+                version=rec["version"])
 
 
 def _public_row(rec: dict) -> dict:
