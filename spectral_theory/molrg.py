@@ -307,9 +307,11 @@ def _top_eigvecs(X, masks, d, fill):
         top = Xc.transpose(0, 2, 1) @ V[:, :, ::-1][:, :, :k]         # (R, n, k), column norms sqrt(lam)
         if k < d:
             top = np.concatenate([top, np.zeros((R, n, d - k))], axis=2)
-        scale = np.sqrt(np.maximum(lam[:, -1], 0.0))[:, None, None] + 1e-300
-        # a 1e-10 admixture of ``fill``: negligible on spanned directions, completes unspanned ones
-        Q, Rq = np.linalg.qr(top + 1e-10 * scale * fill)
+        scale = np.sqrt(np.maximum(lam[:, -1], 0.0))[:, None] + 1e-300    # (R, 1)
+        # directions the cluster does not span (norm ~ 0) are replaced by ``fill``; QR then makes
+        # them orthogonal to the spanned ones
+        empty = np.linalg.norm(top, axis=1) <= 1e-8 * scale               # (R, d)
+        Q, Rq = np.linalg.qr(np.where(empty[:, None, :], fill, top))
         return Q * np.where(np.diagonal(Rq, axis1=1, axis2=2) < 0, -1.0, 1.0)[:, None, :]
     S = Xc.transpose(0, 2, 1) @ Xc                                    # (R, n, n)
     return np.ascontiguousarray(np.linalg.eigh(S)[1][:, :, ::-1][:, :, :d])
@@ -518,7 +520,8 @@ def recovery_error(bases_hat, bases_true, threshold=SUCCESS_THRESHOLD) -> Recove
     r"""Subspace recovery error after optimal matching of components.
 
     The distance between components is :math:`|P_{\hat U} - P_U|_F / \sqrt{\hat d + d}`
-    (:math:`|P_{\hat U} - P_U|_F^2 = \hat d + d - 2|\hat U^\top U|_F^2`; equal dims: the paper's
+    (:math:`|P_{\hat U} - P_U|_F^2 = \hat d + d - 2|\hat U^\top U|_F^2 = |U - P_{\hat U}U|_F^2 +
+    |\hat U - P_U\hat U|_F^2`, evaluated in the second form to avoid cancellation; equal dims: the paper's
     :math:`/\sqrt{2d}`), in [0, 1]; the matching minimises the summed distance
     (``scipy.optimize.linear_sum_assignment``).  Success: every matched distance < ``threshold``.
     """
@@ -530,8 +533,9 @@ def recovery_error(bases_hat, bases_true, threshold=SUCCESS_THRESHOLD) -> Recove
     dist = np.empty((len(true), len(hat)))
     for k, U in enumerate(true):
         for j, V in enumerate(hat):
-            sq = U.shape[1] + V.shape[1] - 2 * np.sum((V.T @ U) ** 2)
-            dist[k, j] = np.sqrt(max(sq, 0.0) / (U.shape[1] + V.shape[1]))
+            # d + d' - 2|V^T U|_F^2 written as two residual norms: no cancellation for close subspaces
+            sq = np.sum((U - V @ (V.T @ U)) ** 2) + np.sum((V - U @ (U.T @ V)) ** 2)
+            dist[k, j] = np.sqrt(sq / (U.shape[1] + V.shape[1]))
     rows, cols = linear_sum_assignment(dist)
     errors = dist[rows, cols]
     return Recovery(errors, cols, float(errors.max()), bool(np.all(errors < threshold)), threshold)
