@@ -116,6 +116,22 @@ def test_invalid_settings_are_refused(kwargs, match):
         run_sweep(_counted, grid(k=[1]), **kwargs)
 
 
+def _scaled(params, rng, factor=1.0):
+    return {"u": factor * rng.random()}
+
+
+def test_partials_are_tasks_named_with_their_bound_arguments(tmp_path):
+    import functools
+
+    res = run_sweep(functools.partial(_scaled, factor=2.0), grid(k=[1]), seed=0, store=tmp_path / "s.sqlite")
+    assert res.name == f"{_scaled.__module__}:_scaled(factor=2.0)"
+    plain = run_sweep(_scaled, grid(k=[1]), seed=0)
+    assert res.rows[0]["result"]["u"] == 2.0 * plain.rows[0]["result"]["u"]
+    with pytest.raises(SpectralTheoryError, match="already holds"):
+        run_sweep(functools.partial(_scaled, factor=3.0), grid(k=[1]), seed=0, store=tmp_path / "s.sqlite",
+                  name=res.name)
+
+
 def test_lambdas_and_nested_functions_are_refused_as_tasks():
     def nested(params, rng):
         return {}

@@ -43,6 +43,7 @@ JSON-serialisable dict); failures are listed in :attr:`SweepResult.failed` and a
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -247,6 +248,15 @@ def _task_name(task) -> str:
             f"`task` {getattr(task, '__qualname__', task)!r} must be a module-level function so that worker "
             f"processes can import it (lambdas and nested functions cannot be sent): {e}"
         ) from e
+    return _describe(task)
+
+
+def _describe(task) -> str:
+    """A stable name for the task: ``module:qualname``, with the bound arguments of a partial."""
+    if isinstance(task, functools.partial):
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in sorted(task.keywords.items()))
+        args = ", ".join(map(repr, task.args))
+        return f"{_describe(task.func)}({', '.join(x for x in (args, kwargs) if x)})"
     return f"{getattr(task, '__module__', '?')}:{getattr(task, '__qualname__', type(task).__qualname__)}"
 
 
