@@ -26,7 +26,7 @@ CALLS = []  # parameters seen by _counted (in-process runs only)
 
 # -- tasks (module level so that worker processes can import them) ----------------------------------
 def _draw(params, rng):
-    return {"x": rng.normal(size=3) * params["scale"], "u": rng.random(), "label": f"{params['scale']}"}
+    return {"x": rng.normal(size=3) * params["scale"], "u": rng.random(), "label": f"scale={params['scale']}"}
 
 
 def _counted(params, rng):
@@ -244,9 +244,11 @@ def test_result_arrays_are_aligned_with_the_grid():
     assert res.array("x", reshape=True).shape == (2, 3, 3)
     assert np.array_equal(res.param_array("scale", reshape=True)[:, 0], [1.0, 2.0])
     assert res.array("u", reshape=True)[1, 2] == res.rows[5]["result"]["u"]
-    assert res.values("label") == ["1.0"] * 3 + ["2.0"] * 3
+    assert res.values("label") == ["scale=1.0"] * 3 + ["scale=2.0"] * 3
     with pytest.raises(SpectralTheoryError, match="missing"):
         res.array("nope")
+    with pytest.raises(SpectralTheoryError, match="not numeric"):
+        res.array("label")
     with pytest.raises(SpectralTheoryError, match="made by"):
         run_sweep(_draw, list(points), seed=3).array("u", reshape=True)
 

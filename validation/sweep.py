@@ -21,13 +21,14 @@ a parameter hash instead of a counter; :func:`task_seed` rebuilds one to rerun a
 
 Execution
 ---------
-``workers=1`` runs tasks in this process (debuggable); ``workers=N`` uses a
-``ProcessPoolExecutor`` started with ``forkserver`` (``spawn`` where that is missing), which never forks
-the parent and so is safe with numba/BLAS/Dask threads there; ``scheduler="tcp://host:port"`` uses ``dask.distributed`` (optional extra ``dask``; the task's
-module must be importable on the workers).  Small tasks are batched: the first tasks go one per
-submission to measure their cost, after which each submission carries about ``_TARGET_CHUNK_SECONDS``
-of work, so the per-task overhead of thousands of millisecond tasks stays small while a slow task is
-never held back behind others.
+``workers=1`` runs tasks in this process (debuggable) and commits each as it finishes;
+``workers=N`` uses a ``ProcessPoolExecutor`` started with ``forkserver`` (``spawn`` where that is
+missing), which never forks the parent and so is safe with numba/BLAS/Dask threads there;
+``scheduler="tcp://host:port"`` uses ``dask.distributed`` (optional extra ``dask``; the task's module
+must be importable on the workers).  Small tasks are batched: the first tasks go one per submission
+to measure their cost, after which each submission carries about ``_TARGET_CHUNK_SECONDS`` of work, so
+the per-task overhead of thousands of millisecond tasks stays small (``benchmarks/bench_sweep.py``)
+while a slow task is never held back behind others.
 
 Storage and resume
 ------------------
@@ -505,7 +506,10 @@ class SweepResult:
         (grids made by :func:`grid` only).
         """
         values = self.values(field_name)
-        present = [np.asarray(v, dtype=np.float64) for v in values if v is not None]
+        try:
+            present = [np.asarray(v, dtype=np.float64) for v in values if v is not None]
+        except (TypeError, ValueError) as e:
+            raise SpectralTheoryError(f"result field `{field_name}` is not numeric ({e}); use .values()") from e
         shapes = {a.shape for a in present}
         if len(shapes) > 1:
             raise SpectralTheoryError(
