@@ -55,40 +55,35 @@ def _two_block_spectra(D, alphas, variances, rng):
     return np.linalg.eigvalsh((F * v) @ F.T), F, v
 
 
-def test_gap_profile_monte_carlo_two_blocks():
-    """Theory edges a, b from the multi-block Stieltjes equation (derivation multiblock_stieltjes);
-    the measured gap of tau*J from explicit inverses -(C + tau I)^{-1} at D = 600."""
-    derivations = pytest.importorskip("derivations")
-    from derivations.library.multiblock_stieltjes import _critical_edges
-    d = derivations.derive("multiblock_stieltjes")
-    alphas, variances = np.array([0.25, 0.25]), np.array([1.0, 20.0])
-    edges = _critical_edges(d, alphas, variances)          # [lo1, hi1, lo2, hi2]
-    a, b = edges[1], edges[2]
-    D, R, tau = 600, 6, float(np.sqrt(a * b))
+def test_gap_profile_peak_and_window_against_simulated_jacobians():
+    """Simulated C = F diag(v) F^T (two blocks, D = 300): the gap of tau*J measured from explicit inverses
+    -tau (C + tau I)^{-1} (an independent route: no eigenvalue map is used) equals gap_profile at the
+    sample's own edges, its maximum over tau (bounded scalar search) is gap_peak, and it crosses a
+    threshold at gap_window's ends.  Only rounding separates the routes, so the tolerances are
+    rounding-level (eigvalsh of a well-conditioned 300 x 300 matrix)."""
+    from scipy.optimize import minimize_scalar
+    D, alphas, variances = 300, (0.25, 0.25), (1.0, 20.0)
     rng = np.random.default_rng(11)
     n1 = int(alphas[0] * D)
-    measured_a, measured_b, gaps = [], [], []
-    for _ in range(R):
-        lam, F, v = _two_block_spectra(D, alphas, variances, rng)
-        nz = lam[D - v.size:]                               # the m nonzero eigenvalues, ascending
-        measured_a.append(nz[n1 - 1]); measured_b.append(nz[n1])
-        C = (F * v) @ F.T
-        tJ = np.sort(np.linalg.eigvalsh(-tau * np.linalg.inv(C + tau * np.eye(D))))
-        # the gap of tau*J between the two bulks, found where their images meet
-        top = tJ[D - v.size:][n1 - 1]; bottom = tJ[D - v.size:][n1]
-        gaps.append(bottom - top)
-    measured_a, measured_b, gaps = map(np.asarray, (measured_a, measured_b, gaps))
-    # edge fluctuations: Tracy-Widom, measured by the replicate spread; its mean offset is ~1 sd
-    tol_a = 2 * measured_a.std(ddof=1) + 4 * measured_a.std(ddof=1) / np.sqrt(R)
-    tol_b = 2 * measured_b.std(ddof=1) + 4 * measured_b.std(ddof=1) / np.sqrt(R)
-    assert abs(measured_a.mean() - a) < tol_a
-    assert abs(measured_b.mean() - b) < tol_b
-    # propagate to the gap: |dG/da| da + |dG/db| db at tau
-    dGda = tau / (tau + a) ** 2
-    dGdb = tau / (tau + b) ** 2
-    assert abs(gaps.mean() - st.gap_profile(a, b, tau)) < dGda * tol_a + dGdb * tol_b
-    # and the gap measured through the matrix inverse equals the profile at the measured edges
-    np.testing.assert_allclose(gaps, st.gap_profile(measured_a, measured_b, tau), rtol=1e-9)
+    lam, F, v = _two_block_spectra(D, alphas, variances, rng)
+    C = (F * v) @ F.T
+    nz = lam[D - v.size:]
+    a, b = nz[n1 - 1], nz[n1]
+
+    def measured_gap(tau):
+        tJ = np.linalg.eigvalsh(-tau * np.linalg.inv(C + tau * np.eye(D)))[D - v.size:]
+        return tJ[n1] - tJ[n1 - 1]
+
+    for tau in (0.1, float(np.sqrt(a * b)), 50.0):
+        assert measured_gap(tau) == pytest.approx(st.gap_profile(a, b, tau), rel=1e-9)
+    tmax, gmax = st.gap_peak(a, b)
+    best = minimize_scalar(lambda t: -measured_gap(np.exp(t)), bounds=(np.log(a), np.log(b)),
+                           method="bounded", options={"xatol": 1e-8})
+    assert np.exp(best.x) == pytest.approx(tmax, rel=1e-3)     # flat maximum: tau known to sqrt(xatol)
+    assert -best.fun == pytest.approx(gmax, rel=1e-9)
+    lo, hi = st.gap_window(a, b, 0.5 * gmax)
+    assert measured_gap(lo) == pytest.approx(0.5 * gmax, rel=1e-9)
+    assert measured_gap(hi) == pytest.approx(0.5 * gmax, rel=1e-9)
 
 
 # -- spiked ------------------------------------------------------------------------------------
@@ -132,7 +127,7 @@ def test_bbp_above_threshold_monte_carlo():
 
 
 def test_bbp_below_threshold_sticks_to_the_edge_monte_carlo():
-    D, N, ell, R = 400, 800, 0.3, 16
+    D, N, ell, R = 400, 800, 0.3, 10
     g = D / N
     tops, _ = _spiked_top(D, N, ell, R, np.random.default_rng(4))
     edge = spiked.top_eigenvalue(ell, g)
