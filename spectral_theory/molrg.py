@@ -82,6 +82,7 @@ class SubspaceFit:
     loss : final training loss (``"gradient"``: the sample-average denoising loss at the last noise
         level; ``"ksubspaces"``: NaN).
     gradient_norm : Riemannian gradient norm at the end (``"gradient"``; NaN otherwise).
+    noise_level : (sigma, alpha) of the last training noise level (``"gradient"``; NaNs otherwise).
     """
 
     bases: tuple
@@ -94,6 +95,7 @@ class SubspaceFit:
     method: str
     loss: float = float("nan")
     gradient_norm: float = float("nan")
+    noise_level: tuple = (float("nan"), float("nan"))
 
     @property
     def unexplained(self) -> float:
@@ -458,7 +460,8 @@ def _fit_gradient(X, dims, restarts, max_iter, rng, schedule, times, n_noise, gt
         captured, labels = clustering_objective(bases, X)
         if best is None or loss < best.loss:
             best = SubspaceFit(tuple(bases), float(captured.mean()), energy, labels, total, conv,
-                               restarts, "gradient", float(loss), float(gnorm))
+                               restarts, "gradient", float(loss), float(gnorm),
+                               (float(levels[-1][0]), float(levels[-1][1])))
     return best
 
 
