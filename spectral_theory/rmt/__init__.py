@@ -7,7 +7,11 @@ from .density import (Gap, JacobianMap, MonotoneMap, PushforwardDensity, Spectra
                       StieltjesResult)
 from .marchenko_pastur import MarchenkoPastur
 from .silverstein import CompanionEquation, GeneralizedMarchenkoPastur, Silverstein
+from .free import (AtomicLaw, FreeConvolution, Semicircle, free_additive_convolution,
+                   free_multiplicative_convolution)
 
 __all__ = ["SpectralDensity", "StieltjesResult", "Gap", "MonotoneMap", "JacobianMap",
            "PushforwardDensity", "MarchenkoPastur", "Silverstein", "GeneralizedMarchenkoPastur",
            "CompanionEquation"]
+__all__ += ["free_additive_convolution", "free_multiplicative_convolution", "FreeConvolution",
+            "Semicircle", "AtomicLaw"]
