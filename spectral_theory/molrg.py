@@ -60,6 +60,7 @@ __all__ = ["SubspaceFit", "LossEstimate", "Recovery", "low_rank_denoiser", "deno
 SUCCESS_THRESHOLD = 0.1          # the paper's |P_hat - P|_F / sqrt(2 d) criterion
 _CERTIFICATE_RTOL = 1e-9         # noiseless data: unexplained energy below this fraction = global optimum
 _RESTART_BATCH = 8               # K-subspaces restarts run together (one batched eigh per cluster)
+_AGREEING_RESTARTS = 3           # stop once this many restarts of a batch reach the best objective
 
 
 # ---------------------------------------------------------------- results --------------------------
@@ -389,6 +390,8 @@ def _fit_ksubspaces(X, dims, restarts, max_iter, patience, rng):
             best = ([b[i] for b in bases], float(obj[i]), labels[i], int(iters[i]), bool(conv[i]))
         if energy - best[1] <= _CERTIFICATE_RTOL * energy:             # global optimum certified
             break
+        if np.sum(obj >= best[1] * (1 - _CERTIFICATE_RTOL)) >= _AGREEING_RESTARTS:
+            break                                                      # best optimum found repeatedly
         stale = 0 if improved else stale + 1
         if stale >= patience:                                          # no better optimum lately
             break
@@ -478,7 +481,8 @@ def fit_subspaces(X, n_components, dims, method="ksubspaces", rng=None, *, resta
     dims : d_k (one int for all, or K ints).
     method : ``"ksubspaces"`` (alternating assignment / per-cluster PCA from greedy seeds, in batches
         of 8 restarts; default at most 64 restarts, max_iter 100; stops when the noiseless certificate
-        objective = energy holds or after ``patience`` (default 2) batches without improvement) or
+        objective = energy holds, when 3 restarts of a batch reach the best objective, or after
+        ``patience`` (default 2) batches without improvement) or
         ``"gradient"`` (Riemannian gradient descent on the denoising loss with soft weights,
         annealed over the noise levels of ``schedule`` at ``times``; default restarts 3, max_iter 500
         per level, ``n_noise`` antithetic whitened noise draws per point, stop when the Riemannian
