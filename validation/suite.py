@@ -200,11 +200,12 @@ def format_table(records) -> str:
 
 
 def format_summary(records, preset) -> str:
-    lines = ["", "experiment".ljust(28) + "verdict".ljust(14) + "seconds"]
+    width = max([len(r["name"]) for r in records] + [10]) + 2
+    lines = ["", "experiment".ljust(width) + "verdict".ljust(14) + "seconds"]
     for r in records:
         slow = (f"  slow: over the {QUICK_BUDGET_SECONDS:g} s quick budget"
                 if preset == "quick" and r["seconds"] > QUICK_BUDGET_SECONDS else "")
-        lines.append(r["name"].ljust(28) + r["verdict"].ljust(14) + f"{r['seconds']:7.1f}{slow}")
+        lines.append(r["name"].ljust(width) + r["verdict"].ljust(14) + f"{r['seconds']:7.1f}{slow}")
     counts = {v: sum(r["verdict"] == v for r in records) for v in (AGREE, INCONCLUSIVE, DISAGREE, ERROR)}
     lines.append(", ".join(f"{n} {v}" for v, n in counts.items() if n) +
                  f"; {sum(r['seconds'] for r in records):.1f} s of experiments")
