@@ -1,0 +1,162 @@
+"""spectral_theory.spiked: BBP formulas, diffusion form, fluctuation scales.
+
+Independent routes: algebraic identities between the closed forms, the VP schedule object for the
+emergence condition, and Monte Carlo of the spiked model (tolerance z * standard error + the module's
+own stated finite-size bound, never tuned).
+"""
+import contextlib
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+import spectral_theory as st
+from spectral_theory import spiked as sp
+
+Z = norm.isf(0.001 / 2)          # two-sided 0.1 % per check
+
+
+def _one_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+        return threadpool_limits(1)
+    except ImportError:           # pragma: no cover
+        return contextlib.nullcontext()
+
+
+# -- bad input -------------------------------------------------------------------------------
+@pytest.mark.parametrize("call, word", [
+    (lambda: sp.threshold(0.0), "aspect"),
+    (lambda: sp.overlap(2.0, -1.0), "aspect"),
+    (lambda: sp.overlap(-0.5, 1.0), "snr"),
+    (lambda: sp.right_overlap(1.0, 0.0), "aspect"),
+    (lambda: sp.predict([1.0, -2.0], 1.0, 0.5), "spikes"),
+    (lambda: sp.predict([1.0], 0.0, 0.5), "noise"),
+    (lambda: sp.predict([1.0], -1.0, 0.5), "noise"),
+    (lambda: sp.predict([1.0, 2.0, 3.0], 1.0, 0.5, dim=2), "rank"),
+    (lambda: sp.effective_snr(1.0, 0.0), "noise"),
+    (lambda: sp.emergence_tau(-1.0, 0.5), "eigenvalue"),
+    (lambda: sp.emergence_time(1e9, 0.5, st.VP(0.1, 20.0)), "outside the range"),
+    (lambda: sp.emergence_time(1e-12, 0.5, st.VE(0.01, 10.0)), "outside the range"),
+    (lambda: sp.snr_from_eigenvalue(1.0, 0.5), "edge"),
+    (lambda: sp.overlap_curves([1.0], 0.5, [0.0, 1.0]), "taus"),
+])
+def test_bad_input_names_the_parameter(call, word):
+    with pytest.raises(st.SpectralTheoryError, match=word):
+        call()
+
+
+def test_exactly_at_threshold_everything_is_zero_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for gamma in (0.25, 1.0, 4.0):
+            ell = np.sqrt(gamma)
+            assert sp.overlap(ell, gamma) == 0.0
+            assert sp.right_overlap(ell, gamma) == 0.0
+            assert sp.outlier_variance(ell, gamma) == 0.0
+            assert sp.top_eigenvalue(ell, gamma) == pytest.approx((1 + np.sqrt(gamma)) ** 2)
+            assert sp.overlap(0.0, gamma) == 0.0 and sp.right_overlap(0.0, gamma) == 0.0
+
+
+# -- closed-form identities -----------------------------------------------------------------
+@pytest.mark.parametrize("gamma", [0.1, 0.5, 1.0, 2.0, 7.0])
+def test_identities(gamma):
+    ell = np.sqrt(gamma) * np.linspace(1.001, 30, 200)
+    ov = sp.overlap(ell, gamma)
+    np.testing.assert_allclose(ov, 1 - gamma * (ell + 1) / (ell * (ell + gamma)), rtol=1e-12, atol=1e-14)
+    # BGN 2012 right-singular-vector form 1 - (c + theta^2)/(theta^2 (theta^2 + 1)), theta^2 = ell
+    np.testing.assert_allclose(sp.right_overlap(ell, gamma), 1 - (gamma + ell) / (ell * (ell + 1)),
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(sp.snr_from_eigenvalue(sp.top_eigenvalue(ell, gamma), gamma), ell, rtol=1e-10)
+    assert np.all(np.diff(ov) > 0) and np.all((ov > 0) & (ov < 1))
+    # continuity at the threshold of the eigenvalue (from above)
+    assert sp.top_eigenvalue(np.sqrt(gamma) * (1 + 1e-9), gamma) == pytest.approx((1 + np.sqrt(gamma)) ** 2)
+
+
+def test_small_noise_expansion_of_the_overlap():
+    lam, gamma = 3.0, 0.7
+    s = np.array([1e-3, 1e-4, 1e-5])
+    err = 1 - sp.overlap(lam / s, gamma) - gamma * s / lam
+    assert np.all(np.abs(err) < 2 * (gamma * s / lam) ** 2 * (1 + 1 / gamma))   # O(s^2) remainder
+
+
+def test_emergence_under_schedules_agrees_with_abar_form():
+    vp = st.VP(0.1, 20.0)
+    lam = np.array([0.5, 2.0, 8.0])
+    gamma = 0.3
+    t = sp.emergence_time(lam, gamma, vp)
+    abar = vp.alpha(t) ** 2                                      # independent route: the schedule object
+    np.testing.assert_allclose(abar, sp.emergence_abar(lam, gamma), rtol=1e-9)
+    assert np.all(np.diff(t) > 0)                                # larger eigenvalue: emerges earlier (larger t)
+    ve = st.VE(0.01, 50.0)
+    np.testing.assert_allclose(ve.tau(sp.emergence_time(lam, gamma, ve)), lam / np.sqrt(gamma), rtol=1e-9)
+    # at the emergence noise level the overlap is exactly 0 and positive just below it
+    tau = sp.emergence_tau(lam, gamma)
+    assert np.all(sp.overlap(lam / tau, gamma) == 0)
+    assert np.all(sp.overlap(lam / (tau * 0.99), gamma) > 0)
+
+
+def test_predict_and_curves_rank_k():
+    lam = np.array([4.0, 1.0, 0.2])
+    p = sp.predict(lam, 0.5, 2.0, dim=10)
+    np.testing.assert_array_equal(p.detectable, lam / 0.5 > np.sqrt(2.0))
+    np.testing.assert_allclose(p.eigenvalues, 0.5 * sp.top_eigenvalue(lam / 0.5, 2.0))
+    np.testing.assert_allclose(p.overlaps, sp.overlap(lam / 0.5, 2.0))
+    taus = np.geomspace(0.01, 100, 50)
+    curves = sp.overlap_curves(lam, 2.0, taus)
+    assert curves.shape == (50, 3)
+    np.testing.assert_allclose(curves[7], sp.predict(lam, taus[7], 2.0).overlaps)
+    np.testing.assert_array_equal(sp.emergence_order([1.0, 5.0, 3.0], 0.5), [1, 2, 0])
+    # at each noise level the larger eigenvalue has the larger overlap
+    assert np.all(np.diff(curves, axis=1) <= 0)
+
+
+def test_fluctuation_scales():
+    gamma, N = 0.5, 1000
+    assert sp.edge_scale(gamma, N) == pytest.approx(N ** (-2 / 3) * (1 + gamma**0.5) * (1 + gamma**-0.5) ** (1 / 3))
+    w = sp.critical_window(gamma, N)
+    ell = np.sqrt(gamma) + w
+    # by construction the outlier sits one edge scale above the edge at one window above threshold
+    assert sp.top_eigenvalue(ell, gamma) - (1 + gamma**0.5) ** 2 == pytest.approx(sp.edge_scale(gamma, N) * np.sqrt(gamma) / ell)
+    assert sp.finite_size_bound(sp.overlap, 5.0, gamma, N) < sp.finite_size_bound(sp.overlap, 1.0, gamma, N)
+
+
+# -- Monte Carlo -----------------------------------------------------------------------------
+def _rank1_mc(D, N, lam, s, reps, rng):
+    """Top eigenpair of X^T X/N and top left vector of X, X = sqrt(lam) z u^T + sqrt(s) G, u = e_1."""
+    mus, ovs, rovs = np.empty(reps), np.empty(reps), np.empty(reps)
+    for r in range(reps):
+        z = rng.standard_normal(N)
+        X = np.sqrt(s) * rng.standard_normal((N, D))
+        X[:, 0] += np.sqrt(lam) * z
+        U, S, Vt = np.linalg.svd(X, full_matrices=False)
+        mus[r], ovs[r], rovs[r] = S[0] ** 2 / (N * s), Vt[0, 0] ** 2, (U[:, 0] @ z) ** 2 / (z @ z)
+    return mus, ovs, rovs
+
+
+@pytest.mark.parametrize("D, N, ell", [(120, 240, 3.0), (240, 120, 3.0), (120, 240, 1.2)])
+def test_rank1_monte_carlo(D, N, ell):
+    rng = np.random.default_rng(7)
+    gamma, reps = D / N, 150
+    with _one_thread():
+        mus, ovs, rovs = _rank1_mc(D, N, ell * 0.7, 0.7, reps, rng)
+    for sample, fn in ((mus, sp.top_eigenvalue), (ovs, sp.overlap), (rovs, sp.right_overlap)):
+        se = sample.std(ddof=1) / np.sqrt(reps)
+        tol = Z * se + sp.finite_size_bound(fn, ell, gamma, N)
+        assert abs(sample.mean() - fn(ell, gamma)) <= tol, (fn.__name__, sample.mean(), fn(ell, gamma), tol)
+
+
+def test_outlier_variance_monte_carlo():
+    """Paul (2007) / Bai-Yao (2008) variance of the outlier, far above the threshold, gamma < 1 and > 1."""
+    rng = np.random.default_rng(11)
+    reps = 300
+    for D, N in ((100, 300), (300, 150)):
+        gamma, ell = D / N, 6.0
+        with _one_thread():
+            mus, _, _ = _rank1_mc(D, N, ell, 1.0, reps, rng)
+        var = mus.var(ddof=1) * N
+        pred = sp.outlier_variance(ell, gamma)
+        # sampling sd of a variance estimate is var * sqrt(2/(R-1)) (Gaussian fluctuations)
+        tol = Z * pred * np.sqrt(2 / (reps - 1))
+        assert abs(var - pred) <= tol, (var, pred, tol)
