@@ -1,6 +1,7 @@
 """spectral-theory: the statistical-physics theory of generative diffusion models, as software."""
 from ._checks import ConvergenceError, SpectralTheoryError
 from . import spiked
+from . import linear_denoisers
 from . import rmt
 from .gaps import gap_peak, gap_profile, gap_window
 from .gaps import (DimensionEstimate, GapProfiles, SpectralGap, estimate_dimension, gap_profiles,
