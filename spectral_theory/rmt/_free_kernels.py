@@ -192,7 +192,17 @@ def _continuation(kind, z, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter, shrink
 
 
 @njit(cache=True)
-def _solve_one(kind, zi, w_prev, have_prev, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter):
+def _outside(x, bulks):
+    """x lies outside every closed interval [bulks[j, 0], bulks[j, 1]]."""
+    for j in range(bulks.shape[0]):
+        if bulks[j, 0] <= x <= bulks[j, 1]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _solve_one(kind, zi, w_prev, have_prev, xa, ma, xb, mb, bulks_a, bulks_b, mean_b, eta_top, tol,
+               maxiter):
     if have_prev:
         # For Im z > 0 a holomorphic self-map of the half plane has at most one fixed point there
         # (Schwarz-Pick), so a warm-started root on the branch is *the* subordination value; on the
@@ -201,8 +211,14 @@ def _solve_one(kind, zi, w_prev, have_prev, xa, ma, xb, mb, mean_b, eta_top, tol
         if ok:
             if zi.imag == 0.0:
                 w = _accept_real(w, kind, zi, xa, ma, xb, mb)
-            _, _, w2, g = subordination_map(kind, zi, w, xa, ma, xb, mb)
+            _, dphi, w2, g = subordination_map(kind, zi, w, xa, ma, xb, mb)
             if _on_branch(w, w2, g, zi.imag, _WARM_MARGIN):
+                return w, it, STATUS_OK
+            # real x outside the support: the value is the boundary Denjoy-Wolff point, the unique
+            # real fixed point with 0 <= Phi' < 1 (Julia's lemma) - off the inputs' bulks, where the
+            # discrete image of the inputs is accurate
+            if zi.imag == 0.0 and w.imag == 0.0 and w2.imag == 0.0 and 0.0 <= dphi.real < 1.0 \
+                    and abs(dphi.imag) <= 1e-12 and _outside(w.real, bulks_a) and _outside(w2.real, bulks_b):
                 return w, it, STATUS_OK
     w, it, st = _continuation(kind, zi, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter, _ETA_FACTOR)
     if st != STATUS_OK:
@@ -214,11 +230,13 @@ def _solve_one(kind, zi, w_prev, have_prev, xa, ma, xb, mb, mean_b, eta_top, tol
 
 
 @njit(cache=True, parallel=True)
-def solve_grid(kind, z, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter, n_chunks):
+def solve_grid(kind, z, xa, ma, xb, mb, bulks_a, bulks_b, mean_b, eta_top, tol, maxiter, n_chunks):
     """Subordination function w1 at every z (Im z >= 0, best sorted) in parallel chunks.
 
-    Returns w1, w2, g (the convolution's transform implied by the discrete inputs), iterations and
-    status (``STATUS_*``). Inside a chunk each point is warm-started from its predecessor.
+    ``bulks_a``/``bulks_b`` ((n, 2) arrays) are the bulks of the inputs (where the discrete image of
+    a law is not accurate on the real axis). Returns w1, w2, g (the convolution's transform implied
+    by the discrete inputs), iterations and status (``STATUS_*``). Inside a chunk each point is
+    warm-started from its predecessor.
     """
     n = z.size
     w1 = np.empty(n, dtype=np.complex128)
@@ -233,12 +251,12 @@ def solve_grid(kind, z, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter, n_chunks)
         have_prev = False
         w_prev = 0j
         for i in range(lo, hi):
-            wi, it, st = _solve_one(kind, z[i], w_prev, have_prev, xa, ma, xb, mb, mean_b,
-                                    eta_top, tol, maxiter)
+            wi, it, st = _solve_one(kind, z[i], w_prev, have_prev, xa, ma, xb, mb, bulks_a, bulks_b,
+                                    mean_b, eta_top, tol, maxiter)
             w1[i] = wi
             iters[i] = it
             status[i] = st
             _, _, w2[i], g[i] = subordination_map(kind, z[i], wi, xa, ma, xb, mb)
-            have_prev = st == STATUS_OK and wi.imag > 0.0
+            have_prev = st == STATUS_OK and (wi.imag > 0.0 or z[i].imag == 0.0)
             w_prev = wi
     return w1, w2, g, iters, status

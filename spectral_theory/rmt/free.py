@@ -214,6 +214,8 @@ class FreeConvolution(SpectralDensity):
         self._xa, self._ma = _discretize(first)
         self._xb, self._mb = _discretize(second)
         self._mean_b = float(np.dot(self._xb, self._mb))
+        self._bulks_a = np.array(first.support(), dtype=float).reshape(-1, 2)
+        self._bulks_b = np.array(second.support(), dtype=float).reshape(-1, 2)
         lo, hi = self._hull
         self._eta_top = 2.0 * max(abs(lo), abs(hi), hi - lo) or 1.0
         self.edge_diagnostics = {}
@@ -255,20 +257,14 @@ class FreeConvolution(SpectralDensity):
         phi = z * pb / w2
         return phi, z * (dpb / w2 - pb / w2 ** 2) * dw2, w2, ta / z, oka & okb
 
-    def _solve(self, z):
-        """(g, w1, w2, iterations, residual, converged) at complex z with Im z >= 0."""
-        z = np.asarray(z, dtype=np.complex128).ravel()
-        order = np.lexsort((z.real, z.imag))
-        zs = np.ascontiguousarray(z[order])
-        w1, _, _, it, st = FK.solve_grid(self._kind, zs, self._xa, self._ma, self._xb, self._mb,
-                                         self._mean_b, self._eta_top, _TOL, _MAXITER, _N_CHUNKS)
-        inv = np.empty_like(order)
-        inv[order] = np.arange(order.size)
-        w1, it, st = w1[inv], it[inv], st[inv]
-        # Newton polish with the exact transforms; a point stops when its step is at rounding level
-        # or when the residual stops decreasing (then the best value so far is kept).
-        active = np.isfinite(w1) & (st == FK.STATUS_OK)
+    def _polish(self, z, w1, active, it):
+        """Newton on w1 = Phi_z(w1) with the exact transforms (in place on w1/it, where ``active``).
+
+        A point stops when its step is at rounding level or when the residual stops decreasing
+        (then the best value so far is kept).
+        """
         best_res = np.full(z.shape, np.inf)
+        active = active.copy()
         for _ in range(_POLISH_STEPS):
             idx = np.flatnonzero(active)
             if idx.size == 0:
@@ -282,17 +278,59 @@ class FreeConvolution(SpectralDensity):
             with np.errstate(divide="ignore", invalid="ignore"):
                 step = f / (1.0 - dphi)
             new = w1[idx] - step
-            real = z[idx].imag == 0
-            new = np.where(real & (new.imag < 0), np.conj(new), new)
+            new = np.where((z[idx].imag == 0) & (new.imag < 0), np.conj(new), new)
             move = ~worse & np.isfinite(new) & (np.abs(step) > 4e-16 * np.abs(w1[idx]))
             w1[idx[move]] = new[move]
             active[idx[~move]] = False
-        phi, _, w2, g, ok = self._exact_map(z, w1)
-        residual = np.abs(w1 - phi) / np.abs(w1)
+
+    def _finish(self, z, w1, st):
+        phi, dphi, w2, g, ok = self._exact_map(z, w1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            residual = np.abs(w1 - phi) / np.abs(w1)
         residual = np.where(np.isfinite(residual), residual, np.inf)
-        branch = (g.imag <= 0) & (w1.imag >= 0) & ((z.imag == 0) | (g.imag < 0))
-        converged = ok & branch & (st == FK.STATUS_OK) & (residual <= _RESIDUAL_OK)
+        # Im z > 0: the fixed point in the upper half plane is unique (Schwarz-Pick). Real z: either
+        # inside the support (Im w1 > 0, Im g < 0), or outside, where the value is the boundary
+        # Denjoy-Wolff point: real, 0 <= Phi' < 1 (Julia), w1 and w2 off the inputs' bulks.
+        inside = (w1.imag > 0) & (g.imag < 0)
+        real_dw = (np.abs(w1.imag) <= 1e-12 * np.abs(w1)) & (np.abs(w2.imag) <= 1e-12 * np.abs(w2)) & \
+            (dphi.real >= -1e-12) & (dphi.real < 1) & ~self.first.in_support(w1.real) & \
+            ~self.second.in_support(w2.real)
+        branch = np.where(z.imag > 0, inside, inside | real_dw)
+        return g, w2, residual, ok & branch & (residual <= _RESIDUAL_OK)
+
+    def _solve(self, z):
+        """(g, w1, w2, iterations, residual, converged) at complex z with Im z >= 0.
+
+        Numba kernel on the discrete image of the inputs, then Newton polish with the exact
+        transforms. Where that fails (the discrete image is poor when w1 or w2 comes close to an
+        input's support), an exact continuation: Newton with the exact transforms along
+        Im z + eta_top 10^-k, started from the kernel's value at Im z + eta_top (far from the axis).
+        """
+        z = np.asarray(z, dtype=np.complex128).ravel()
+        w1, it, st = self._kernel(z)
+        self._polish(z, w1, np.isfinite(w1) & (st == FK.STATUS_OK), it)
+        g, w2, residual, converged = self._finish(z, w1, st)
+        hard = np.flatnonzero(~converged)
+        if hard.size:
+            zh = z[hard]
+            wh, ith, _ = self._kernel(zh + 1j * self._eta_top)
+            for k in range(1, 16):
+                zk = zh + 1j * (self._eta_top * 10.0 ** -k if k < 15 else 0.0)
+                self._polish(zk, wh, np.isfinite(wh), ith)
+            gh, w2h, rh, ch = self._finish(zh, wh, None)
+            w1[hard], g[hard], w2[hard], residual[hard], converged[hard] = wh, gh, w2h, rh, ch
+            it[hard] += ith
         return g, w1, w2, it, residual, converged
+
+    def _kernel(self, z):
+        order = np.lexsort((z.real, z.imag))
+        zs = np.ascontiguousarray(z[order])
+        w1, _, _, it, st = FK.solve_grid(self._kind, zs, self._xa, self._ma, self._xb, self._mb,
+                                         self._bulks_a, self._bulks_b, self._mean_b,
+                                         self._eta_top, _TOL, _MAXITER, _N_CHUNKS)
+        inv = np.empty_like(order)
+        inv[order] = np.arange(order.size)
+        return w1[inv], it[inv], st[inv]
 
     def _stieltjes_result(self, z):
         if self._degenerate:
