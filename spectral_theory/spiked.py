@@ -1,4 +1,4 @@
-r"""Rank-one spiked sample covariance: the BBP transition.
+r"""Spiked sample covariance: the BBP transition, in random-matrix and in diffusion form.
 
 Population covariance :math:`\Sigma = I + \ell\, u u^\top` (everything in units of the noise
 variance), :math:`N` samples in dimension :math:`D`, aspect ratio :math:`\gamma = D/N`, sample
@@ -13,9 +13,22 @@ fixed (Baik, Ben Arous & Péché 2005; Baik & Silverstein 2006; Paul 2007):
 * inverse (de-biasing a measured outlier :math:`\mu > (1+\sqrt\gamma)^2`):
   :math:`\ell = (c + \sqrt{c^2 - 4\gamma})/2` with :math:`c = \mu - 1 - \gamma`.
 
+Beyond the rank-one core this module gives
+
+* the fixed-training-set (information-plus-noise) variant: :func:`right_overlap`;
+* the diffusion form: spikes :math:`\lambda_i` seen at VE noise variance s have :math:`\ell_i = \lambda_i/s`
+  (:func:`effective_snr`, :func:`predict` for rank k, :func:`overlap_curves` for a whole spectrum), and
+  emerge below :math:`s^*_i = \lambda_i/\sqrt\gamma` (:func:`emergence_tau`, :func:`emergence_abar`,
+  :func:`emergence_time` under any schedule, :func:`emergence_order`);
+* finite-size scales: the Gaussian outlier variance (:func:`outlier_variance`, Paul 2007), the
+  Tracy-Widom edge scale (:func:`edge_scale`), the critical window (:func:`critical_window`),
+  :func:`eigenvalue_std`, and the stated bounds used by the validation experiments
+  (:func:`finite_size_bound`, :func:`subcritical_overlap_scale`).
+
 Finite-size corrections are :math:`O(N^{-1/2})` above the threshold and :math:`O(N^{-2/3})` at the edge.
 The derivation from the secular equation of the resolvent, with each step checked by sympy, is
-``derivations.derive("bbp")``; see also ``theory/spiked.md``.  All functions broadcast over arrays.
+``derivations.derive("bbp")``; the diffusion form is ``derivations.derive("spiked_diffusion")``; see also
+``theory/spiked.md``.  All functions broadcast over arrays.
 """
 from __future__ import annotations
 
@@ -340,3 +353,42 @@ def finite_size_bound(fn, snr, aspect, n_samples, windows=2.0, points=41):
     shifted = np.maximum(ell + grid * w, 0.0)
     vals = np.asarray(fn(shifted, np.broadcast_to(gamma, shifted.shape)))
     return _out(np.max(np.abs(vals - np.asarray(fn(ell, gamma))), axis=0))
+
+
+def subcritical_overlap_scale(snr, aspect, n_samples):
+    r"""Scale of the squared overlap of the top sample eigenvector with an *undetected* spike.
+
+    Below the threshold the top eigenvector is a bulk-edge vector whose overlap with u vanishes as
+    :math:`N \to \infty`; at finite N it is of order :math:`1/(N(\sqrt\gamma - \ell)^2)` (Bloemendal,
+    Knowles, Yau & Yin 2016, subcritical regime), normalised here so that :math:`\ell = 0` gives the
+    delocalised value :math:`1/D = 1/(\gamma N)`.  It matches the :math:`N^{-1/3}` overlap scale of the
+    critical window at :math:`\sqrt\gamma - \ell \sim N^{-1/3}`; capped at 1; 0 above the threshold.
+    Used as the stated finite-size bound of a predicted 0 overlap (an order of magnitude, not a limit).
+    """
+    ell, gamma = _snr_aspect(snr, aspect)
+    n = array(n_samples, "n_samples", positive=True)
+    below = ell < np.sqrt(gamma)
+    gap = np.where(below, np.sqrt(gamma) - ell, 1.0)
+    return _out(np.where(below, np.minimum(1.0 / (n * gap**2), 1.0), 0.0))
+
+
+def interaction_overlap_scale(snrs, aspect, n_samples):
+    r"""O(1/N) loss of overlap of each detected spike to the other detected spikes of a rank-k model.
+
+    Each spike is asymptotically independent of the others, but at finite N the sample eigenvector
+    :math:`\hat u_i` leaks onto :math:`u_j` with :math:`E|\langle\hat u_i, u_j\rangle|^2 \approx
+    \theta_i\theta_j / (N(\theta_i - \theta_j)^2)`, :math:`\theta = 1 + \ell` (Anderson 1963, the
+    classical asymptotic covariance of sample eigenvectors).  Returns, for each spike, the sum over the
+    other *detected* spikes (an undetected spike is part of the bulk, whose share the overlap formula
+    already accounts for); 0 for an undetected spike; capped at 1 (1 for a degenerate pair).
+    """
+    ell = np.atleast_1d(array(snrs, "snrs", ndim=(0, 1), nonnegative=True))
+    gamma = scalar(aspect, "aspect", positive=True)
+    n = scalar(n_samples, "n_samples", positive=True)
+    det = ell > np.sqrt(gamma)
+    th = 1 + ell
+    diff = th[:, None] - th[None, :]
+    pair = det[:, None] & det[None, :] & ~np.eye(ell.size, dtype=bool)
+    safe = np.where(diff != 0, diff, 1.0)
+    terms = np.where(pair, np.where(diff != 0, th[:, None] * th[None, :] / (n * safe**2), 1.0), 0.0)
+    return np.minimum(terms.sum(axis=1), 1.0)
