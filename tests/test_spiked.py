@@ -160,3 +160,40 @@ def test_outlier_variance_monte_carlo():
         # sampling sd of a variance estimate is var * sqrt(2/(R-1)) (Gaussian fluctuations)
         tol = Z * pred * np.sqrt(2 / (reps - 1))
         assert abs(var - pred) <= tol, (var, pred, tol)
+
+
+def test_subcritical_and_interaction_scales():
+    gamma, N = 0.5, 400
+    # ell = 0 gives the delocalised value 1/D exactly; 0 above threshold; capped at 1
+    assert sp.subcritical_overlap_scale(0.0, gamma, N) == pytest.approx(1 / (gamma * N))
+    assert sp.subcritical_overlap_scale(1.0, gamma, N) == 0.0
+    assert sp.subcritical_overlap_scale(np.sqrt(gamma) - 1e-9, gamma, N) == 1.0
+    # Anderson leakage: symmetric pair terms, only between detected spikes, degenerate pair capped at 1
+    leak = sp.interaction_overlap_scale([10.0, 5.0, 0.1], gamma, N)
+    assert leak[2] == 0.0 and leak[0] == pytest.approx(leak[1]) == pytest.approx(11 * 6 / (N * 25))
+    assert np.all(sp.interaction_overlap_scale([3.0, 3.0], gamma, N) == 1.0)
+
+
+def test_undetected_spike_overlap_is_of_the_stated_order():
+    """Monte Carlo: below threshold the top-eigenvector overlap is ~ 1/(N (sqrt(gamma) - ell)^2)."""
+    rng = np.random.default_rng(5)
+    D, N, reps = 100, 200, 150
+    with _one_thread():
+        for ell in (0.0, 0.35):
+            _, ovs, _ = _rank1_mc(D, N, ell, 1.0, reps, rng)
+            scale = sp.subcritical_overlap_scale(ell, D / N, N)
+            assert ovs.mean() <= scale + Z * ovs.std(ddof=1) / np.sqrt(reps)
+            assert ovs.mean() >= scale / 10                      # the right order of magnitude
+
+
+def test_spiked_experiments_are_registered_and_agree_in_quick_mode():
+    from validation.experiment import registry
+    from validation.suite import run_experiment
+    names = ["spiked_overlaps", "spiked_mean_projection", "spiked_power_iteration", "spiked_emergence_order",
+             "spiked_jacobian_alignment"]
+    assert set(names) <= set(registry())
+    for name in names:
+        rec = run_experiment(name, "quick", 0)
+        assert rec["error"] is None, rec["error"]
+        assert rec["verdict"] == "agree", [c for c in rec["checks"] if c["verdict"] != "agree"]
+        assert rec["figures"]
