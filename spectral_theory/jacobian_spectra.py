@@ -224,10 +224,12 @@ class BulkInterpolant:
 
     def __call__(self, x):
         x = np.asarray(x, dtype=float)
+        out = np.zeros(x.shape)
         inside = (x >= self.lo) & (x <= self.hi)
-        t = np.clip((2 * x - self.lo - self.hi) / (self.hi - self.lo), -1.0, 1.0)
-        root = np.sqrt(np.maximum((x - self.lo) * (self.hi - x), 0.0))
-        return np.where(inside, root * _cheb.chebval(t, self.coef), 0.0)
+        xi = x[inside]                                   # evaluate the series only inside the bulk
+        t = (2 * xi - self.lo - self.hi) / (self.hi - self.lo)
+        out[inside] = np.sqrt(np.maximum((xi - self.lo) * (self.hi - xi), 0.0)) * _cheb.chebval(t, self.coef)
+        return out
 
 
 def _interpolate_bulk(law, lo, hi):
