@@ -74,7 +74,7 @@ def heatmap_png(pt, folder):
     import matplotlib.pyplot as plt
     os.makedirs(folder, exist_ok=True)
     fig, axes = plt.subplots(len(pt.noises), len(pt.components), figsize=(4 * len(pt.components), 3.3 * len(pt.noises)),
-                             squeeze=False)
+                             squeeze=False, constrained_layout=True)
     for j, eps in enumerate(pt.noises):
         for i, K in enumerate(pt.components):
             ax = axes[j, i]

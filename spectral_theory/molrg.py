@@ -60,7 +60,6 @@ __all__ = ["SubspaceFit", "LossEstimate", "Recovery", "low_rank_denoiser", "deno
 SUCCESS_THRESHOLD = 0.1          # the paper's |P_hat - P|_F / sqrt(2 d) criterion
 _CERTIFICATE_RTOL = 1e-9         # noiseless data: unexplained energy below this fraction = global optimum
 _RESTART_BATCH = 8               # K-subspaces restarts run together (one batched eigh per cluster)
-_AGREEING_RESTARTS = 3           # stop once this many restarts of a batch reach the best objective
 
 
 # ---------------------------------------------------------------- results --------------------------
@@ -322,16 +321,18 @@ def _top_eigvecs(X, masks, d, fill):
 
 def _greedy_init(X, dims, R, rng):
     """Greedy seeding (nearest-subspace-neighbour growth, Park, Caramanis, Sanghavi 2014), batched over
-    R restarts: cluster k starts at a random point drawn with probability proportional to its energy
-    outside the clusters built so far (k-means++ style), then repeatedly adds the unused point with the
-    largest normalised projection onto the current span, until the span has d_k directions."""
+    R restarts: the clusters are built in a random order (so unequal d_k do not always grab directions
+    in the same order); cluster k starts at a random point drawn with probability proportional to its
+    energy outside the clusters built so far (k-means++ style), then repeatedly adds the unused point
+    with the largest normalised projection onto the current span, until the span has d_k directions."""
     N, n = X.shape
     norms2 = np.sum(X**2, axis=1) + 1e-300                            # (N,)
     used = np.zeros((R, N), dtype=bool)
     residual = np.broadcast_to(norms2, (R, N)).copy()                 # energy outside built clusters
     ar = np.arange(R)
-    bases = []
-    for d in dims:
+    bases = [None] * len(dims)
+    for k in rng.permutation(len(dims)):                              # build order varies between calls
+        d = dims[k]
         p = residual / residual.sum(axis=1, keepdims=True)
         seed = (p.cumsum(axis=1) < rng.random((R, 1))).sum(axis=1).clip(max=N - 1)   # (R,) sampled
         Q = np.zeros((R, n, d))
@@ -351,7 +352,7 @@ def _greedy_init(X, dims, R, rng):
                          fresh / np.linalg.norm(fresh, axis=1, keepdims=True))
             Q[:, :, j] = v
             used[ar, nxt] |= ok
-        bases.append(Q)
+        bases[k] = Q
         residual = np.maximum(residual - np.sum((X @ Q) ** 2, axis=2), 0.0) + 1e-300
     return bases
 
@@ -390,8 +391,6 @@ def _fit_ksubspaces(X, dims, restarts, max_iter, patience, rng):
             best = ([b[i] for b in bases], float(obj[i]), labels[i], int(iters[i]), bool(conv[i]))
         if energy - best[1] <= _CERTIFICATE_RTOL * energy:             # global optimum certified
             break
-        if np.sum(obj >= best[1] * (1 - _CERTIFICATE_RTOL)) >= _AGREEING_RESTARTS:
-            break                                                      # best optimum found repeatedly
         stale = 0 if improved else stale + 1
         if stale >= patience:                                          # no better optimum lately
             break
@@ -451,8 +450,11 @@ def _fit_gradient(X, dims, restarts, max_iter, rng, schedule, times, n_noise, gt
     xis = [_whitened_antithetic_noise(n_noise, N, n, rng) for _ in levels]   # fixed draws per level
     best = None
     for _ in range(restarts):
-        if init == "greedy":                                           # the K-subspaces seeding
-            bases = [b[0] for b in _greedy_init(X, dims, 1, rng)]
+        if init == "greedy":                                           # best of a batch of greedy seeds
+            seeds = _greedy_init(X, dims, _RESTART_BATCH, rng)
+            captured = np.stack([np.sum((X @ U) ** 2, axis=2) for U in seeds], axis=1).max(axis=1).sum(axis=1)
+            i = int(np.argmax(captured))
+            bases = [b[i] for b in seeds]
         else:                                                          # uniform on the Stiefel manifold
             bases = [np.linalg.qr(rng.standard_normal((n, d)))[0] for d in dims]
         total = 0
@@ -481,15 +483,16 @@ def fit_subspaces(X, n_components, dims, method="ksubspaces", rng=None, *, resta
     dims : d_k (one int for all, or K ints).
     method : ``"ksubspaces"`` (alternating assignment / per-cluster PCA from greedy seeds, in batches
         of 8 restarts; default at most 64 restarts, max_iter 100; stops when the noiseless certificate
-        objective = energy holds, when 3 restarts of a batch reach the best objective, or after
-        ``patience`` (default 2) batches without improvement) or
+        objective = energy holds or after ``patience`` (default 2) batches without improvement; unequal
+        d_k have more local optima: raise ``patience``) or
         ``"gradient"`` (Riemannian gradient descent on the denoising loss with soft weights,
         annealed over the noise levels of ``schedule`` at ``times``; default restarts 3, max_iter 500
         per level, ``n_noise`` antithetic whitened noise draws per point, stop when the Riemannian
         gradient norm <= ``gtol`` times the data energy).
     rng : Generator or seed.
     weights : mixing weights pi_k of the soft weights (``"gradient"``; default uniform).
-    init : ``"gradient"`` starting point: ``"greedy"`` (the K-subspaces seeding; annealed over noise
+    init : ``"gradient"`` starting point: ``"greedy"`` (the best, by captured energy, of 8 greedy seeds
+        of the K-subspaces seeding, without K-subspaces iterations; annealed over noise
         levels 1 .. 0.03 times the data scale) or ``"random"`` (uniform on the Stiefel manifold; annealed
         from 10 times the data scale, where the soft weights are nearly uniform).
 
