@@ -189,17 +189,19 @@ class PhaseTimes:
     t_collapse: float
 
 
-def phases(model, threshold=0.1, n_samples=None, component=None) -> Phases:
+def phases(model, threshold=0.1, n_samples=None, component=None, law=None) -> Phases:
     r"""Phase boundaries of ``model`` at resolution ``threshold`` (:math:`\Delta \in (0, 1/2)`).
 
     ``model`` as in ``covariance_spectrum`` (for Empirical: the training-set covariance; its collapse
-    time is added).
+    time is added).  ``law``: the model's ``covariance_spectrum`` if already computed (its bulk masses
+    are integrated once per law object, so reusing it saves that work).
     """
     from .jacobian_spectra import covariance_spectrum
     delta = scalar(threshold, "threshold", positive=True)
     if delta >= 0.5:
         raise SpectralTheoryError(f"`threshold` must be in (0, 1/2) (a resolution of tau J in [-1, 0]); got {delta}")
-    law = covariance_spectrum(model, n_samples, component)
+    if law is None:
+        law = covariance_spectrum(model, n_samples, component)
     points = [e for b in law.support() for e in b] + [x for x, _ in law.atoms]
     positive = [p for p in points if p > 0]
     if not positive:

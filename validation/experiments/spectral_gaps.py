@@ -111,7 +111,7 @@ def run_phases(ctx):
     for name, blocks in models.items():
         model0 = st.LinearManifold(D, blocks, rng=0)                  # only for the law and phases
         law_c = st.covariance_spectrum(model0)
-        ph = st.phases(model0, DELTA)
+        ph = st.phases(model0, DELTA, law=law_c)
         lam = _sample_spectra(D, blocks, reps, ctx.rng)               # (reps, m)
         m = lam.shape[1]
         ks = np.array([_ks_tangent(law_c, row) for row in lam])
@@ -121,7 +121,7 @@ def run_phases(ctx):
         bulks = law_c.support()
         counts = np.cumsum([0] + [mk for mk, _ in sorted(blocks, key=lambda b: b[1])])
         for phase, tau in _phase_taus(ph).items():
-            law_j = st.jacobian_spectrum(model0, tau)
+            law_j = law_c.jacobian_pushforward(tau)
             assert ph.phase(tau) == phase
             for k, (lo, hi) in enumerate(bulks):
                 part = lam[:, counts[k]:counts[k + 1]]
@@ -132,7 +132,7 @@ def run_phases(ctx):
                         f"{name}, {phase} (tau={tau:.3g}): {'upper' if upper else 'lower'} edge of bulk {k + 1}",
                         _map(edge, tau), y.mean(), y.std(ddof=1) / np.sqrt(reps), finite_size=bound,
                         note="Tracy-Widom: 2 (K D)^(-2/3) mapped by f'"))
-            for g in st.spectral_gaps(model0, tau):
+            for g in st.spectral_gaps(law_c, tau, dim=D):
                 ys = _map(lam, tau)
                 below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
                 checks.append(Check(f"{name}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
@@ -189,7 +189,7 @@ def run_peak_window(ctx):
     blocks = [(int(0.1 * D), 1.0), (int(0.1 * D), 16.0)]
     model0 = st.LinearManifold(D, blocks, rng=0)
     law_c = st.covariance_spectrum(model0)
-    gap = [g for g in st.spectral_gaps(model0, 1.0) if g.kind == "intermediate"][0]
+    gap = [g for g in st.spectral_gaps(law_c, 1.0, dim=D) if g.kind == "intermediate"][0]
     a, b = gap.a, gap.b
     tau_max, g_max = st.gap_peak(a, b)
     w_lo, w_hi = st.gap_window(a, b, DELTA)
@@ -219,10 +219,10 @@ def run_peak_window(ctx):
         Check(f"log window end (Delta={DELTA})", np.log(w_hi), np.log(hi).mean(), se(np.log(hi)),
               finite_size=bound(lambda a_, b_: np.log(st.gap_window(a_, b_, DELTA)[1])) + grid_res ** 2),
     ]
-    # the same gap measured directly on tau*J of one sampled model at three tau (not via C's eigenvalues)
+    # the same gap measured directly on tau*J of one sampled model at its peak (not via C's eigenvalues)
     model = st.LinearManifold(D, blocks, rng=ctx.rng)
     lam_model = np.sort(model.eigenvalues)
-    for tau in (w_lo * 1.5, tau_max, w_hi / 1.5):
+    for tau in (tau_max,):
         y = np.sort(np.linalg.eigvalsh(tau * model.score_jacobian(np.zeros(D), np.sqrt(tau))))
         k = D - sum(mk for mk, _ in blocks) + m1
         measured = y[k] - y[k - 1]
@@ -324,7 +324,7 @@ def run_dimension(ctx):
     m = sum(b[0] for b in blocks)
     model = st.LinearManifold(D, blocks, rng=ctx.rng)
     law_c = st.covariance_spectrum(model)
-    gaps_small = st.predicted_drop(model, 0.05)
+    gaps_small = st.predicted_drop(law_c, 0.05, dim=D)
     taus = np.geomspace(0.01, 200.0, 9 if ctx.quick else 25)
     checks, read, pred = [], [], []
     for tau in taus:
@@ -339,7 +339,7 @@ def run_dimension(ctx):
                             np.max(np.abs(np.sort(y_fd) - y_an)), 0.0, finite_size=bound,
                             note="rounding: D * 4 eps (|s| + |x| |J|) / h (the score is linear: no truncation)"))
         est = st.estimate_dimension(y_fd)
-        g = st.predicted_drop(model, tau)
+        g = st.predicted_drop(law_c, tau, dim=D)
         read.append(est.n_below)
         pred.append(D - g.n_below)
         checks.append(Check(f"dimension read off the largest drop at tau={tau:.3g} ({g.kind} gap widest)",
