@@ -445,12 +445,14 @@ def _descend(bases, X, xi, sigma, alpha, weights, max_iter, gtol):
 
 def _fit_gradient(X, dims, restarts, max_iter, rng, schedule, times, n_noise, gtol, weights, init):
     N, n = X.shape
-    levels = _noise_levels(schedule, times, X, dims, anneal_from=1.0 if init == "greedy" else 10.0)
+    levels = _noise_levels(schedule, times, X, dims, anneal_from=10.0 if init == "random" else 1.0)
     energy = float(np.mean(np.sum(X**2, axis=1)))
     xis = [_whitened_antithetic_noise(n_noise, N, n, rng) for _ in levels]   # fixed draws per level
     best = None
     for _ in range(restarts):
-        if init == "greedy":                                           # best of a batch of greedy seeds
+        if not isinstance(init, str):                                  # given starting bases
+            bases = [U.copy() for U in init]
+        elif init == "greedy":                                         # best of a batch of greedy seeds
             seeds = _greedy_init(X, dims, _RESTART_BATCH, rng)
             captured = np.stack([np.sum((X @ U) ** 2, axis=2) for U in seeds], axis=1).max(axis=1).sum(axis=1)
             i = int(np.argmax(captured))
@@ -494,7 +496,8 @@ def fit_subspaces(X, n_components, dims, method="ksubspaces", rng=None, *, resta
     init : ``"gradient"`` starting point: ``"greedy"`` (the best, by captured energy, of 8 greedy seeds
         of the K-subspaces seeding, without K-subspaces iterations; annealed over noise
         levels 1 .. 0.03 times the data scale) or ``"random"`` (uniform on the Stiefel manifold; annealed
-        from 10 times the data scale, where the soft weights are nearly uniform).
+        from 10 times the data scale, where the soft weights are nearly uniform) or a list of K starting
+        bases (one run, annealed like ``"greedy"``; e.g. a K-subspaces solution, to test stationarity).
 
     Returns
     -------
@@ -519,8 +522,15 @@ def fit_subspaces(X, n_components, dims, method="ksubspaces", rng=None, *, resta
         gtol = scalar(gtol, "gtol", positive=True)
         if weights is not None:
             weights = np.asarray(weights, dtype=float)
-        if init not in ("greedy", "random"):
-            raise SpectralTheoryError(f"`init` must be 'greedy' or 'random'; got {init!r}")
+        if isinstance(init, str):
+            if init not in ("greedy", "random"):
+                raise SpectralTheoryError(f"`init` must be 'greedy', 'random' or a list of bases; got {init!r}")
+        else:
+            init = _bases(init, "init", dim=n)
+            if [U.shape[1] for U in init] != ds:
+                raise SpectralTheoryError(f"`init` bases must have dims {ds}; got {[U.shape[1] for U in init]}")
+            init = [_retract(U) for U in init]
+            restarts = 1
         return _fit_gradient(X, ds, restarts, max_iter, rng, schedule, times, n_noise, gtol, weights, init)
     raise SpectralTheoryError(f"`method` must be 'ksubspaces' or 'gradient'; got {method!r}")
 

@@ -157,6 +157,17 @@ def test_gradient_training_matches_subspace_clustering_k2():
     assert gd.objective <= ks.objective * (1 + 1e-12)
 
 
+def test_clustering_solution_is_stationary_for_gradient_training():
+    """Started at the K-subspaces solution, training at the lowest noise level stays there."""
+    model, X = _problem(3, 3, 6, seed=41)
+    ks = molrg.fit_subspaces(X, 3, 3, rng=4)
+    sigma = 0.03 * np.sqrt(np.mean(np.sum(X**2, axis=1)) / 3)
+    gd = molrg.fit_subspaces(X, 3, 3, method="gradient", rng=4, init=list(ks.bases), times=[sigma])
+    assert gd.restarts == 1 and gd.converged
+    assert_allclose(gd.noise_level, (sigma, 1.0))
+    assert molrg.recovery_error(gd.bases, ks.bases).max_error < 0.02
+
+
 def test_fit_is_reproducible():
     _, X = _problem(3, 4, 6, noise=1e-4, seed=32)
     a = molrg.fit_subspaces(X, 3, 4, rng=5)
@@ -239,6 +250,8 @@ def test_bad_input():
         molrg.recovery_error([np.eye(6)[:, :2]], [np.eye(6)[:, :2]] * 2)
     with pytest.raises(SpectralTheoryError, match="init"):
         molrg.fit_subspaces(X, 1, 2, method="gradient", init="pca")
+    with pytest.raises(SpectralTheoryError, match="init"):
+        molrg.fit_subspaces(X, 1, 2, method="gradient", init=[np.eye(6)[:, :3]])
 
 
 # ------------------------------------------------------------------ sweep helpers
