@@ -22,7 +22,6 @@ import difflib
 import hashlib
 import inspect
 import math
-import os
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ import numpy as np
 
 from spectral_theory._checks import SpectralTheoryError
 
+from .sweep import run_sweep
 from .experiment import AGREE, DISAGREE, INCONCLUSIVE, Context, ExperimentResult, broken_modules, registry
 
 ERROR = "error"
@@ -124,20 +124,14 @@ def run_experiments(names, preset="quick", seed=0, *, workers=1, scheduler=None,
                     progress=False) -> tuple:
     """Run the named experiments; return (records in the order of ``names``, number taken from the store).
 
-    Uses :func:`validation.sweep.run_sweep` (parallel, resumable from ``store_dir``) when available,
-    else runs them one after the other in this process.
+    Runs through :func:`validation.sweep.run_sweep`: parallel on ``workers`` or a Dask ``scheduler``,
+    resumable from ``store_dir`` (one sweep per root seed, so runs with different seeds share a folder).
     """
     reg = registry()
     points = [dict(name=n, preset=preset, seed=int(seed), code=_source_hash(reg[n])) for n in names]
-    try:
-        from .sweep import run_sweep
-    except ImportError:
-        run_sweep = None
-    if run_sweep is None:
-        return _run_sequential(points, progress), 0
     store = None if store_dir is None else str(Path(store_dir) / STORE_NAME)
     result = run_sweep(experiment_task, points, seed=int(seed), store=store, workers=workers,
-                       scheduler=scheduler, progress=progress, name="validate")
+                       scheduler=scheduler, progress=progress, name=f"validate-seed{int(seed)}")
     records = []
     for p, row in zip(points, result.rows):
         if row["result"] is not None:
@@ -148,30 +142,6 @@ def run_experiments(names, preset="quick", seed=0, *, workers=1, scheduler=None,
                        verdict=ERROR, error=row.get("error"), checks=[], figures=[], parameters={}, notes="")
         records.append(rec)
     return records, result.n_skipped
-
-
-def _run_sequential(points, progress):
-    bar = _progress_bar(len(points), progress)
-    records = []
-    for p in points:
-        if bar is not None:
-            bar.set_postfix_str(p["name"])
-        records.append(run_experiment(p["name"], p["preset"], p["seed"], progress=False))
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
-    return records
-
-
-def _progress_bar(total, enabled):
-    if not enabled or not sys.stderr.isatty():
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="experiment", file=sys.stderr)
 
 
 # ---- the table ---------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ from ._base import LOG_2PI, DataModel
 # Posterior weights below this (relative to the largest, which is 1 after normalisation by the max)
 # carry less than N * 1e-20 of the mass: below float64 resolution for any N < 1e4 * 1/eps.
 _NEGLIGIBLE_LOGIT = np.log(1e-20)
+# Logit accuracy we guarantee: weights are exact to this relative precision (far below any Monte Carlo
+# error); the expanded-square distances are recomputed exactly only where their rounding exceeds it.
+_LOGIT_ATOL = 1e-10
 # Working-set budget for one chunk of the (chunk, N) distance matrix, in float64 entries.
 _CHUNK_ENTRIES = 2**24
 
@@ -65,7 +68,7 @@ class Empirical(DataModel):
         logits = d2 / (-2 * sigma**2)
         # rounding error of the expanded square, in logit units
         err = 8 * np.finfo(float).eps * (x_sq.max() + alpha**2 * self._scale) / (2 * sigma**2)
-        if err > 1e-12:
+        if err > _LOGIT_ATOL:
             top = logits.max(axis=1, keepdims=True)
             rows, cols = np.nonzero(logits >= top + _NEGLIGIBLE_LOGIT - 2 * err)
             for start in range(0, rows.size, _CHUNK_ENTRIES // self.dim):     # bounded temporaries
