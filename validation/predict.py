@@ -1,0 +1,168 @@
+"""``spectral-theory predict``: a few headline predictions from the command line.
+
+Each quantity is a thin wrapper over the numeric core: it parses ``key=value`` parameters, calls
+``spectral_theory`` and returns a flat dict printed as a table (or JSON with ``--json``).
+
+Examples::
+
+    spectral-theory predict bbp snr=2 aspect=0.5
+    spectral-theory predict emergence eigenvalue=4 aspect=0.25 schedule=vp
+    spectral-theory predict gap a=0.5 b=4 threshold=0.1
+    spectral-theory predict phases blocks=50:4,50:0.5 dim=500 threshold=0.1 schedule=ou
+    spectral-theory predict collapse n_points=1000 dim=10 schedule=ou
+    spectral-theory predict spectrum weights=0.1,0.1 variances=4,0.5
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import spectral_theory as st
+from spectral_theory._checks import SpectralTheoryError
+
+SCHEDULES = {"vp": st.VP, "ve": st.VE, "ou": st.OU, "edm": st.EDM, "ddpm": st.VP.ddpm_linear}
+
+
+def _floats(text, name):
+    try:
+        return [float(v) for v in str(text).split(",")]
+    except ValueError as e:
+        raise SpectralTheoryError(f"`{name}` must be a comma-separated list of numbers; got {text!r}") from e
+
+
+def _schedule(p):
+    name = p.pop("schedule", None)
+    if name is None:
+        return None
+    if name not in SCHEDULES:
+        raise SpectralTheoryError(f"`schedule` must be one of {sorted(SCHEDULES)}; got {name!r}")
+    return SCHEDULES[name]()
+
+
+def _time(schedule, tau):
+    """``schedule``'s time of ``tau``, or None where tau is outside the schedule's range."""
+    if schedule is None or tau is None or not math.isfinite(tau):
+        return None
+    try:
+        return schedule.time_of_tau(tau)
+    except SpectralTheoryError:
+        return None
+
+
+def bbp(p):
+    """Rank-1 spiked covariance: BBP threshold, top sample eigenvalue (units of the noise), squared
+    overlaps. Parameters: ``snr`` (lambda/s) or ``spike`` and ``noise``; ``aspect`` (D/N)."""
+    aspect = float(p.pop("aspect"))
+    snr = float(p.pop("snr")) if "snr" in p else st.spiked.effective_snr(float(p.pop("spike")), float(p.pop("noise")))
+    return dict(snr=snr, aspect=aspect, threshold=st.spiked.threshold(aspect),
+                top_eigenvalue=st.spiked.top_eigenvalue(snr, aspect), overlap=st.spiked.overlap(snr, aspect),
+                right_overlap=st.spiked.right_overlap(snr, aspect))
+
+
+def emergence(p):
+    """Noise variance (and schedule time) below which a component of ``eigenvalue`` is estimable from
+    N = D/``aspect`` samples: tau* = lambda/sqrt(gamma)."""
+    sched = _schedule(p)
+    lam, aspect = float(p.pop("eigenvalue")), float(p.pop("aspect"))
+    tau = st.spiked.emergence_tau(lam, aspect)
+    return dict(eigenvalue=lam, aspect=aspect, tau=tau, time=_time(sched, tau))
+
+
+def gap(p):
+    """Intermediate gap between covariance edges a < b: peak (tau_max, gap_max) and, with ``threshold``,
+    the visibility window."""
+    a, b = float(p.pop("a")), float(p.pop("b"))
+    tau_max, gap_max = st.gap_peak(a, b)
+    out = dict(a=a, b=b, tau_max=tau_max, gap_max=gap_max)
+    if "threshold" in p:
+        out["window_lo"], out["window_hi"] = st.gap_window(a, b, float(p.pop("threshold")))
+    return out
+
+
+def phases(p):
+    """Phase boundaries (tau, and time under ``schedule``) of a Gaussian-basis linear manifold with
+    ``blocks=m1:v1,m2:v2`` in ``dim`` dimensions at resolution ``threshold``."""
+    sched = _schedule(p)
+    try:
+        blocks = [(int(m), float(v)) for m, v in (b.split(":") for b in p.pop("blocks").split(","))]
+    except ValueError as e:
+        raise SpectralTheoryError("`blocks` must look like m1:v1,m2:v2") from e
+    model = st.LinearManifold(int(p.pop("dim")), blocks, rng=0)
+    ph = st.phases(model, threshold=float(p.pop("threshold", 0.1)))
+    out = dict(tau_trivial=ph.tau_trivial, tau_manifold_gap=ph.tau_manifold_gap,
+               tau_consolidation=ph.tau_consolidation, tau_speciation=ph.tau_speciation)
+    for i, s in enumerate(ph.separations):
+        out[f"separation{i + 1}_tau_peak"] = s.tau_peak
+        out[f"separation{i + 1}_gap_peak"] = s.gap_peak
+    if sched is not None:
+        out.update({f"t_{k[4:]}": _time(sched, v) for k, v in list(out.items()) if k.startswith("tau_")})
+    return out
+
+
+def collapse(p):
+    """Collapse noise variance tau_C = variance/(P^(2/d) - 1) of the empirical score of ``n_points``
+    points in ``dim`` dimensions (and its time under ``schedule``)."""
+    sched = _schedule(p)
+    tau = st.collapse_tau(int(p.pop("n_points")), float(p.pop("dim")), float(p.pop("variance", 1.0)))
+    return dict(tau_collapse=tau, time=_time(sched, tau))
+
+
+def spectrum(p):
+    """Support, atoms and gaps of the multi-block law of C = F diag(v) F^T (``weights`` m_k/D,
+    ``variances`` v_k)."""
+    law = st.rmt.Silverstein(_floats(p.pop("weights"), "weights"), _floats(p.pop("variances"), "variances"))
+    out = {}
+    for i, (lo, hi) in enumerate(law.support()):
+        out[f"bulk{i + 1}"] = [lo, hi]
+    for i, (x, w) in enumerate(law.atoms):
+        out[f"atom{i + 1}"] = [x, w]
+    for i, g in enumerate(law.gaps()):
+        out[f"gap{i + 1}"] = [g.lo, g.hi]
+    return out
+
+
+QUANTITIES = dict(bbp=bbp, emergence=emergence, gap=gap, phases=phases, collapse=collapse, spectrum=spectrum)
+
+
+def predict(quantity: str, params: dict) -> dict:
+    """Evaluate ``quantity`` with string ``params``; unknown or missing parameters are clear errors."""
+    if quantity not in QUANTITIES:
+        import difflib
+        close = difflib.get_close_matches(quantity, QUANTITIES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SpectralTheoryError(f"unknown quantity {quantity!r}{hint} (known: {', '.join(QUANTITIES)})")
+    p = dict(params)
+    try:
+        out = QUANTITIES[quantity](p)
+    except KeyError as e:
+        raise SpectralTheoryError(f"`predict {quantity}` needs parameter {e.args[0]}=...") from None
+    except ValueError as e:
+        if isinstance(e, SpectralTheoryError):
+            raise
+        raise SpectralTheoryError(f"`predict {quantity}`: {e}") from None
+    if p:
+        raise SpectralTheoryError(f"`predict {quantity}` does not take parameter(s) {', '.join(sorted(p))}")
+    return out
+
+
+def predict_cli(args) -> int:
+    if args.quantity == "help":
+        for name, fn in QUANTITIES.items():
+            print(f"{name:<10} {' '.join(fn.__doc__.split())}")
+        return 0
+    params = {}
+    for item in args.params:
+        if "=" not in item:
+            raise SpectralTheoryError(f"parameters are key=value; got {item!r}")
+        k, v = item.split("=", 1)
+        params[k.strip()] = v.strip()
+    out = predict(args.quantity, params)
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        width = max(map(len, out))
+        for k, v in out.items():
+            shown = "n/a" if v is None else (f"{v:.6g}" if isinstance(v, float) else
+                                             "[" + ", ".join(f"{x:.6g}" for x in v) + "]" if isinstance(v, list) else v)
+            print(f"{k:<{width}}  {shown}")
+    return 0
