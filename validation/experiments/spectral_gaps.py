@@ -87,6 +87,14 @@ def _phase_diagram_panel(law_c, ph, taus, sampled_lam, title):
     for tau in taus[::max(1, taus.size // 12)]:
         ys = _map(sampled_lam, tau)
         series.append(Series("points", np.full(ys.size, tau), ys, label=""))
+    for g in st.spectral_gaps(law_c, 1.0, dim=ph.dim):             # each gap where it is >= Delta
+        window = g.window(DELTA)
+        if window is None:
+            continue
+        inside = taus[(taus >= window[0]) & (taus <= window[1])]
+        if inside.size:
+            series.append(Series("band", inside, _map(g.a, inside), _map(g.b, inside),
+                                 label=f"{g.kind} gap >= {DELTA}"))
     series += [Series("vline", [ph.tau_trivial], label="trivial | coverage"),
                Series("vline", [ph.tau_consolidation], label="coverage | consolidation")]
     if ph.tau_manifold_gap:
@@ -102,59 +110,63 @@ def _phase_diagram_panel(law_c, ph, taus, sampled_lam, title):
                   "manifold-coverage and consolidation phases.",
             source=SOURCE, tags=("spectral_gaps", "rmt", "phases"))
 def run_phases(ctx):
-    D = 300 if ctx.quick else 1500
+    Ds = [300] if ctx.quick else [100, 500, 2000]
     reps = 4 if ctx.quick else 10
-    models = {"one block": [(int(0.2 * D), 1.0)],
-              "two blocks": [(int(0.1 * D), 1.0), (int(0.1 * D), 16.0)]}
+    shapes = {"one block": [(0.2, 1.0)], "two blocks": [(0.1, 1.0), (0.1, 16.0)]}
     checks, panels_hist, panels_diag = [], [], []
-    params = dict(D=D, replicates=reps, threshold=DELTA)
-    for name, blocks in models.items():
-        model0 = st.LinearManifold(D, blocks, rng=0)                  # only for the law and phases
-        law_c = st.covariance_spectrum(model0)
-        ph = st.phases(model0, DELTA, law=law_c)
-        lam = _sample_spectra(D, blocks, reps, ctx.rng)               # (reps, m)
-        m = lam.shape[1]
-        ks = np.array([_ks_tangent(law_c, row) for row in lam])
-        checks.append(Check(f"{name}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
-                            ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
-                            note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)"))
-        bulks = law_c.support()
-        counts = np.cumsum([0] + [mk for mk, _ in sorted(blocks, key=lambda b: b[1])])
-        for phase, tau in _phase_taus(ph).items():
-            law_j = law_c.jacobian_pushforward(tau)
-            assert ph.phase(tau) == phase
-            for k, (lo, hi) in enumerate(bulks):
-                part = lam[:, counts[k]:counts[k + 1]]
-                for edge, meas, upper in ((lo, part[:, 0], False), (hi, part[:, -1], True)):
-                    y = _map(meas, tau)
-                    bound = 2 * _edge_scale(law_c, edge, upper, D) * _dmap(edge, tau)
-                    checks.append(Check(
-                        f"{name}, {phase} (tau={tau:.3g}): {'upper' if upper else 'lower'} edge of bulk {k + 1}",
-                        _map(edge, tau), y.mean(), y.std(ddof=1) / np.sqrt(reps), finite_size=bound,
-                        note="Tracy-Widom: 2 (K D)^(-2/3) mapped by f'"))
-            for g in st.spectral_gaps(law_c, tau, dim=D):
+    params = dict(D=Ds, replicates=reps, threshold=DELTA)
+    for name, shape in shapes.items():
+        law_c = None
+        for D in Ds:
+            blocks = [(int(f * D), v) for f, v in shape]
+            model0 = st.LinearManifold(D, blocks, rng=0)              # for dim and speciation only
+            law_c = law_c or st.covariance_spectrum(model0)           # depends on m_k/D only
+            ph = st.phases(model0, DELTA, law=law_c)
+            lam = _sample_spectra(D, blocks, reps, ctx.rng)           # (reps, m)
+            m = lam.shape[1]
+            tag = f"{name}, D={D}"
+            ks = np.array([_ks_tangent(law_c, row) for row in lam])
+            checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
+                                ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
+                                note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)"))
+            bulks = law_c.support()
+            counts = np.cumsum([0] + [mk for mk, _ in sorted(blocks, key=lambda b: b[1])])
+            for phase, tau in _phase_taus(ph).items():
+                law_j = law_c.jacobian_pushforward(tau)
+                for k, (lo, hi) in enumerate(bulks):
+                    part = lam[:, counts[k]:counts[k + 1]]
+                    for edge, meas, upper in ((lo, part[:, 0], False), (hi, part[:, -1], True)):
+                        y = _map(meas, tau)
+                        bound = 2 * _edge_scale(law_c, edge, upper, D) * _dmap(edge, tau)
+                        checks.append(Check(
+                            f"{tag}, {phase} (tau={tau:.3g}): {'upper' if upper else 'lower'} edge of bulk {k + 1}",
+                            _map(edge, tau), y.mean(), y.std(ddof=1) / np.sqrt(reps), finite_size=bound,
+                            note="Tracy-Widom: 2 (K D)^(-2/3) mapped by f'"))
                 ys = _map(lam, tau)
-                below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
-                checks.append(Check(f"{name}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
-                                    below.mean(), below.std(ddof=1) / np.sqrt(reps), finite_size=0.5,
-                                    note="exact separation: integer counts"))
-            ys = _map(lam[0], tau)
-            grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
-            panels_hist.append(dict(
-                title=f"{name}, {phase} (tau={tau:.3g}); atom at -1 of weight {1 - m / D:.2f} not drawn",
-                xlabel="eigenvalue of tau J", ylabel="density (continuous part)",
-                series=[Series("hist", ys, label=f"sampled, D={D}"),
-                        Series("line", grid, law_j.pdf(grid) / law_j.continuous_mass, label="theory / (m/D)")]))
+                for g in st.spectral_gaps(law_c, tau, dim=D):
+                    below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
+                    checks.append(Check(f"{tag}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
+                                        below.mean(), below.std(ddof=1) / np.sqrt(reps), finite_size=0.5,
+                                        note="exact separation: integer counts"))
+                if D == Ds[-1]:
+                    grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
+                    panels_hist.append(dict(
+                        title=f"{tag}, {phase} (tau={tau:.3g}); atom at -1 of weight {1 - m / D:.2f} not drawn",
+                        xlabel="eigenvalue of tau J", ylabel="density (continuous part)",
+                        series=[Series("hist", ys[0], label="sampled"),
+                                Series("line", grid, law_j.pdf(grid) / law_j.continuous_mass,
+                                       label="theory / (m/D)")]))
         taus = np.geomspace(ph.tau_consolidation / 10, ph.tau_trivial * 10, 120)
-        panels_diag.append(_phase_diagram_panel(law_c, ph, taus, lam[0], f"{name}: spectrum of tau J vs tau"))
-        params[name] = dict(blocks=blocks, tau_trivial=ph.tau_trivial, tau_consolidation=ph.tau_consolidation,
+        panels_diag.append(_phase_diagram_panel(law_c, ph, taus, lam[0], f"{tag}: spectrum of tau J vs tau"))
+        params[name] = dict(shape=shape, tau_trivial=ph.tau_trivial, tau_consolidation=ph.tau_consolidation,
                             tau_manifold_gap=ph.tau_manifold_gap,
                             separations=[(s.tau_peak, s.gap_peak, s.window) for s in ph.separations])
     figures = [Figure("spectral_gap_phase_diagram", "Phase diagram: spectrum of tau J against tau", panels_diag),
                Figure("spectral_gap_histograms", "Density vs histogram in the three phases", panels_hist)]
     return Outcome(checks, figures, params,
                    notes="Edges from fresh Gaussian-basis models (new F per replicate); the histograms show the "
-                         "tangent eigenvalues only (the atom at -1 is exact: D - m eigenvalues).")
+                         "tangent eigenvalues only (the atom at -1 is exact: D - m eigenvalues). The phase "
+                         "taus are 3 tau_trivial, sqrt(tau_trivial tau_consolidation) and tau_consolidation/3.")
 
 
 # ---- 2. gap peak and visibility window ----------------------------------------------------------
@@ -252,14 +264,14 @@ def run_peak_window(ctx):
 def run_empirical(ctx):
     D, m, v = (80, 6, 1.0) if ctx.quick else (200, 10, 1.0)
     N = 200 if ctx.quick else 2000
-    B = 12 if ctx.quick else 40
+    B = 10 if ctx.quick else 40
     base = st.LinearManifold(D, [(m, v)], basis="orthonormal", rng=ctx.rng)
     emp = st.Empirical(base.sample(N, rng=ctx.rng))
     P, d, vbar = empirical_collapse_parameters(emp)
     tau_c = st.collapse_tau(P, d, vbar)
     law_train = st.covariance_spectrum(emp)                     # atoms: training covariance
     lam_train = np.array([x for x, w in law_train.atoms if x > 0])
-    taus = np.geomspace(tau_c / 100, 10 * v, 17 if ctx.quick else 33)
+    taus = np.geomspace(tau_c / 100, 100 * v, 15 if ctx.quick else 37)
     counts, sems, predicted, onehot = [], [], [], []
     for tau in taus:
         x0 = base.sample(B, rng=ctx.rng)                         # fresh population points
@@ -271,13 +283,26 @@ def run_empirical(ctx):
         predicted.append(np.count_nonzero(lam_train > tau * DELTA / (1 - DELTA)))
         onehot.append(float(np.mean(emp.posterior_weights(xt, np.sqrt(tau)).max(axis=1))))
     counts, sems, predicted = np.array(counts), np.array(sems), np.array(predicted)
-    checks = []
+    checks, untestable = [], []
     for tau, c, s, p in zip(taus, counts, sems, predicted):
         if tau >= EMPIRICAL_MARGIN * tau_c:
+            # Finite-N fluctuation of the posterior covariance: the weights are tilted by
+            # exp(x.y_i/tau), log-variance s2 = d v (v + tau)/tau^2 over training points, so about
+            # N_eff = N exp(-s2) points carry them; the posterior covariance then has Marchenko-Pastur
+            # relative spread 2 sqrt(d/N_eff) (times (1 + lambda/tau) back in C units).  Every training
+            # eigenvalue that close to the threshold can flip, plus one.
+            n_eff = N * np.exp(-d * vbar * (vbar + tau) / tau ** 2)
+            lam_thr = tau * DELTA / (1 - DELTA)
+            band = 2 * np.sqrt(d / n_eff) * (1 + lam_thr / tau) * lam_thr
+            fragile = np.count_nonzero(np.abs(lam_train - lam_thr) <= band)
+            if 1 + fragile > m / 2:                   # threshold inside the eigenvalue cluster: no test
+                untestable.append(float(tau))
+                continue
             checks.append(Check(f"directions seen at tau={tau:.3g} (>= 10 tau_C): Gaussian picture", p, c, s,
-                                finite_size=1.0,
-                                note="extrapolation of the large-tau theorem down to 10 tau_C; bound: one "
-                                     "eigenvalue straddling the threshold"))
+                                finite_size=1.0 + fragile,
+                                note="Gaussian picture with the training covariance (exact as tau -> infinity; "
+                                     "an extrapolation down to 10 tau_C); bound: 1 + the training eigenvalues "
+                                     f"within the N_eff={n_eff:.0f} fluctuation band of the threshold ({fragile})"))
         elif tau <= tau_c / 10:
             checks.append(Check(f"directions seen at tau={tau:.3g} (<= tau_C/10): collapsed", 0.0, c, s,
                                 finite_size=0.5, note="posterior on one training point"))
@@ -301,8 +326,11 @@ def run_empirical(ctx):
                            Series("vline", [10 * tau_c], label="10 tau_C")]),
         dict(title="mean largest posterior weight", xlabel="tau", ylabel="max_i w_i", logx=True,
              series=[Series("points", taus, onehot, label="")])])
-    return Outcome(checks, [fig], dict(D=D, m=m, N=N, points=B, tau_collapse=tau_c, d=d, v=vbar),
-                   notes="Theorems: tau J -> -I + C_train/tau as tau -> infinity (Taylor expansion of the "
+    return Outcome(checks, [fig], dict(D=D, m=m, N=N, points=B, tau_collapse=tau_c, d=d, v=vbar,
+                                       untestable_taus=untestable),
+                   notes=f"Not tested at tau = {np.round(untestable, 3).tolist()}: there the threshold lies inside "
+                         "the cluster of training eigenvalues and the count's fluctuation bound exceeds m/2. "
+                         "Theorems: tau J -> -I + C_train/tau as tau -> infinity (Taylor expansion of the "
                          "exact score), and all eigenvalues -1 wherever the posterior is one-hot. "
                          "Extrapolations: the Gaussian count down to 10 tau_C, and tau_C with d = m (the "
                          "normal coordinates cancel from the posterior weights of points on a linear "
