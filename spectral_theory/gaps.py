@@ -23,13 +23,24 @@ real iff :math:`\Delta \le G_{\max}` and their product is :math:`ab` (the window
 
 The derivation (with every step checked by sympy) is ``derivations.derive("intermediate_gap")``;
 the formulas come from ``theory/spectral_gaps.md`` (Ventura et al., arXiv 2410.05898).
-All functions broadcast over array arguments and require :math:`0 < a < b`.
+``gap_profile``, ``gap_peak`` and ``gap_window`` broadcast over array arguments and require
+:math:`0 < a < b`.
+
+For a model (or a spectral law of C) the module also gives every gap of :math:`\tau J` at once
+(``spectral_gaps``: location, width, the number of eigenvalues below - the dimension the gap reveals),
+the **manifold gap** :math:`\gamma_-/(\gamma_- + \tau)` above the atom at -1 of the normal directions
+(``manifold_gap``, ``manifold_gap_profile``, ``manifold_gap_window``;
+``derivations.derive("gaps_manifold_gap")``), profiles over :math:`\tau` (``gap_profiles``), and the
+dimension read off the largest drop of an observed sorted spectrum (``estimate_dimension``) with the
+theory's prediction of where that drop lies (``predicted_drop``: the widest gap at that tau).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass as _dataclass
+
 import numpy as np
 
-from ._checks import SpectralTheoryError, array
+from ._checks import SpectralTheoryError, array, scalar
 
 
 def _edges(a, b):
@@ -109,8 +120,6 @@ def gap_window(a, b, threshold):
 # f(b) - f(a) = tau (b - a)/((tau + a)(tau + b)) = gap_profile(a, b, tau).  With a = 0 (the atom of
 # normal directions) this is the manifold gap b/(b + tau).
 
-from dataclasses import dataclass as _dataclass
-
 
 @_dataclass(frozen=True)
 class SpectralGap:
@@ -153,7 +162,8 @@ class SpectralGap:
         delta = float(threshold)
         if delta > float(gap_peak(self.a, self.b)[1]):
             return None
-        return gap_window(self.a, self.b, delta)
+        lo, hi = gap_window(self.a, self.b, delta)
+        return float(lo), float(hi)
 
 
 def manifold_gap_profile(gamma, tau):
@@ -196,7 +206,6 @@ def spectral_gaps(model_or_law, tau, dim=None, n_samples=None, component=None) -
     -------
     tuple of :class:`SpectralGap`.
     """
-    from ._checks import scalar
     tau = scalar(tau, "tau", positive=True)
     law, D = _law_and_dim(model_or_law, dim, n_samples, component)
     out = []
