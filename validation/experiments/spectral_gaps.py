@@ -151,9 +151,9 @@ def run_phases(ctx):
                 if D == Ds[-1]:
                     grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
                     panels_hist.append(dict(
-                        title=f"{tag}, {phase} (tau={tau:.3g}); atom at -1 of weight {1 - m / D:.2f} not drawn",
-                        xlabel="eigenvalue of tau J", ylabel="density (continuous part)",
-                        series=[Series("hist", ys[0], label="sampled"),
+                        title=f"{name}, {phase}, tau={tau:.3g}",
+                        xlabel="eigenvalue of tau J (atom at -1 not drawn)", ylabel="density of the bulks",
+                        series=[Series("hist", ys.ravel(), label=f"{reps} sampled, D={D}"),
                                 Series("line", grid, law_j.pdf(grid) / law_j.continuous_mass,
                                        label="theory / (m/D)")]))
         taus = np.geomspace(ph.tau_consolidation / 10, ph.tau_trivial * 10, 120)
