@@ -54,8 +54,8 @@ from .models import MoLRG
 from .schedules import EDM, Schedule
 
 __all__ = ["SubspaceFit", "LossEstimate", "Recovery", "low_rank_denoiser", "denoising_loss", "pca_loss",
-           "loss_and_gradient", "clustering_objective", "fit_subspaces", "recovery_error", "numerical_rank",
-           "SUCCESS_THRESHOLD"]
+           "loss_and_gradient", "whitened_antithetic_noise", "clustering_objective", "fit_subspaces",
+           "recovery_error", "numerical_rank", "SUCCESS_THRESHOLD"]
 
 SUCCESS_THRESHOLD = 0.1          # the paper's |P_hat - P|_F / sqrt(2 d) criterion
 _CERTIFICATE_RTOL = 1e-9         # noiseless data: unexplained energy below this fraction = global optimum
@@ -180,10 +180,14 @@ def low_rank_denoiser(bases, weights=None) -> MoLRG:
     return MoLRG.from_bases(bases, weights=weights)
 
 
-def _whitened_antithetic_noise(n_noise, N, n, rng):
-    """(M, N, n) standard normals, M = max(n_noise rounded up to even, 2 ceil(n/N)), antithetic in the
-    first axis (xi and -xi) and whitened so that the average of xi xi^T over all draws is exactly I;
+def whitened_antithetic_noise(n_noise, N, n, rng=None):
+    """Noise draws for a sample-average training loss: (M, N, n) standard normals,
+    M = max(n_noise rounded up to even, 2 ceil(n/N)), antithetic in the first axis (xi and -xi) and
+    whitened so that the average of xi xi^T over all draws is exactly I;
     the sample average of any function linear + quadratic in xi then equals its expectation."""
+    n_noise = integer(n_noise, "n_noise", minimum=1)
+    N, n = integer(N, "N", minimum=1), integer(n, "n", minimum=1)
+    rng = as_generator(rng)
     half = rng.standard_normal((max((n_noise + 1) // 2, -(-n // N)), N, n))
     flat = half.reshape(-1, n)
     if flat.shape[0] >= n:
@@ -447,7 +451,7 @@ def _fit_gradient(X, dims, restarts, max_iter, rng, schedule, times, n_noise, gt
     N, n = X.shape
     levels = _noise_levels(schedule, times, X, dims, anneal_from=10.0 if init == "random" else 1.0)
     energy = float(np.mean(np.sum(X**2, axis=1)))
-    xis = [_whitened_antithetic_noise(n_noise, N, n, rng) for _ in levels]   # fixed draws per level
+    xis = [whitened_antithetic_noise(n_noise, N, n, rng) for _ in levels]   # fixed draws per level
     best = None
     for _ in range(restarts):
         if not isinstance(init, str):                                  # given starting bases
