@@ -129,3 +129,18 @@ def test_bad_input():
         st.manifold_gap(st.Gaussian(np.zeros(3), np.eye(3)), 1.0)
     with pytest.raises(SpectralTheoryError, match="singular_values"):
         st.estimate_dimension([1.0])
+
+
+def test_full_rank_model_has_no_manifold_gap_but_phases():
+    model = st.SpikedCovariance(50, [9.0, 4.0], noise=0.5, rng=2)
+    ph = st.phases(model, threshold=0.2)
+    assert ph.tau_manifold_gap is None
+    assert ph.gamma_minus == pytest.approx(0.5) and ph.gamma_plus == pytest.approx(9.5)
+    assert ph.tau_consolidation == pytest.approx(0.5 * 0.2 / 0.8)
+    gaps = st.spectral_gaps(model, 1.0)
+    assert all(g.kind == "intermediate" for g in gaps)
+    assert [round(g.n_below) for g in gaps] == [48, 49]
+    spectra = st.jacobian_spectra(model)
+    locs, weights = spectra.atoms_at([1.0])
+    np.testing.assert_allclose(np.sort(locs[0]), [-1 / 1.5, -1 / 5.5, -1 / 10.5])
+    np.testing.assert_allclose(weights, [0.96, 0.02, 0.02])
