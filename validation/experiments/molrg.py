@@ -168,7 +168,7 @@ def run_gradient_vs_clustering(ctx):
         e_ind = molrg.recovery_error(gd.bases, ks.bases).max_error
         # both final bases scored on one common set of noise draws at the last training level
         sigma, alpha = gd.noise_level
-        xi = molrg._whitened_antithetic_noise(64, *X.shape, rng)
+        xi = molrg.whitened_antithetic_noise(64, *X.shape, rng)
         l_ks = molrg.loss_and_gradient(list(from_ks.bases), X, xi, sigma, alpha)[0]
         l_gd = molrg.loss_and_gradient(list(gd.bases), X, xi, sigma, alpha)[0]
         stay += e_stay < molrg.SUCCESS_THRESHOLD
@@ -254,23 +254,29 @@ def _wrong_split_fits(X, d, rng):
 
 
 def _transition_figures(pt):
-    panels_grid, panels_collapse = [], []
-    for i, K in enumerate(pt.components):
-        for j, eps in enumerate(pt.noises):
-            tag = "noiseless" if eps == 0 else f"noise var {eps:g}"
-            grid_series, coll_series = [], []
-            for k, d in enumerate(pt.dims):
-                p, lo, hi = pt.success[i, j, k], pt.lo[i, j, k], pt.hi[i, j, k]
-                yerr = np.maximum(p - lo, hi - p)                         # Wilson 95%, symmetrised for plotting
-                grid_series.append(Series("points", pt.samples, p, yerr, label=f"d={d}"))
-                coll_series.append(Series("points", np.array(pt.samples) / d, p, yerr, label=f"d={d}"))
-            coll_series.append(Series("vline", [1.0]))
-            panels_grid.append(dict(title=f"K={K}, {tag}", xlabel="N_k", ylabel="success probability",
-                                    series=grid_series))
-            panels_collapse.append(dict(title=f"K={K}, {tag}", xlabel="N_k / d", ylabel="success probability",
-                                        series=coll_series))
-    return [Figure("molrg_phase_transition_grid", "Recovery success vs N_k for each d (the (N_k, d) map)", panels_grid),
-            Figure("molrg_phase_transition_collapse", "Recovery success vs N_k / d (collapse)", panels_collapse)]
+    """Per noise setting: success vs N_k for each d (the (N_k, d) map, one curve per d) and vs N_k/d (the
+    collapse); points are the measured probabilities, bands their Wilson 95% intervals."""
+    figs = []
+    for j, eps in enumerate(pt.noises):
+        tag = "noiseless" if eps == 0 else f"noise variance {eps:g}"
+        key = "noiseless" if eps == 0 else "noisy"
+        for scaled in (False, True):
+            panels = []
+            for i, K in enumerate(pt.components):
+                series = []
+                for k, d in enumerate(pt.dims):
+                    x = np.array(pt.samples) / d if scaled else np.array(pt.samples, dtype=float)
+                    series.append(Series("band", x, pt.lo[i, j, k], pt.hi[i, j, k]))
+                    series.append(Series("points", x, pt.success[i, j, k], label=f"d={d}"))
+                if scaled:
+                    series.append(Series("vline", [1.0]))
+                panels.append(dict(title=f"K={K}", xlabel="N_k / d" if scaled else "N_k",
+                                   ylabel="success probability", series=series))
+            name = f"molrg_phase_transition_{'collapse' if scaled else 'grid'}_{key}"
+            title = (f"Recovery success vs N_k / d (collapse), {tag}" if scaled
+                     else f"Recovery success vs N_k for each d (the (N_k, d) map), {tag}")
+            figs.append(Figure(name, title, panels))
+    return figs
 
 
 # ---- 5. Jacobian rank ------------------------------------------------------------------------------
