@@ -58,7 +58,7 @@ def test_whitened_antithetic_average_is_the_expectation_for_k1():
     """The training loss (fixed antithetic whitened draws) equals the exact expected loss when K = 1."""
     _, X = _problem(1, 3, 10, noise=0.01)
     U = np.linalg.qr(np.random.default_rng(4).standard_normal((48, 3)))[0]
-    xi = molrg._whitened_antithetic_noise(4, *X.shape, np.random.default_rng(5))
+    xi = molrg.whitened_antithetic_noise(4, *X.shape, np.random.default_rng(5))
     loss, _ = molrg.loss_and_gradient([U], X, xi, 0.4, 0.9)
     assert_allclose(loss, molrg.pca_loss(U, X, 0.4, 0.9), rtol=1e-12)
 
