@@ -114,7 +114,7 @@ def test_numba_and_numpy_backends_agree(name):
             vals = [float(point[s]) for s in r.args]
             assert fast.backend == "numba" and slow.backend == "numpy"
             assert fast(*vals) == pytest.approx(slow(*vals), rel=1e-12, abs=1e-14)
-            assert fast(*vals) == pytest.approx(float(sp.N(r.expr.subs(point), 30)), rel=1e-12, abs=1e-14)
+            assert fast(*vals) == pytest.approx(float(r.expr.evalf(30, subs=point)), rel=1e-12, abs=1e-14)
 
 
 def test_generated_module_is_cached_on_disk(tmp_path, monkeypatch):
