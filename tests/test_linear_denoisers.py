@@ -4,9 +4,9 @@ Independent routes: direct eigendecomposition for the Gram-matrix path, the trac
 projection, Monte Carlo of E[P_s] and of the linear reverse process (tolerance z * standard error + the
 stated finite-size bound of spectral_theory.spiked), brute-force products for the reverse mean.
 """
-import contextlib
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 import pytest
 from scipy.stats import norm
 
@@ -17,12 +17,6 @@ from spectral_theory import spiked as sp
 Z = norm.isf(0.001 / 2)
 
 
-def _one_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-        return threadpool_limits(1)
-    except ImportError:           # pragma: no cover
-        return contextlib.nullcontext()
 
 
 def _noisy(rng, lam, U, s, N):
@@ -90,7 +84,7 @@ def test_mean_projection_and_wiener_monte_carlo():
     lam = np.array([8.0, 4.0, 2.0, 0.5])
     U = st.SpikedCovariance(D, lam, noise=s, rng=4).directions
     diag_p, diag_w, cross = (np.empty((reps, 4)) for _ in range(3))
-    with _one_thread():
+    with threadpool_limits(1):
         for r in range(reps):
             X = _noisy(rng, lam, U, s, N)
             P, W = ld.pca_projection(X, 4), ld.wiener_shrinkage(X, s, 4)
@@ -151,7 +145,7 @@ def test_reverse_process_monte_carlo_independent_steps():
     U = np.linalg.qr(rng.standard_normal((D, 2)))[0]
     xT = U @ np.array([1.0, 1.0])
     out = np.empty((reps, 2))
-    with _one_thread():
+    with threadpool_limits(1):
         for r in range(reps):
             x = xT
             for t in taus:

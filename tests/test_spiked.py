@@ -4,10 +4,10 @@ Independent routes: algebraic identities between the closed forms, the VP schedu
 emergence condition, and Monte Carlo of the spiked model (tolerance z * standard error + the module's
 own stated finite-size bound, never tuned).
 """
-import contextlib
 import warnings
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 import pytest
 from scipy.stats import norm
 
@@ -17,12 +17,6 @@ from spectral_theory import spiked as sp
 Z = norm.isf(0.001 / 2)          # two-sided 0.1 % per check
 
 
-def _one_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-        return threadpool_limits(1)
-    except ImportError:           # pragma: no cover
-        return contextlib.nullcontext()
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -139,7 +133,7 @@ def _rank1_mc(D, N, lam, s, reps, rng):
 def test_rank1_monte_carlo(D, N, ell):
     rng = np.random.default_rng(7)
     gamma, reps = D / N, 150
-    with _one_thread():
+    with threadpool_limits(1):
         mus, ovs, rovs = _rank1_mc(D, N, ell * 0.7, 0.7, reps, rng)
     for sample, fn in ((mus, sp.top_eigenvalue), (ovs, sp.overlap), (rovs, sp.right_overlap)):
         se = sample.std(ddof=1) / np.sqrt(reps)
@@ -153,7 +147,7 @@ def test_outlier_variance_monte_carlo():
     reps = 300
     for D, N in ((100, 300), (300, 150)):
         gamma, ell = D / N, 6.0
-        with _one_thread():
+        with threadpool_limits(1):
             mus, _, _ = _rank1_mc(D, N, ell, 1.0, reps, rng)
         var = mus.var(ddof=1) * N
         pred = sp.outlier_variance(ell, gamma)
@@ -178,7 +172,7 @@ def test_undetected_spike_overlap_is_of_the_stated_order():
     """Monte Carlo: below threshold the top-eigenvector overlap is ~ 1/(N (sqrt(gamma) - ell)^2)."""
     rng = np.random.default_rng(5)
     D, N, reps = 100, 200, 150
-    with _one_thread():
+    with threadpool_limits(1):
         for ell in (0.0, 0.35):
             _, ovs, _ = _rank1_mc(D, N, ell, 1.0, reps, rng)
             scale = sp.subcritical_overlap_scale(ell, D / N, N)

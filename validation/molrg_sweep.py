@@ -20,11 +20,11 @@ so the optimum is not unique and success there reflects the trainer's tie-breaki
 """
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from scipy.stats import norm
 
 import spectral_theory as st
@@ -50,15 +50,6 @@ def wilson_interval(successes, trials, level=0.95):
     return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
-def _single_threaded_blas():
-    """Tasks run one per core: keep BLAS single-threaded so workers do not oversubscribe the cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:                                   # optional: without it BLAS keeps its default
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
-
-
 def draw_problem(n, d, K, samples_per_component, noise, rng):
     """A MoLRG with K orthogonal d-dimensional subspaces of R^n and exactly ``samples_per_component``
     samples from each component; returns (model, X (K N_k, n))."""
@@ -79,7 +70,7 @@ def recovery_task(params, rng):
     noise = scalar(params["noise"], "noise", nonnegative=True)
     method = params.get("method", "ksubspaces")
     errors, seconds, restarts, unexplained = [], 0.0, [], []
-    with _single_threaded_blas():
+    with threadpool_limits(1):
         for _ in range(trials):
             model, X = draw_problem(n, d, K, Nk, noise, rng)
             t0 = time.perf_counter()

@@ -29,6 +29,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from spectral_theory._checks import SpectralTheoryError
 
@@ -188,8 +189,10 @@ def validate_cli(args) -> int:
     out = check_output_dir(args.out)
     progress = not getattr(args, "quiet", False)
     started = time.perf_counter()
-    records, from_store = run_experiments(names, args.preset, args.seed, workers=args.workers, scheduler=args.scheduler,
-                              store_dir=out, progress=progress)
+    # experiments are many small dense problems: one BLAS thread per process, parallelism from --workers
+    with threadpool_limits(1):
+        records, from_store = run_experiments(names, args.preset, args.seed, workers=args.workers,
+                                              scheduler=args.scheduler, store_dir=out, progress=progress)
     wall = time.perf_counter() - started
     if not getattr(args, "names", None):          # the whole suite: modules that failed to import count as failures
         records += [dict(name=f"<module {mod}>", claim="(experiment module failed to import)", source=mod,

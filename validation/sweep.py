@@ -352,11 +352,20 @@ def _pool_context(task_module: str):
     return ctx
 
 
+def _share_cores(threads: int):
+    """Pool-worker initializer: each worker's BLAS/OpenMP gets its share of the cores (oversubscribed
+    OpenBLAS threads spin and can make the small dense products of typical tasks 10-100x slower)."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(threads)
+
+
 class _PoolExecutor:
     def __init__(self, workers: int, task_module: str):
         self.capacity = 2 * workers  # keep every worker busy while the parent stores results
         self.max_chunk = _MAX_CHUNK
-        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(task_module))
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(task_module),
+                                            initializer=_share_cores, initargs=(threads,))
 
     def submit(self, *args):
         return self._pool.submit(_run_chunk, *args)

@@ -20,9 +20,9 @@ Finite-size bounds (stated by the theory module, never tuned):
 """
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import spectral_theory as st
 from spectral_theory import linear_denoisers as ld
@@ -32,14 +32,6 @@ from validation.experiment import Check, Figure, Outcome, Series, experiment
 SOURCE = "Weitzner, Delbracio, Milanfar, Giryes, arXiv 2410.14730; Paul 2007; Benaych-Georges & Nadakuditi 2011-12"
 
 
-def _one_thread():
-    """BLAS on one thread: the loops below run many small eigendecompositions, which threaded BLAS
-    slows down on a shared machine."""
-    try:
-        from threadpoolctl import threadpool_limits
-        return threadpool_limits(1)
-    except ImportError:                                                   # pragma: no cover
-        return contextlib.nullcontext()
 
 
 def _model(dim, spikes, rng):
@@ -88,7 +80,7 @@ S_FACTORS = (0.05, 0.15, 0.4, 0.8, 1.6)        # noise levels in units of the le
 def spiked_overlaps(ctx):
     D, reps = (200, 24) if ctx.quick else (1000, 40)
     checks, panels_ov, panels_ev = [], [], []
-    with _one_thread():
+    with threadpool_limits(1):
         for title, spikes, gamma in CONFIGS:
             lam = np.array(spikes)
             k, N = lam.size, int(round(D / gamma))
@@ -158,7 +150,7 @@ def spiked_mean_projection(ctx):
     k = lam.size
     checks, panels = [], []
     wiener_c = lambda ell, g: (1 - 1 / np.asarray(sp.top_eigenvalue(ell, g))) * np.asarray(sp.overlap(ell, g))
-    with _one_thread():
+    with threadpool_limits(1):
         for gamma in (0.5, 2.0):
             N = int(round(D / gamma))
             model = _model(D, lam, ctx.rng)
@@ -246,7 +238,7 @@ def spiked_power_iteration(ctx):
     basis = np.column_stack([U, w])
     coeff = np.ones(k + 1)
     x_T = basis @ coeff
-    with _one_thread():
+    with threadpool_limits(1):
         indep = np.array([_reverse_run(model, taus, N, x_T, basis, ctx.rng, False) for _ in range(reps)])
         fixed = [_reverse_run(model, taus, N, x_T, basis, ctx.rng, True) for _ in range(reps)]
     rm = ld.reverse_mean(lam, taus, gamma, D)
@@ -340,7 +332,7 @@ def spiked_emergence_order(ctx):
     s_star = np.asarray(sp.emergence_tau(lam, gamma))
     s_grid = np.geomspace(0.1 * s_star[-1], 2.0 * s_star[0], n_s)
     ovs = np.empty((reps, n_s, k))
-    with _one_thread():
+    with threadpool_limits(1):
         for j, s in enumerate(s_grid):
             for r in range(reps):
                 _, X = model.noisy_sample(N, np.sqrt(s), rng=ctx.rng)
@@ -407,7 +399,7 @@ def spiked_jacobian_alignment(ctx):
     pcs, lam_hat = evec[:, ::-1][:, :k], ev[::-1][:k]
     sigmas = np.geomspace(0.1, 50.0, n_sig)
     align, align_se, jac_ev, dk = (np.empty((n_sig, k)) for _ in range(4))
-    with _one_thread():
+    with threadpool_limits(1):
         for j, sig in enumerate(sigmas):
             x0 = model.sample(B, rng=ctx.rng)
             xt = x0 + sig * ctx.rng.standard_normal(x0.shape)
