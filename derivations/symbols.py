@@ -6,7 +6,7 @@ into input checks of the compiled numeric functions (:mod:`derivations.codegen`)
 needs a different assumption for the same letter (say a variance that may be zero) defines its own
 local symbol; sympy treats it as a different symbol, which is the point.
 
-Conventions (``/work/shared/theory/conventions.md``): forward process ``x_t = alpha x_0 + sigma xi``,
+Conventions (the project theory notes, ``conventions.md``): forward process ``x_t = alpha x_0 + sigma xi``,
 VE-equivalent noise variance ``tau = sigma^2/alpha^2``; ``gamma = D/N`` is the aspect ratio of a sample
 covariance; spike strengths ``ell`` are in units of the noise variance.
 """

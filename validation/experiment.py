@@ -82,18 +82,23 @@ class Check:
 class Series:
     """One plotted series: ``kind`` is "line" (theory curve), "points" (with optional ``yerr``),
     "hist" (``x`` = samples, plotted as a density histogram), "step" or "vline"/"hline" (``x``/``y``
-    scalar positions), "band" (``y`` lower, ``yerr`` upper)."""
+    scalar positions), "band" (``y`` lower, ``yerr`` upper), "heatmap" (``z`` a len(y) x len(x) grid of
+    values at columns ``x`` and rows ``y``)."""
 
     kind: str
     x: list
     y: list | None = None
     yerr: list | None = None
     label: str = ""
+    z: list | None = None
 
     def __post_init__(self):
-        if self.kind not in ("line", "points", "hist", "step", "vline", "hline", "band"):
+        if self.kind not in ("line", "points", "hist", "step", "vline", "hline", "band", "heatmap"):
             raise SpectralTheoryError(f"unknown series kind {self.kind!r}")
-        for name in ("x", "y", "yerr"):
+        if self.kind == "heatmap" and np.shape(self.z) != (len(self.y), len(self.x)):
+            raise SpectralTheoryError(f"heatmap `z` must have shape (len(y), len(x)) = {(len(self.y), len(self.x))}; "
+                                      f"got {np.shape(self.z)}")
+        for name in ("x", "y", "yerr", "z"):
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, np.asarray(v, dtype=float).tolist())

@@ -111,6 +111,9 @@ def _draw_panel(ax, panel):
                 label = None
         elif kind == "band":
             ax.fill_between(x, y, yerr, alpha=0.25, label=label)
+        elif kind == "heatmap":
+            mesh = ax.pcolormesh(x, y, s["z"], shading="nearest", cmap="viridis")
+            ax.figure.colorbar(mesh, ax=ax, label=label)
     if panel.get("logx"):
         ax.set_xscale("log")
     if panel.get("logy"):

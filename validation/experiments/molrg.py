@@ -254,8 +254,8 @@ def _wrong_split_fits(X, d, rng):
 
 
 def _transition_figures(pt):
-    """Per noise setting: success vs N_k for each d (the (N_k, d) map, one curve per d) and vs N_k/d (the
-    collapse); points are the measured probabilities, bands their Wilson 95% intervals."""
+    """Per noise setting: the success-probability heat map over (N_k, d), and success vs N_k/d (the
+    collapse; points are the measured probabilities, bands their Wilson 95% intervals)."""
     figs = []
     for j, eps in enumerate(pt.noises):
         tag = "noiseless" if eps == 0 else f"noise variance {eps:g}"
@@ -263,6 +263,11 @@ def _transition_figures(pt):
         for scaled in (False, True):
             panels = []
             for i, K in enumerate(pt.components):
+                if not scaled:   # the (N_k, d) map itself
+                    panels.append(dict(title=f"K={K}", xlabel="N_k", ylabel="d", series=[
+                        Series("heatmap", pt.samples, pt.dims, z=pt.success[i, j], label="success probability"),
+                        Series("line", pt.dims, pt.dims, label="N_k = d")]))
+                    continue
                 series = []
                 for k, d in enumerate(pt.dims):
                     x = np.array(pt.samples) / d if scaled else np.array(pt.samples, dtype=float)
@@ -272,9 +277,9 @@ def _transition_figures(pt):
                     series.append(Series("vline", [1.0]))
                 panels.append(dict(title=f"K={K}", xlabel="N_k / d" if scaled else "N_k",
                                    ylabel="success probability", series=series))
-            name = f"molrg_phase_transition_{'collapse' if scaled else 'grid'}_{key}"
+            name = f"molrg_phase_transition_{'collapse' if scaled else 'heatmap'}_{key}"
             title = (f"Recovery success vs N_k / d (collapse), {tag}" if scaled
-                     else f"Recovery success vs N_k for each d (the (N_k, d) map), {tag}")
+                     else f"Recovery success probability over (N_k, d), {tag}")
             figs.append(Figure(name, title, panels))
     return figs
 
