@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-import numpy as np
 import sympy as sp
 
 from spectral_theory._checks import SpectralTheoryError, as_generator

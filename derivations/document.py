@@ -10,12 +10,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from .core import tex_text
-from .registry import catalogue, derive, names
+from .registry import derive, names
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[utf8]{inputenc}

@@ -39,7 +39,7 @@ import numpy as np
 
 from ._checks import SpectralTheoryError, integer, scalar
 from .gaps import SpectralGap, spectral_gaps
-from .models import Empirical, Gaussian, MoLRG
+from .models import Empirical, Gaussian
 
 TRIVIAL, COVERAGE, CONSOLIDATION = "trivial", "manifold coverage", "consolidation"
 

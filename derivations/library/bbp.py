@@ -5,7 +5,7 @@ import numpy as np
 import sympy as sp
 
 from ..core import Derivation, Eq, Result, Step, Twin
-from ..sampling import rational, rational_matrix, symmetric_matrix
+from ..sampling import rational_matrix, symmetric_matrix
 from ..symbols import eig as mu, ell, g, gamma, theta, z
 
 NAME = "bbp"

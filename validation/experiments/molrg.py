@@ -33,7 +33,7 @@ import numpy as np
 import spectral_theory as st
 from spectral_theory import metrics, molrg
 from validation.experiment import Check, Figure, Outcome, Series, experiment
-from validation.molrg_sweep import NOISY, draw_problem, phase_transition, wilson_interval
+from validation.molrg_sweep import NOISY, draw_problem, phase_transition
 from validation.samplers import edm_sampler
 
 SOURCE = "Wang, Zhang, Zhang, Chen, Ma, Qu, arXiv 2409.02426 (seed papers 002/003); theory/molrg.md"
@@ -210,7 +210,7 @@ def run_phase_transition(ctx):
     for i, K in enumerate(pt.components):
         s, t = pt.successes[i, 0], pt.trials[i, 0]                          # noiseless
         need = d if K == 1 else d + 1
-        for label, mask, p in [(f"N_k < d", Nk < d, 0.0), (f"N_k >= {'d' if K == 1 else 'd + 1'}", Nk >= need, 1.0)]:
+        for label, mask, p in [("N_k < d", Nk < d, 0.0), (f"N_k >= {'d' if K == 1 else 'd + 1'}", Nk >= need, 1.0)]:
             n_tr = int(t[mask].sum())
             checks.append(Check(f"noiseless K={K}: success probability pooled over cells with {label}", p,
                                 s[mask].sum() / n_tr, _binomial_se(p, n_tr)))

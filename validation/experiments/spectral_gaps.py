@@ -233,7 +233,6 @@ def run_peak_window(ctx):
     ]
     # the same gap measured directly on tau*J of one sampled model at its peak (not via C's eigenvalues)
     model = st.LinearManifold(D, blocks, rng=ctx.rng)
-    lam_model = np.sort(model.eigenvalues)
     for tau in (tau_max,):
         y = np.sort(np.linalg.eigvalsh(tau * model.score_jacobian(np.zeros(D), np.sqrt(tau))))
         k = D - sum(mk for mk, _ in blocks) + m1
