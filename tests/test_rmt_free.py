@@ -70,7 +70,6 @@ def test_gmp_is_population_times_marchenko_pastur():
     assert conv.integrated_mass() == pytest.approx(1.0, abs=1e-10)
 
 
-@pytest.mark.slow          # ~1-2 min: w2 runs close to the bulk of B, so the exact continuation is used
 def test_two_block_silverstein_is_free_sum_of_single_blocks():
     a, v = [0.2, 0.3], [1.0, 10.0]
     conv = rmt.free_additive_convolution(rmt.Silverstein([a[0]], [v[0]]), rmt.Silverstein([a[1]], [v[1]]))
@@ -147,12 +146,7 @@ def _bound(law, n):
     return np.sqrt(np.log(2 / DELTA) / (2 * n)) + (2 * len(law.support()) + 2) / n + 1 / n
 
 
-@pytest.mark.parametrize("kind", [
-    pytest.param("additive", marks=pytest.mark.xfail(
-        strict=True, raises=st.ConvergenceError,
-        reason="known bug: MP(0.3) boxplus two atoms - the solver fails (reported, not silent) at "
-               "~250 pdf quadrature points; under investigation")),
-    "multiplicative"])
+@pytest.mark.parametrize("kind", ["additive", "multiplicative"])
 def test_against_sampled_matrices(kind):
     D = 500
     rng = np.random.default_rng(2024 if kind == "additive" else 7)

@@ -1,16 +1,36 @@
 """Numba kernels for free convolution by subordination (module-level functions, ``prange`` over points).
 
-Each input law enters the kernels as a discrete measure ``sum_j m_j delta(x_j)`` (its atoms plus the
-Gauss-Legendre nodes and masses of its bulk quadrature, see :mod:`.density`), so that
-
-    g(w) = sum_j m_j / (w - x_j),      g'(w) = -sum_j m_j / (w - x_j)^2
-
-are exact for atomic laws and accurate for continuous ones whenever ``w`` is not too close to the
-support. The kernels find the subordination function on the right branch; :mod:`.free` then polishes
-the value with the laws' exact transforms and reports the residual of the exact equations.
-
 Sign convention ``g(z) = int dmu/(z - x)`` (``Im g < 0`` for ``Im z > 0``), ``F = 1/g``, ``h = F - id``.
 
+Input laws
+----------
+Each input law enters the kernels as a tuple ``law = (law_kind, par, p1, p2, gaps)`` whose Stieltjes
+transform ``g(w)`` and derivative ``g'(w)`` are evaluated by :func:`law_transform`:
+
+* ``LAW_DISCRETE``: ``sum_j m_j delta(x_j)`` (``p1 = x``, ``p2 = m``): ``g = sum m / (w - x)``. Exact for
+  an atomic law; for a generic continuous law (atoms + bulk quadrature nodes) it is accurate only
+  while ``w`` stays away from the support - :mod:`.free` then polishes with the exact transforms.
+* ``LAW_SEMICIRCLE`` (``par = [center m, variance s2]``): ``g = (u - sqrt(u - R) sqrt(u + R)) / (2 s2)``,
+  ``u = w - m``, ``R = 2 sqrt(s2)``, evaluated as ``2 / (u + sqrt(u - R) sqrt(u + R))`` (the product of
+  the two roots of ``s2 g^2 - u g + 1 = 0`` is ``1/s2``; no cancellation at large ``|u|``, where the
+  subordination functions live at the start of the continuation); ``g' = g / (2 s2 g - u)``.
+* ``LAW_MARCHENKO_PASTUR`` (``par = [ratio c, scale s]``, edges ``a, b = s (1 -/+ sqrt c)^2``):
+  ``g = (w - s(1 - c) - sqrt(w - a) sqrt(w - b)) / (2 s c w) = 2 / (w - s(1 - c) + sqrt(w - a) sqrt(w - b))``
+  (roots of ``s c w g^2 - (w - s(1 - c)) g + 1 = 0``), ``g' = (g - s c g^2) / (2 s c w g - w + s(1 - c))``.
+* ``LAW_COMPANION`` (``par = [c, eta_top]``, ``p1 = a``, ``p2 = v``, ``gaps`` = the four gap arrays of
+  :class:`.silverstein.CompanionEquation`): the companion transform ``g_c`` of
+  ``w = 1/g_c + sum_k a_k v_k / (1 - v_k g_c)`` by the solver of :mod:`._kernels` (warm-started from
+  the previous value ``hint``; real ``w`` outside the support by bisection), ``g_c' = 1 / z'(g_c)``;
+  the law is ``g = (g_c - (1 - c)/w) / c``.
+
+The principal square roots give the Herglotz branch for ``Im w > 0`` and, with ``Im w = +0``, the
+limit from the upper half plane on the real axis; ``Im w < 0`` is handled by ``g(conj w) = conj g(w)``.
+Evaluating the inputs exactly matters: the subordination functions run within ``Im z`` of the inputs'
+supports, where no fixed discretisation of a continuous law is accurate (a quadrature image of a
+Marchenko-Pastur bulk has a pole at every node, which creates spurious fixed points near the axis).
+
+Equations
+---------
 * ``KIND_ADDITIVE`` (Voiculescu 1993; Biane 1998; Belinschi & Bercovici 2007, Thm 4.1):
   ``g_{A+B}(z) = g_A(w1) = g_B(w2)``, ``w1 + w2 = z + 1/g``. Eliminating ``w2 = z + h_A(w1)``,
   ``w1`` is the Denjoy-Wolff (attracting) fixed point of the analytic self-map of the upper half plane
@@ -32,8 +52,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from . import _kernels as K
+
 KIND_ADDITIVE = 0
 KIND_MULTIPLICATIVE = 1
+
+LAW_DISCRETE = 0
+LAW_SEMICIRCLE = 1
+LAW_MARCHENKO_PASTUR = 2
+LAW_COMPANION = 3
 
 STATUS_OK = 0
 STATUS_MAXITER = 1
@@ -43,6 +70,8 @@ _NEWTON_MAXITER = 100
 _ETA_FACTOR = 0.25
 _ETA_FLOOR = 1e-13
 _WARM_MARGIN = 1e-8
+_INNER_TOL = 1e-15          # companion-equation solver (as in .silverstein)
+_INNER_MAXITER = 20000
 
 
 @njit(cache=True)
@@ -58,14 +87,59 @@ def cauchy(w, x, m):
 
 
 @njit(cache=True)
-def subordination_map(kind, z, w1, xa, ma, xb, mb):
+def law_transform(law, w, hint):
+    """(g(w), g'(w)) of an input law (see the module docstring); NaN where the inner solver fails.
+
+    ``hint`` (a length-1 complex array, 0 = none) carries the last companion value of this law in
+    the upper half plane, the warm start of the next evaluation.
+    """
+    law_kind, par, p1, p2, gaps = law
+    if law_kind == LAW_DISCRETE:
+        return cauchy(w, p1, p2)
+    lower = w.imag < 0.0
+    if lower:
+        w = w.conjugate()
+    elif w.imag == 0.0:
+        w = complex(w.real, 0.0)              # +0: the limit from the upper half plane
+    if law_kind == LAW_SEMICIRCLE:
+        s2 = par[1]
+        u = w - par[0]
+        r = 2.0 * np.sqrt(s2)
+        g = 2.0 / (u + np.sqrt(u - r) * np.sqrt(u + r))     # = (u - sqrt sqrt)/(2 s2), no cancellation
+        dg = g / (2.0 * s2 * g - u)
+    elif law_kind == LAW_MARCHENKO_PASTUR:
+        c = par[0]
+        s = par[1]
+        a = s * (1.0 - np.sqrt(c)) ** 2
+        b = s * (1.0 + np.sqrt(c)) ** 2
+        g = 2.0 / (w - s * (1.0 - c) + np.sqrt(w - a) * np.sqrt(w - b))    # the same, no cancellation
+        dg = (g - s * c * g * g) / (2.0 * s * c * w * g - w + s * (1.0 - c))
+    else:
+        c = par[0]
+        gc, _, st = K._solve_one(w, hint[0], hint[0] != 0, p1, p2, gaps[0], gaps[1], gaps[2], gaps[3],
+                                 par[1], _INNER_TOL, _INNER_MAXITER)
+        if st != K.STATUS_OK:
+            return complex(np.nan, np.nan), complex(np.nan, np.nan)
+        if gc.imag < 0.0:
+            hint[0] = gc
+        _, dr = K._r_and_dr(gc, p1, p2)
+        dgc = 1.0 / (dr - 1.0 / (gc * gc))
+        g = (gc - (1.0 - c) / w) / c
+        dg = (dgc + (1.0 - c) / (w * w)) / c
+    if lower:
+        return g.conjugate(), dg.conjugate()
+    return g, dg
+
+
+@njit(cache=True)
+def subordination_map(kind, z, w1, law_a, law_b, hint_a, hint_b):
     """(Phi(w1), Phi'(w1), w2, g) with g the transform of the convolution implied by w1."""
-    ga, dga = cauchy(w1, xa, ma)
+    ga, dga = law_transform(law_a, w1, hint_a)
     if kind == KIND_ADDITIVE:
         ha = 1.0 / ga - w1
         dha = -dga / (ga * ga) - 1.0
         w2 = z + ha
-        gb, dgb = cauchy(w2, xb, mb)
+        gb, dgb = law_transform(law_b, w2, hint_b)
         hb = 1.0 / gb - w2
         dhb = -dgb / (gb * gb) - 1.0
         return z + hb, dhb * dha, w2, ga
@@ -75,7 +149,7 @@ def subordination_map(kind, z, w1, xa, ma, xb, mb):
     dpa = -dta / ((ta - 1.0) * (ta - 1.0))
     w2 = z * pa / w1
     dw2 = z * (dpa / w1 - pa / (w1 * w1))
-    gb, dgb = cauchy(w2, xb, mb)
+    gb, dgb = law_transform(law_b, w2, hint_b)
     tb = w2 * gb
     dtb = gb + w2 * dgb
     pb = tb / (tb - 1.0)
@@ -98,12 +172,14 @@ def _on_branch(w1, w2, g, eta, margin):
 
 
 @njit(cache=True)
-def _newton(kind, z, w, xa, ma, xb, mb, tol):
+def _newton(kind, z, w, law_a, law_b, hint_a, hint_b, tol):
     """Newton on w - Phi(w) = 0; returns (w, iterations, converged)."""
     prev_f = np.inf
     prev_step = np.inf
     for it in range(1, _NEWTON_MAXITER + 1):
-        phi, dphi, _, _ = subordination_map(kind, z, w, xa, ma, xb, mb)
+        phi, dphi, _, _ = subordination_map(kind, z, w, law_a, law_b, hint_a, hint_b)
+        if not _finite(phi):
+            return w, it, False
         f = w - phi
         if abs(f) <= 4e-16 * (abs(w) + abs(phi)):
             return w, it, True
@@ -124,9 +200,9 @@ def _newton(kind, z, w, xa, ma, xb, mb, tol):
 
 
 @njit(cache=True)
-def _fixed_point(kind, z, w, xa, ma, xb, mb, maxiter, tol):
+def _fixed_point(kind, z, w, law_a, law_b, hint_a, hint_b, maxiter, tol):
     for it in range(1, maxiter + 1):
-        phi, _, _, _ = subordination_map(kind, z, w, xa, ma, xb, mb)
+        phi, _, _, _ = subordination_map(kind, z, w, law_a, law_b, hint_a, hint_b)
         if not _finite(phi):
             return w, it, False
         if abs(phi - w) <= tol * abs(phi):
@@ -144,20 +220,12 @@ def _start(kind, z, mean_b):
 
 
 @njit(cache=True)
-def _accept_real(w, kind, z, xa, ma, xb, mb):
-    """On the real axis both conjugates solve the equations: take the limit from above."""
-    if w.imag < 0.0:
-        w = w.conjugate()
-    return w
-
-
-@njit(cache=True)
-def _continuation(kind, z, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter, shrink):
+def _continuation(kind, z, law_a, law_b, hint_a, hint_b, mean_b, eta_top, tol, maxiter, shrink):
     x = z.real
     y = z.imag
     eta = max(y, eta_top)
     zz = complex(x, eta)
-    w, it, ok = _fixed_point(kind, zz, _start(kind, zz, mean_b), xa, ma, xb, mb, maxiter, tol)
+    w, it, ok = _fixed_point(kind, zz, _start(kind, zz, mean_b), law_a, law_b, hint_a, hint_b, maxiter, tol)
     total = it
     if not ok:
         return w, total, STATUS_MAXITER
@@ -167,22 +235,22 @@ def _continuation(kind, z, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter, shrink
         if eta_new <= y or (y == 0.0 and eta_new < floor):
             eta_new = y
         zz = complex(x, eta_new)
-        w_try, it, ok = _newton(kind, zz, w, xa, ma, xb, mb, tol)
+        w_try, it, ok = _newton(kind, zz, w, law_a, law_b, hint_a, hint_b, tol)
         total += it
-        if eta_new == 0.0 and ok:
-            w_try = _accept_real(w_try, kind, zz, xa, ma, xb, mb)
+        if eta_new == 0.0 and ok and w_try.imag < 0.0:
+            w_try = w_try.conjugate()     # real z: both conjugates solve; take the limit from above
         good = False
         if ok:
-            _, _, w2, g = subordination_map(kind, zz, w_try, xa, ma, xb, mb)
+            _, _, w2, g = subordination_map(kind, zz, w_try, law_a, law_b, hint_a, hint_b)
             good = _on_branch(w_try, w2, g, eta_new, 0.0) or \
                 (eta_new == 0.0 and w_try.imag >= 0.0 and w2.imag >= -1e-12 * abs(w2) and g.imag <= 0.0)
         if not good and eta_new > 0.0:
-            w_fp, it, ok = _fixed_point(kind, zz, w, xa, ma, xb, mb, maxiter, tol)
+            w_fp, it, ok = _fixed_point(kind, zz, w, law_a, law_b, hint_a, hint_b, maxiter, tol)
             total += it
-            w_try, it, ok = _newton(kind, zz, w_fp, xa, ma, xb, mb, tol)
+            w_try, it, ok = _newton(kind, zz, w_fp, law_a, law_b, hint_a, hint_b, tol)
             total += it
             if ok:
-                _, _, w2, g = subordination_map(kind, zz, w_try, xa, ma, xb, mb)
+                _, _, w2, g = subordination_map(kind, zz, w_try, law_a, law_b, hint_a, hint_b)
                 good = _on_branch(w_try, w2, g, eta_new, 0.0)
         if not good:
             return w_try, total, STATUS_BRANCH
@@ -201,62 +269,129 @@ def _outside(x, bulks):
 
 
 @njit(cache=True)
-def _solve_one(kind, zi, w_prev, have_prev, xa, ma, xb, mb, bulks_a, bulks_b, mean_b, eta_top, tol,
-               maxiter):
+def _solve_one(kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b, bulks_a, bulks_b, mean_b,
+               eta_top, tol, maxiter):
     if have_prev:
         # For Im z > 0 a holomorphic self-map of the half plane has at most one fixed point there
         # (Schwarz-Pick), so a warm-started root on the branch is *the* subordination value; on the
         # real axis accept it only clearly inside the support (Im w1 and -Im g well above rounding).
-        w, it, ok = _newton(kind, zi, w_prev, xa, ma, xb, mb, tol)
+        w, it, ok = _newton(kind, zi, w_prev, law_a, law_b, hint_a, hint_b, tol)
         if ok:
-            if zi.imag == 0.0:
-                w = _accept_real(w, kind, zi, xa, ma, xb, mb)
-            _, dphi, w2, g = subordination_map(kind, zi, w, xa, ma, xb, mb)
+            if zi.imag == 0.0 and w.imag < 0.0:
+                w = w.conjugate()
+            _, dphi, w2, g = subordination_map(kind, zi, w, law_a, law_b, hint_a, hint_b)
             if _on_branch(w, w2, g, zi.imag, _WARM_MARGIN):
                 return w, it, STATUS_OK
             # real x outside the support: the value is the boundary Denjoy-Wolff point, the unique
-            # real fixed point with 0 <= Phi' < 1 (Julia's lemma) - off the inputs' bulks, where the
-            # discrete image of the inputs is accurate
+            # real fixed point with 0 <= Phi' < 1 (Julia's lemma), with w1, w2 off the inputs' bulks
             if zi.imag == 0.0 and w.imag == 0.0 and w2.imag == 0.0 and 0.0 <= dphi.real < 1.0 \
                     and abs(dphi.imag) <= 1e-12 and _outside(w.real, bulks_a) and _outside(w2.real, bulks_b):
                 return w, it, STATUS_OK
-    w, it, st = _continuation(kind, zi, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter, _ETA_FACTOR)
+    w, it, st = _continuation(kind, zi, law_a, law_b, hint_a, hint_b, mean_b, eta_top, tol, maxiter,
+                              _ETA_FACTOR)
     if st != STATUS_OK:
-        w2, it2, st2 = _continuation(kind, zi, xa, ma, xb, mb, mean_b, eta_top, tol, maxiter, 0.7)
+        w2, it2, st2 = _continuation(kind, zi, law_a, law_b, hint_a, hint_b, mean_b, eta_top, tol, maxiter, 0.7)
         it += it2
         if st2 == STATUS_OK:
             return w2, it, st2
     return w, it, st
 
 
-@njit(cache=True, parallel=True)
-def solve_grid(kind, z, xa, ma, xb, mb, bulks_a, bulks_b, mean_b, eta_top, tol, maxiter, n_chunks):
-    """Subordination function w1 at every z (Im z >= 0, best sorted) in parallel chunks.
+@njit(cache=True)
+def _amplification(kind, z, w1, law_a, law_b, hint_a, hint_b):
+    """|d Phi / d w2|: how much the map amplifies a rounding error in w2 (the inner variable).
 
-    ``bulks_a``/``bulks_b`` ((n, 2) arrays) are the bulks of the inputs (where the discrete image of
-    a law is not accurate on the real axis). Returns w1, w2, g (the convolution's transform implied
-    by the discrete inputs), iterations and status (``STATUS_*``). Inside a chunk each point is
-    warm-started from its predecessor.
+    At the fixed point Phi' = (d Phi / d w2)(d w2 / d w1), and the swapped formulation (iterate w2,
+    inner variable w1) amplifies errors in w1 by |d w2 / d w1|. Where g -> 0 in a gap one of w1, w2
+    runs to infinity (w1 + w2 = z + 1/g) and the formulation iterating the *finite* one is the
+    well-conditioned one; the smaller amplification selects it.
+    """
+    ga, dga = law_transform(law_a, w1, hint_a)
+    if kind == KIND_ADDITIVE:
+        w2 = z + 1.0 / ga - w1
+        gb, dgb = law_transform(law_b, w2, hint_b)
+        return abs(dgb / (gb * gb) + 1.0)
+    ta = w1 * ga
+    w2 = z * ta / ((ta - 1.0) * w1)
+    gb, dgb = law_transform(law_b, w2, hint_b)
+    tb = w2 * gb
+    pb = tb / (tb - 1.0)
+    dpb = -(gb + w2 * dgb) / ((tb - 1.0) * (tb - 1.0))
+    return abs(z * (dpb / w2 - pb / (w2 * w2)))
+
+
+@njit(cache=True)
+def _solve_form(swap, kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b, bulks_a, bulks_b,
+                mean_a, mean_b, eta_top, tol, maxiter):
+    """Solve in w1 (swap False) or in w2 (swap True: the roles of the laws exchanged).
+
+    Returns (w1, w2, g, Phi', residual of the iterated variable, amplification, iterations, status).
+    """
+    if swap:
+        law_a, law_b, hint_a, hint_b = law_b, law_a, hint_b, hint_a
+        bulks_a, bulks_b, mean_b = bulks_b, bulks_a, mean_a
+    w, it, st = _solve_one(kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b, bulks_a, bulks_b,
+                           mean_b, eta_top, tol, maxiter)
+    phi, dphi, w_other, g = subordination_map(kind, zi, w, law_a, law_b, hint_a, hint_b)
+    r = abs(w - phi) / abs(w)
+    if not np.isfinite(r):
+        r = np.inf
+    amp = _amplification(kind, zi, w, law_a, law_b, hint_a, hint_b)
+    if not np.isfinite(amp):
+        amp = np.inf
+    if swap:
+        return w_other, w, g, dphi, r, amp, it, st
+    return w, w_other, g, dphi, r, amp, it, st
+
+
+@njit(cache=True, parallel=True)
+def solve_grid(kind, z, law_a, law_b, bulks_a, bulks_b, mean_a, mean_b, eta_top, tol, maxiter, n_chunks):
+    """Subordination functions at every z (Im z >= 0, best sorted) in parallel chunks.
+
+    ``law_a``/``law_b`` are input-law tuples (module docstring); ``bulks_a``/``bulks_b`` ((n, 2)
+    arrays) their bulks, ``mean_a``/``mean_b`` their means. Each point is solved in the formulation
+    (iterate w1, or iterate w2) that the previous point preferred; if the other one is better
+    conditioned (:func:`_amplification`) or the first failed, the other one is solved too and the
+    better conditioned success is kept. Inside a chunk each point is warm-started from its predecessor.
+    Returns w1, w2, g (the convolution's transform), Phi', the residual ``|w - Phi(w)| / |w|`` of
+    the iterated variable, iterations and status (``STATUS_*``).
     """
     n = z.size
     w1 = np.empty(n, dtype=np.complex128)
     w2 = np.empty(n, dtype=np.complex128)
     g = np.empty(n, dtype=np.complex128)
+    dphi = np.empty(n, dtype=np.complex128)
+    resid = np.empty(n, dtype=np.float64)
     iters = np.zeros(n, dtype=np.int64)
     status = np.zeros(n, dtype=np.int64)
     n_chunks = max(1, min(n_chunks, n))
     for c in prange(n_chunks):
         lo = (c * n) // n_chunks
         hi = ((c + 1) * n) // n_chunks
+        hint_a = np.zeros(1, dtype=np.complex128)
+        hint_b = np.zeros(1, dtype=np.complex128)
         have_prev = False
-        w_prev = 0j
+        prev1 = 0j
+        prev2 = 0j
+        swap = False
         for i in range(lo, hi):
-            wi, it, st = _solve_one(kind, z[i], w_prev, have_prev, xa, ma, xb, mb, bulks_a, bulks_b,
-                                    mean_b, eta_top, tol, maxiter)
-            w1[i] = wi
-            iters[i] = it
-            status[i] = st
-            _, _, w2[i], g[i] = subordination_map(kind, z[i], wi, xa, ma, xb, mb)
-            have_prev = st == STATUS_OK and (wi.imag > 0.0 or z[i].imag == 0.0)
-            w_prev = wi
-    return w1, w2, g, iters, status
+            zi = z[i]
+            p = prev2 if swap else prev1
+            a1, a2, ag, ad, ar, aamp, ait, ast = _solve_form(
+                swap, kind, zi, p, have_prev, law_a, law_b, hint_a, hint_b, bulks_a, bulks_b,
+                mean_a, mean_b, eta_top, tol, maxiter)
+            # amplification of the other formulation: |Phi'| / aamp (the product is Phi')
+            if ast != STATUS_OK or aamp * aamp > abs(ad):
+                p = prev1 if swap else prev2
+                b1, b2, bg, bd, br, bamp, bit, bst = _solve_form(
+                    not swap, kind, zi, p, have_prev, law_a, law_b, hint_a, hint_b, bulks_a, bulks_b,
+                    mean_a, mean_b, eta_top, tol, maxiter)
+                ait += bit
+                if bst == STATUS_OK and (ast != STATUS_OK or bamp < aamp):
+                    a1, a2, ag, ad, ar, ast = b1, b2, bg, bd, br, bst
+                    swap = not swap
+            w1[i], w2[i], g[i], dphi[i], resid[i], iters[i], status[i] = a1, a2, ag, ad, ar, ait, ast
+            have_prev = ast == STATUS_OK and ((a1.imag > 0.0 and a2.imag > 0.0) or zi.imag == 0.0)
+            prev1 = a1
+            prev2 = a2
+    return w1, w2, g, dphi, resid, iters, status

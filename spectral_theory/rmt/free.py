@@ -43,6 +43,8 @@ from .._checks import SpectralTheoryError, scalar
 from . import _free_kernels as FK
 from . import _kernels as K
 from .density import SpectralDensity, StieltjesResult
+from .marchenko_pastur import MarchenkoPastur
+from .silverstein import _CompanionLaw
 
 _TOL = 1e-14
 _MAXITER = 20000
@@ -139,6 +141,22 @@ def _discretize(law: SpectralDensity):
     return np.ascontiguousarray(np.concatenate(xs)), np.ascontiguousarray(np.concatenate(ms))
 
 
+def _kernel_law(law: SpectralDensity):
+    """(law tuple for :mod:`._free_kernels`, exact?): closed forms / companion equation where known,
+    else the discrete image (atoms + bulk quadrature nodes)."""
+    empty, no_gaps = np.zeros(0), np.zeros((4, 0))
+    if isinstance(law, Semicircle):
+        return (FK.LAW_SEMICIRCLE, np.array([law.center, law.variance]), empty, empty, no_gaps), True
+    if isinstance(law, MarchenkoPastur):
+        return (FK.LAW_MARCHENKO_PASTUR, np.array([law.ratio, law.scale]), empty, empty, no_gaps), True
+    if isinstance(law, _CompanionLaw):
+        eq = law._eq
+        gaps = np.ascontiguousarray(np.stack([eq.gap_x_lo, eq.gap_x_hi, eq.gap_s_lo, eq.gap_s_hi]))
+        return (FK.LAW_COMPANION, np.array([law._c, eq.eta_top]), eq.a, eq.v, gaps), True
+    x, m = _discretize(law)
+    return (FK.LAW_DISCRETE, np.zeros(2), x, m, no_gaps), isinstance(law, AtomicLaw)
+
+
 def _hull(law):
     pts = [e for b in law.support() for e in b] + [x for x, _ in law.atoms]
     return min(pts), max(pts)
@@ -211,9 +229,9 @@ class FreeConvolution(SpectralDensity):
         if kind == "multiplicative":
             self._moment_formula = None          # no closed form wired in: moments by quadrature
         self._degenerate = self.continuous_mass <= 1e-14
-        self._xa, self._ma = _discretize(first)
-        self._xb, self._mb = _discretize(second)
-        self._mean_b = float(np.dot(self._xb, self._mb))
+        (self._law_a, exact_a), (self._law_b, exact_b) = _kernel_law(first), _kernel_law(second)
+        self._exact = exact_a and exact_b
+        self._mean_a, self._mean_b = float(first.moment(1)), float(second.moment(1))
         self._bulks_a = np.array(first.support(), dtype=float).reshape(-1, 2)
         self._bulks_b = np.array(second.support(), dtype=float).reshape(-1, 2)
         lo, hi = self._hull
@@ -283,11 +301,16 @@ class FreeConvolution(SpectralDensity):
             w1[idx[move]] = new[move]
             active[idx[~move]] = False
 
-    def _finish(self, z, w1, st):
+    def _finish(self, z, w1):
+        """(g, w2, residual, converged) at w1 from the exact numpy map (generic inputs)."""
         phi, dphi, w2, g, ok = self._exact_map(z, w1)
         with np.errstate(divide="ignore", invalid="ignore"):
             residual = np.abs(w1 - phi) / np.abs(w1)
         residual = np.where(np.isfinite(residual), residual, np.inf)
+        return g, w2, residual, ok & self._accept(z, w1, w2, g, dphi, residual)
+
+    def _accept(self, z, w1, w2, g, dphi, residual):
+        """Branch test and residual bound of a solution of the exact equations."""
         # Im z > 0: the fixed point in the upper half plane is unique (Schwarz-Pick). Real z: either
         # inside the support (Im w1 > 0, Im g < 0), or outside, where the value is the boundary
         # Denjoy-Wolff point: real, 0 <= Phi' < 1 (Julia), w1 and w2 off the inputs' bulks.
@@ -296,41 +319,46 @@ class FreeConvolution(SpectralDensity):
             (dphi.real >= -1e-12) & (dphi.real < 1) & ~self.first.in_support(w1.real) & \
             ~self.second.in_support(w2.real)
         branch = np.where(z.imag > 0, inside, inside | real_dw)
-        return g, w2, residual, ok & branch & (residual <= _RESIDUAL_OK)
+        return branch & (residual <= _RESIDUAL_OK)
 
     def _solve(self, z):
         """(g, w1, w2, iterations, residual, converged) at complex z with Im z >= 0.
 
-        Numba kernel on the discrete image of the inputs, then Newton polish with the exact
-        transforms. Where that fails (the discrete image is poor when w1 or w2 comes close to an
-        input's support), an exact continuation: Newton with the exact transforms along
-        Im z + eta_top 10^-k, started from the kernel's value at Im z + eta_top (far from the axis).
+        Exact inputs (atomic, semicircle, Marchenko-Pastur, Silverstein-type laws): the numba kernel
+        evaluates the inputs' transforms exactly and its values are final. Generic inputs: kernel on
+        their discrete image, Newton polish with the exact transforms, and where that fails (the
+        discrete image is poor when w1 or w2 comes close to an input's support) an exact
+        continuation: Newton with the exact transforms along Im z + eta_top 10^-k, started from the
+        kernel's value at Im z + eta_top (far from the axis).
         """
         z = np.asarray(z, dtype=np.complex128).ravel()
-        w1, it, st = self._kernel(z)
+        w1, w2, g, dphi, residual, it, st = self._kernel(z)
+        if self._exact:
+            converged = (st == FK.STATUS_OK) & self._accept(z, w1, w2, g, dphi, residual)
+            return g, w1, w2, it, residual, converged
         self._polish(z, w1, np.isfinite(w1) & (st == FK.STATUS_OK), it)
-        g, w2, residual, converged = self._finish(z, w1, st)
+        g, w2, residual, converged = self._finish(z, w1)
         hard = np.flatnonzero(~converged)
         if hard.size:
             zh = z[hard]
-            wh, ith, _ = self._kernel(zh + 1j * self._eta_top)
+            wh, _, _, _, _, ith, _ = self._kernel(zh + 1j * self._eta_top)
             for k in range(1, 16):
                 zk = zh + 1j * (self._eta_top * 10.0 ** -k if k < 15 else 0.0)
                 self._polish(zk, wh, np.isfinite(wh), ith)
-            gh, w2h, rh, ch = self._finish(zh, wh, None)
+            gh, w2h, rh, ch = self._finish(zh, wh)
             w1[hard], g[hard], w2[hard], residual[hard], converged[hard] = wh, gh, w2h, rh, ch
             it[hard] += ith
         return g, w1, w2, it, residual, converged
 
     def _kernel(self, z):
+        """The numba solver on the sorted grid; returns (w1, w2, g, Phi', residual, iterations, status)."""
         order = np.lexsort((z.real, z.imag))
         zs = np.ascontiguousarray(z[order])
-        w1, _, _, it, st = FK.solve_grid(self._kind, zs, self._xa, self._ma, self._xb, self._mb,
-                                         self._bulks_a, self._bulks_b, self._mean_b,
-                                         self._eta_top, _TOL, _MAXITER, _N_CHUNKS)
+        out = FK.solve_grid(self._kind, zs, self._law_a, self._law_b, self._bulks_a, self._bulks_b,
+                            self._mean_a, self._mean_b, self._eta_top, _TOL, _MAXITER, _N_CHUNKS)
         inv = np.empty_like(order)
         inv[order] = np.arange(order.size)
-        return w1[inv], it[inv], st[inv]
+        return tuple(arr[inv] for arr in out)
 
     def _stieltjes_result(self, z):
         if self._degenerate:
