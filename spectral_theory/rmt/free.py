@@ -231,6 +231,7 @@ class FreeConvolution(SpectralDensity):
         self._degenerate = self.continuous_mass <= 1e-14
         (self._law_a, exact_a), (self._law_b, exact_b) = _kernel_law(first), _kernel_law(second)
         self._exact = exact_a and exact_b
+        self._dirac = tuple(not law.support() and len(law.atoms) == 1 for law in (first, second))
         self._mean_a, self._mean_b = float(first.moment(1)), float(second.moment(1))
         self._bulks_a = np.array(first.support(), dtype=float).reshape(-1, 2)
         self._bulks_b = np.array(second.support(), dtype=float).reshape(-1, 2)
@@ -314,7 +315,9 @@ class FreeConvolution(SpectralDensity):
         # Im z > 0: the fixed point in the upper half plane is unique (Schwarz-Pick). Real z: either
         # inside the support (Im w1 > 0, Im g < 0), or outside, where the value is the boundary
         # Denjoy-Wolff point: real, 0 <= Phi' < 1 (Julia), w1 and w2 off the inputs' bulks.
-        inside = (w1.imag > 0) & (g.imag < 0)
+        # (a point-mass input b = delta_y makes the convolution a shift/scaling of a, and w1 = z - y
+        # resp. zeta / y is then real on the real axis: only the other function leaves the axis)
+        inside = ((w1.imag > 0) | self._dirac[1]) & ((w2.imag > 0) | self._dirac[0]) & (g.imag < 0)
         real_dw = (np.abs(w1.imag) <= 1e-12 * np.abs(w1)) & (np.abs(w2.imag) <= 1e-12 * np.abs(w2)) & \
             (dphi.real >= -1e-12) & (dphi.real < 1) & ~self.first.in_support(w1.real) & \
             ~self.second.in_support(w2.real)
