@@ -18,6 +18,18 @@ def _problem(K, d, Nk, noise=0.0, seed=0, n=48):
     return model, X
 
 
+def _paper_denoiser(x, bases, pi, sigma, alpha):
+    """The paper's closed form written out here (c, phi, softmax with the log-det term): an independent
+    route to the package's MoLRG denoiser, valid for any (even non-orthonormal) matrices."""
+    c = alpha / (alpha**2 + sigma**2)
+    phi = alpha**2 / (2 * sigma**2 * (alpha**2 + sigma**2))
+    logits = np.stack([np.log(p) + phi * np.sum((x @ U) ** 2, 1) - U.shape[1] / 2 * np.log1p(alpha**2 / sigma**2)
+                       for p, U in zip(pi, bases)], 1)
+    w = np.exp(logits - logits.max(1, keepdims=True))
+    w /= w.sum(1, keepdims=True)
+    return sum(w[:, [k]] * c * (x @ U) @ U.T for k, U in enumerate(bases))
+
+
 def _pca(X, d):
     return np.linalg.svd(X, full_matrices=False)[2][:d].T
 
@@ -30,13 +42,7 @@ def test_low_rank_denoiser_is_the_paper_formula():
     pi = np.array([0.3, 0.7])
     x = rng.standard_normal((7, 12))
     for sigma, alpha in [(0.5, 1.0), (0.2, 0.8), (2.0, 0.3)]:
-        c = alpha / (alpha**2 + sigma**2)
-        phi = alpha**2 / (2 * sigma**2 * (alpha**2 + sigma**2))
-        logits = np.stack([np.log(p) + phi * np.sum((x @ U) ** 2, 1) - U.shape[1] / 2 * np.log1p(alpha**2 / sigma**2)
-                           for p, U in zip(pi, bases)], 1)
-        w = np.exp(logits - logits.max(1, keepdims=True))
-        w /= w.sum(1, keepdims=True)
-        want = sum(w[:, [k]] * c * (x @ U) @ U.T for k, U in enumerate(bases))
+        want = _paper_denoiser(x, bases, pi, sigma, alpha)
         assert_allclose(molrg.low_rank_denoiser(bases, pi).denoise(x, sigma, alpha), want, rtol=1e-12, atol=1e-14)
 
 
@@ -86,14 +92,7 @@ def _raw_loss(bases, X, xi, sigma, alpha, pi):
     """The loss of eq. (lowrank) for arbitrary (non-orthonormal) matrices, written independently."""
     x0 = np.broadcast_to(X, xi.shape).reshape(-1, X.shape[1])
     x = alpha * x0 + sigma * xi.reshape(-1, X.shape[1])
-    c = alpha / (alpha**2 + sigma**2)
-    phi = alpha**2 / (2 * sigma**2 * (alpha**2 + sigma**2))
-    logits = np.stack([np.log(p) + phi * np.sum((x @ U) ** 2, 1) - U.shape[1] / 2 * np.log1p(alpha**2 / sigma**2)
-                       for p, U in zip(pi, bases)], 1)
-    w = np.exp(logits - logits.max(1, keepdims=True))
-    w /= w.sum(1, keepdims=True)
-    D = sum(w[:, [k]] * c * (x @ U) @ U.T for k, U in enumerate(bases))
-    return np.sum((D - x0) ** 2) / x.shape[0]
+    return np.sum((_paper_denoiser(x, bases, pi, sigma, alpha) - x0) ** 2) / x.shape[0]
 
 
 # ------------------------------------------------------------------ K = 1 is PCA
