@@ -27,3 +27,25 @@ def test_cifar_size_training_set_fits_in_memory():
     extra_gib = float(r.stdout.split()[-1])
     # training set itself is 1.2 GiB; working set must stay far below the 24 GB machine
     assert extra_gib < 6, f"extra memory {extra_gib:.2f} GiB"
+
+
+NN_SCRIPT = r"""
+import resource, numpy as np, spectral_theory as st
+rng = np.random.default_rng(1)
+train = rng.standard_normal((50_000, 3072))
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+samples = np.concatenate([train[:50] + 1e-3 * rng.standard_normal((50, 3072)), rng.standard_normal((50, 3072))])
+gl = st.metrics.generalization_score(samples, train)
+nn = st.metrics.nn_ratio(samples, train)
+near = st.metrics.nearest_neighbors(samples[:50], train)
+assert np.array_equal(np.ravel(near.indices), np.arange(50))   # near-copies find their training point
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((peak - base) / 2**20)
+"""
+
+
+@pytest.mark.slow
+def test_nearest_neighbour_metrics_at_cifar_size_fit_in_memory():
+    r = subprocess.run([sys.executable, "-c", NN_SCRIPT], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert float(r.stdout.split()[-1]) < 4, "blocked nearest neighbours must not build (n x N x D) temporaries"
