@@ -320,7 +320,7 @@ class Derivation:
     def latex_results(self, labels: bool = True, printer=None) -> str:
         lines = []
         for r in self.results:
-            label = rf" \label{{eq:{self._label(r.name)}}}" if labels else ""
+            label = rf" \label{{eq:{self._label('result:' + r.name)}}}" if labels else ""   # steps may share the name
             lines.append(rf"\intertext{{{tex_text(r.description)}}}"
                          f"\n{self._equation(r.symbol, r.expr, printer)}{label}")
         return "\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}"

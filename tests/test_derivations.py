@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import re
 import subprocess
 import sys
 
@@ -148,6 +149,8 @@ def test_document_contains_every_derivation():
         assert rf"\label{{sec:{name}}}" in doc, f"derivation {name} missing from the document"
         for step in derivations.derive(name).steps:
             assert rf"\label{{eq:{name}:{step.label}}}" in doc
+    labels = re.findall(r"\\label\{([^}]*)\}", doc)
+    assert len(labels) == len(set(labels)), "LaTeX labels must be unique (no 'multiply defined')"
     assert doc.count(r"\section{") == len(NAMES)
     with pytest.raises(SpectralTheoryError):
         build_document(["no_such_derivation"])
