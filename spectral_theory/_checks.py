@@ -84,9 +84,9 @@ def array(value, name: str, *, ndim=None, shape=None, positive=False, nonnegativ
     if not np.all(np.isfinite(a)):
         raise SpectralTheoryError(f"`{name}` contains NaN or inf")
     if positive and np.any(a <= 0):
-        raise SpectralTheoryError(f"`{name}` must be > 0 everywhere; smallest value {a.min()}")
+        raise SpectralTheoryError(f"`{name}` must be > 0 everywhere; smallest value {float(a.min())}")
     if nonnegative and np.any(a < 0):
-        raise SpectralTheoryError(f"`{name}` must be >= 0 everywhere; smallest value {a.min()}")
+        raise SpectralTheoryError(f"`{name}` must be >= 0 everywhere; smallest value {float(a.min())}")
     return a
 
 
@@ -96,5 +96,5 @@ def probability_vector(value, name: str, size: int | None = None, atol: float = 
     if size is not None and w.size != size:
         raise SpectralTheoryError(f"`{name}` must have {size} entries; got {w.size}")
     if abs(w.sum() - 1.0) > atol:
-        raise SpectralTheoryError(f"`{name}` must sum to 1; sums to {w.sum()!r}")
+        raise SpectralTheoryError(f"`{name}` must sum to 1; sums to {float(w.sum())!r}")
     return w / w.sum()

@@ -172,7 +172,7 @@ class Silverstein(_CompanionLaw):
         w = array(weights, "weights", ndim=1, nonnegative=True)
         v = array(variances, "variances", ndim=1, shape=(w.size,), nonnegative=True)
         if w.sum() > 1.0 + 1e-12:
-            raise SpectralTheoryError(f"`weights` (alpha_k = m_k/D) must sum to at most 1; sum is {w.sum()!r}")
+            raise SpectralTheoryError(f"`weights` (alpha_k = m_k/D) must sum to at most 1; sum is {float(w.sum())!r}")
         vals, coeffs = _merge(v, w)
         if vals.size == 0:
             raise SpectralTheoryError("`weights`/`variances`: need at least one block with positive weight and variance")
