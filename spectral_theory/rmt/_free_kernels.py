@@ -54,6 +54,9 @@ from numba import njit, prange
 
 from . import _kernels as K
 
+# error_model="numpy": a division by zero (w on an atom, g = 0) gives inf/nan, which the solvers
+# detect and report, instead of raising inside prange
+
 KIND_ADDITIVE = 0
 KIND_MULTIPLICATIVE = 1
 
@@ -74,7 +77,7 @@ _INNER_TOL = 1e-15          # companion-equation solver (as in .silverstein)
 _INNER_MAXITER = 20000
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def cauchy(w, x, m):
     """g(w) = sum m / (w - x) and g'(w) of a discrete measure."""
     g = 0j
@@ -86,7 +89,7 @@ def cauchy(w, x, m):
     return g, dg
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def law_transform(law, w, hint):
     """(g(w), g'(w)) of an input law (see the module docstring); NaN where the inner solver fails.
 
@@ -115,6 +118,8 @@ def law_transform(law, w, hint):
         g = 2.0 / (w - s * (1.0 - c) + np.sqrt(w - a) * np.sqrt(w - b))    # the same, no cancellation
         dg = (g - s * c * g * g) / (2.0 * s * c * w * g - w + s * (1.0 - c))
     else:
+        if w == 0:                            # the companion solver divides by w (a pole or a hard edge)
+            return complex(np.nan, np.nan), complex(np.nan, np.nan)
         c = par[0]
         gc, _, st = K._solve_one(w, hint[0], hint[0] != 0, p1, p2, gaps[0], gaps[1], gaps[2], gaps[3],
                                  par[1], _INNER_TOL, _INNER_MAXITER)
@@ -131,7 +136,7 @@ def law_transform(law, w, hint):
     return g, dg
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def subordination_map(kind, z, w1, law_a, law_b, hint_a, hint_b):
     """(Phi(w1), Phi'(w1), w2, g) with g the transform of the convolution implied by w1."""
     ga, dga = law_transform(law_a, w1, hint_a)
@@ -159,19 +164,19 @@ def subordination_map(kind, z, w1, law_a, law_b, hint_a, hint_b):
     return phi, dphi * dw2, w2, ta / z
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _finite(w):
     return np.isfinite(w.real) and np.isfinite(w.imag)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _on_branch(w1, w2, g, eta, margin):
     if eta > 0.0:
         return w1.imag > 0.0 and w2.imag > 0.0 and g.imag < 0.0
     return w1.imag > margin * abs(w1) and w2.imag >= 0.0 and g.imag < -margin * abs(g)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _newton(kind, z, w, law_a, law_b, hint_a, hint_b, tol):
     """Newton on w - Phi(w) = 0; returns (w, iterations, converged)."""
     prev_f = np.inf
@@ -199,7 +204,7 @@ def _newton(kind, z, w, law_a, law_b, hint_a, hint_b, tol):
     return w, _NEWTON_MAXITER, False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fixed_point(kind, z, w, law_a, law_b, hint_a, hint_b, maxiter, tol):
     for it in range(1, maxiter + 1):
         phi, _, _, _ = subordination_map(kind, z, w, law_a, law_b, hint_a, hint_b)
@@ -211,7 +216,7 @@ def _fixed_point(kind, z, w, law_a, law_b, hint_a, hint_b, maxiter, tol):
     return w, maxiter, False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _start(kind, z, mean_b):
     # large |z|: additive w1 ~ z - E[B]; multiplicative W1 ~ zeta / E[B]
     if kind == KIND_ADDITIVE:
@@ -219,7 +224,7 @@ def _start(kind, z, mean_b):
     return z / mean_b
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _continuation(kind, z, law_a, law_b, hint_a, hint_b, mean_b, eta_top, tol, maxiter, shrink):
     x = z.real
     y = z.imag
@@ -259,7 +264,7 @@ def _continuation(kind, z, law_a, law_b, hint_a, hint_b, mean_b, eta_top, tol, m
     return w, total, STATUS_OK
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _outside(x, bulks):
     """x lies outside every closed interval [bulks[j, 0], bulks[j, 1]]."""
     for j in range(bulks.shape[0]):
@@ -268,7 +273,7 @@ def _outside(x, bulks):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _solve_one(kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b, bulks_a, bulks_b, mean_b,
                eta_top, tol, maxiter):
     if have_prev:
@@ -297,7 +302,7 @@ def _solve_one(kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b, bulks_
     return w, it, st
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _amplification(kind, z, w1, law_a, law_b, hint_a, hint_b):
     """|d Phi / d w2|: how much the map amplifies a rounding error in w2 (the inner variable).
 
@@ -320,7 +325,7 @@ def _amplification(kind, z, w1, law_a, law_b, hint_a, hint_b):
     return abs(z * (dpb / w2 - pb / (w2 * w2)))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _solve_form(swap, kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b, bulks_a, bulks_b,
                 mean_a, mean_b, eta_top, tol, maxiter):
     """Solve in w1 (swap False) or in w2 (swap True: the roles of the laws exchanged).
@@ -333,7 +338,7 @@ def _solve_form(swap, kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b,
     w, it, st = _solve_one(kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b, bulks_a, bulks_b,
                            mean_b, eta_top, tol, maxiter)
     phi, dphi, w_other, g = subordination_map(kind, zi, w, law_a, law_b, hint_a, hint_b)
-    r = abs(w - phi) / abs(w)
+    r = abs(w - phi) / abs(w) if w != 0 else abs(phi)      # w = 0: e.g. z on a point-mass input
     if not np.isfinite(r):
         r = np.inf
     amp = _amplification(kind, zi, w, law_a, law_b, hint_a, hint_b)
@@ -344,7 +349,7 @@ def _solve_form(swap, kind, zi, w_prev, have_prev, law_a, law_b, hint_a, hint_b,
     return w, w_other, g, dphi, r, amp, it, st
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def solve_grid(kind, z, law_a, law_b, bulks_a, bulks_b, mean_a, mean_b, eta_top, tol, maxiter, n_chunks):
     """Subordination functions at every z (Im z >= 0, best sorted) in parallel chunks.
 
