@@ -118,7 +118,7 @@ def run_k1_gradient_pca(ctx):
         sv = np.linalg.svd(X, compute_uv=False)
         lam = np.concatenate([sv**2, np.zeros(48)])[: d + 1] / N           # second-moment eigenvalues
         pca = np.linalg.svd(X, full_matrices=False)[2][:d].T
-        fit = molrg.fit_subspaces(X, 1, d, method="gradient", rng=rng, restarts=1, init="random")
+        fit = molrg.fit_subspaces(X, 1, d, method="gradient", rng=rng, init="random")   # default restarts
         sigma, alpha = fit.noise_level
         c = alpha / (alpha**2 + sigma**2)
         kappa = 2 * c * alpha - (c * alpha) ** 2
