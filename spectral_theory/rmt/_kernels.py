@@ -37,6 +37,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+# Every kernel uses numba's "numpy" error model: a division by zero gives inf/nan, which the residual
+# and status checks report as a failed point, instead of raising inside a prange loop.
+
 STATUS_OK = 0
 STATUS_MAXITER = 1
 STATUS_BRANCH = 2
@@ -47,7 +50,7 @@ _ETA_FLOOR = 1e-13          # relative Im z at which the continuation jumps onto
 _WARM_MARGIN = 1e-8         # a warm-started root is accepted only if Im g < -margin |g| (branch-safe)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _r_and_dr(g, a, v):
     """R(g) = sum a v / (1 - v g) and R'(g) = sum a v^2 / (1 - v g)^2."""
     r = 0j
@@ -59,14 +62,14 @@ def _r_and_dr(g, a, v):
     return r, dr
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _residual(z, g, a, v):
     """Dimensionless residual |g (z - R(g)) - 1| of equation (E)."""
     r, _ = _r_and_dr(g, a, v)
     return abs(g * (z - r) - 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _newton(z, g, a, v, tol):
     """Newton on z(g) - z = 0; returns (g, iterations, converged).
 
@@ -96,7 +99,7 @@ def _newton(z, g, a, v, tol):
     return g, _NEWTON_MAXITER, False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fixed_point(z, g, a, v, damping, maxiter, tol):
     """Damped iteration g <- (1-d) g + d / (z - R(g)); returns (g, iterations, converged)."""
     for it in range(1, maxiter + 1):
@@ -108,7 +111,7 @@ def _fixed_point(z, g, a, v, damping, maxiter, tol):
     return g, maxiter, False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _z_of_s(s, a, v):
     """z(s) = s + sum a v s / (s - v) (real)."""
     out = s
@@ -117,7 +120,7 @@ def _z_of_s(s, a, v):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _h_of_s(s, a, v):
     """H(s) = sum a v^2 / (s - v)^2 and H'(s)."""
     h = 0.0
@@ -129,7 +132,7 @@ def _h_of_s(s, a, v):
     return h, dh
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bisect_increasing(fun_id, target, lo, hi, a, v):
     """Bisection to machine precision for an increasing function on (lo, hi).
 
@@ -154,7 +157,7 @@ def _bisect_increasing(fun_id, target, lo, hi, a, v):
     return 0.5 * (lo + hi)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def critical_points(a, v):
     """All real roots s* of H(s) = 1, sorted (``v`` sorted, distinct, positive).
 
@@ -193,7 +196,7 @@ def critical_points(a, v):
     return out[:n], minima
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def edges_from_critical_points(s, a, v):
     out = np.empty(s.size, dtype=np.float64)
     for i in range(s.size):
@@ -201,7 +204,7 @@ def edges_from_critical_points(s, a, v):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _solve_outside(x, s_lo, s_hi, a, v):
     """Real x in a gap of the support whose monotone s-branch is (s_lo, s_hi) (+-inf allowed)."""
     if not np.isfinite(s_lo):
@@ -225,7 +228,7 @@ def _solve_outside(x, s_lo, s_hi, a, v):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _solve_continuation(z, a, v, eta_top, tol, maxiter, shrink):
     """Continuation in Im z from eta_top down to Im z (see module docstring)."""
     x = z.real
@@ -262,7 +265,7 @@ def _solve_continuation(z, a, v, eta_top, tol, maxiter, shrink):
     return g, total, STATUS_OK
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _solve_one(zi, g_prev, have_prev, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, maxiter):
     """One point: gap bisection (real, outside), else warm-started Newton, else continuation."""
     if zi.imag == 0.0:
@@ -288,7 +291,7 @@ def _solve_one(zi, g_prev, have_prev, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_
     return g, it, st
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def solve_grid(z, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, maxiter, n_chunks):
     """Solve (E) at every z (complex128 array, Im z >= 0; best sorted along the grid) in parallel.
 
@@ -324,7 +327,7 @@ def solve_grid(z, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, ma
     return g, iters, resid, status
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def free_cumulant_moments(kappa, kmax):
     """Moments m_0..m_kmax from free cumulants kappa_1..kappa_kmax (kappa[0] unused).
 
