@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from .._checks import SpectralTheoryError, array, scalar
+from .._checks import SpectralTheoryError, array, as_generator, scalar
 
 LOG_2PI = np.log(2 * np.pi)
 
@@ -167,7 +167,6 @@ class DataModel:
 
     def noisy_sample(self, n, sigma, alpha=1.0, rng=None):
         """Pairs (x_0, x_t) with x_t = alpha x_0 + sigma xi: ``n`` forward-noised samples."""
-        from .._checks import as_generator
         rng = as_generator(rng)
         sigma, alpha = noise_args(sigma, alpha)
         x0 = self.sample(n, rng=rng)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, array, as_generator, integer
-from ._base import LOG_2PI, DataModel
+from .._checks import array, as_generator, integer
+from ._base import LOG_2PI, DataModel, as_batch
 
 # Posterior weights below this (relative to the largest, which is 1 after normalisation by the max)
 # carry less than N * 1e-20 of the mass: below float64 resolution for any N < 1e4 * 1/eps.
@@ -116,10 +116,7 @@ class Empirical(DataModel):
 
     def nearest(self, x):
         """Index of the nearest training point of each row of ``x`` (a memorization diagnostic)."""
-        from ._base import as_batch
         xb, single = as_batch(x, self.dim)
         idx = np.concatenate([self._logits(xb[i:i + 256], 1.0, 1.0).argmax(axis=1) for i in range(0, xb.shape[0], 256)])
         return int(idx[0]) if single else idx
 
-
-__all__ = ["Empirical", "SpectralTheoryError"]
