@@ -400,3 +400,82 @@ def solve_grid(kind, z, law_a, law_b, bulks_a, bulks_b, mean_a, mean_b, eta_top,
             prev1 = a1
             prev2 = a2
     return w1, w2, g, dphi, resid, iters, status
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def real_transform_many(law, w):
+    """(g(w), g'(w)) of an input law at real points ``w`` outside its support (exact kinds only).
+
+    Used by the exact edge search of :mod:`.free` (inverse maps on the real axis); one companion
+    hint per point, no warm starts (the points are independent).
+    """
+    n = w.size
+    g = np.empty(n, dtype=np.float64)
+    dg = np.empty(n, dtype=np.float64)
+    for i in prange(n):
+        hint = np.zeros(1, dtype=np.complex128)
+        gi, dgi = law_transform(law, complex(w[i], 0.0), hint)
+        g[i] = gi.real
+        dg[i] = dgi.real
+    return g, dg
+
+
+@njit(cache=True, error_model="numpy")
+def _real_x(law, w, mult, hint):
+    """X(w) = g(w) or T(w) = w g(w) at real w (X_inf at w = +-inf) and X'(w)."""
+    if not np.isfinite(w):
+        return (1.0 if mult else 0.0), 0.0
+    g, dg = law_transform(law, complex(w, 0.0), hint)
+    if mult:
+        return w * g.real, g.real + w * dg.real
+    return g.real, dg.real
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def real_inverse_many(law, mult, outer, lo, hi, target, max_steps):
+    """w with X(w) = target on one component of R minus the support, by bisection (``prange``).
+
+    X is strictly decreasing in w on a component. Bounded component (lo, hi): bisection in w.
+    Outer component (lo = largest obstacle end, hi = smallest): bisection in theta, with
+    w = c + 1/tan(theta), c = (lo + hi)/2, theta in (-arctan(1/h), arctan(1/h)), h = (lo - hi)/2, in
+    which X increases (theta = 0 is w = inf). Returns w, X(w), X'(w).
+    """
+    n = target.size
+    w_out = np.empty(n)
+    x_out = np.empty(n)
+    dx_out = np.empty(n)
+    c = 0.5 * (lo + hi)
+    h = 0.5 * (lo - hi)
+    top = np.arctan(1.0 / h) if h > 0 else 0.5 * np.pi
+    for i in prange(n):
+        hint = np.zeros(1, dtype=np.complex128)
+        t = target[i]
+        if outer:
+            a, b = -top, top
+        else:
+            a, b = lo, hi
+        for _ in range(max_steps):
+            m = 0.5 * (a + b)
+            if m <= a or m >= b:
+                break
+            if outer:
+                w = c + 1.0 / np.tan(m) if m != 0.0 else np.inf
+                x, _ = _real_x(law, w, mult, hint)
+                up = x > t
+            else:
+                x, _ = _real_x(law, m, mult, hint)
+                up = x < t
+            if up:
+                b = m
+            else:
+                a = m
+        m = 0.5 * (a + b)
+        if outer:
+            w = c + 1.0 / np.tan(m) if m != 0.0 else np.inf
+        else:
+            w = m
+        x, dx = _real_x(law, w, mult, hint)
+        w_out[i] = w
+        x_out[i] = x
+        dx_out[i] = dx
+    return w_out, x_out, dx_out

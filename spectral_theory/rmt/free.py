@@ -208,7 +208,8 @@ class FreeConvolution(SpectralDensity):
     Use :func:`free_additive_convolution` / :func:`free_multiplicative_convolution`.
     """
 
-    def __init__(self, first: SpectralDensity, second: SpectralDensity, kind: str, n_grid: int = _N_GRID):
+    def __init__(self, first: SpectralDensity, second: SpectralDensity, kind: str, n_grid: int = _N_GRID,
+                 edges: str = "grid"):
         for name, law in (("first", first), ("second", second)):
             if not isinstance(law, SpectralDensity):
                 raise SpectralTheoryError(f"`{name}` must be a SpectralDensity; got {type(law).__name__}")
@@ -238,7 +239,12 @@ class FreeConvolution(SpectralDensity):
         lo, hi = self._hull
         self._eta_top = 2.0 * max(abs(lo), abs(hi), hi - lo) or 1.0
         self.edge_diagnostics = {}
-        self._bulks = () if self._degenerate else self._find_bulks(n_grid)
+        if self._degenerate:
+            self._bulks = ()
+        elif self._exact and edges == "critical":   # experimental: see _exact_bulks
+            self._bulks = _exact_bulks(self)
+        else:
+            self._bulks = self._find_bulks(n_grid)
 
     # ---- atoms ---------------------------------------------------------------------------------
     def _convolution_atoms(self):
@@ -463,3 +469,214 @@ def free_multiplicative_convolution(first: SpectralDensity, second: SpectralDens
     E.g. ``GeneralizedMarchenkoPastur(t, h, c)`` is ``AtomicLaw(t, h) boxtimes MarchenkoPastur(c)``.
     """
     return FreeConvolution(first, second, "multiplicative")
+
+
+# ---- exact support edges: real critical points of the inverse map --------------------------------
+
+_EDGE_SAMPLES = 401        # samples of the real parameter per pair of branches (then refined)
+_BISECT = 200              # bisection steps (stop earlier when the bracket is at rounding level)
+
+
+class _RealBranches:
+    """The real branches of the inverse of X = g (additive) or X = T = w g(w) (multiplicative) of an
+    exactly known input law, on the components of R minus its support ("obstacles": bulks and atoms;
+    for T an atom at 0 is no obstacle, T is analytic there).
+
+    X is strictly decreasing in w on every component (X' = -int dmu/(w - l)^2 for g,
+    -int l dmu/(w - l)^2 for T on [0, inf)), so each component is a bijection onto an open interval of X
+    and the inverse is found by bisection (exact to rounding). The outer component (through w = inf,
+    where X = X_inf = 0 resp. 1) is searched in theta = arctan(1/(w - c)), c the centre of the hull.
+    """
+
+    def __init__(self, law, kernel_law, multiplicative):
+        self.law, self.kl, self.mult = law, kernel_law, multiplicative
+        self.x_inf = 1.0 if multiplicative else 0.0
+        obst = [(lo, hi, "bulk") for lo, hi in law.support()]
+        obst += [(x, x, "atom") for x, _ in law.atoms if not (multiplicative and x == 0.0)]
+        obst.sort()
+        self.obstacles = obst
+        comps = [("outer", obst[-1][1], obst[0][0], obst[-1], obst[0])] if obst else []
+        for left, right in zip(obst[:-1], obst[1:]):
+            if right[0] > left[1]:
+                comps.append(("bounded", left[1], right[0], left, right))
+        self.components = []
+        for kind, lo, hi, left, right in comps:
+            x_at_lo = self._end_value(lo, left, from_right=True)    # X just right of lo
+            x_at_hi = self._end_value(hi, right, from_right=False)  # X just left of hi
+            # X decreasing in w: bounded (lo, hi) -> (X(hi-), X(lo+)); outer (hi_last, inf) u
+            # (-inf, lo_first) -> (X(lo_first-), X(hi_last+)) through X_inf
+            self.components.append((kind, lo, hi, x_at_hi, x_at_lo))
+
+    def _edge_g(self, e):
+        law = self.law
+        if isinstance(law, Semicircle):
+            return float(np.sign(e - law.center)) / np.sqrt(law.variance)
+        if isinstance(law, MarchenkoPastur):
+            s, c = law.scale, law.ratio
+            return (e - s * (1 - c)) / (2 * s * c * e)
+        eq = law._eq
+        s_star = eq.critical_s[np.argmin(np.abs(eq.edges - e))]
+        return (1.0 / s_star - (1.0 - law._c) / e) / law._c
+
+    def _end_value(self, e, obstacle, from_right):
+        _, _, what = obstacle
+        if what == "atom" or e == 0.0:          # a pole, or a hard edge at 0 (g ~ 1/sqrt)
+            if self.mult and e == 0.0:
+                return 0.0                       # T(w) = w g(w) -> 0 at a hard edge at 0
+            return np.inf if from_right else -np.inf
+        g = self._edge_g(e)
+        return e * g if self.mult else g
+
+    def inverse(self, comp, target):
+        """w on component ``comp`` with X(w) = target (array), by bisection; X(w) and X'(w) there."""
+        kind, lo, hi, _, _ = comp
+        return FK.real_inverse_many(self.kl, self.mult, kind == "outer", float(lo), float(hi),
+                                    np.ascontiguousarray(target, dtype=np.float64), _BISECT)
+
+
+def _pair_curve(bra, brb, ca, cb, mult):
+    """theta -> (D, z) on the pair of branches (ca of law a, cb of law b) with X = X_inf + tan theta.
+
+    D = dz/dX divided by a positive scale (D in [-1, 1]); D < 0 exactly where the real point z(X) is
+    outside the support (module docstring).
+    """
+    def curve(theta):
+        # X -> X_inf is w -> inf on an outer branch (z = inf - inf there, and the R-transform
+        # cancellation loses eps/X^2): step off it (the pieces are smooth across it)
+        theta = np.where(np.abs(theta) < 1e-6, np.copysign(1e-6, theta), theta)
+        X = bra.x_inf + np.tan(theta)
+        w1, _, d1 = bra.inverse(ca, X)
+        w2, _, d2 = brb.inverse(cb, X)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if mult:                              # dzeta/dT of zeta = W1 W2 (T - 1)/T, term by term
+                t1 = w2 * (X - 1.0) / (X * d1)
+                t2 = w1 * (X - 1.0) / (X * d2)
+                t3 = w1 * w2 / (X * X)
+                z = w1 * w2 * (X - 1.0) / X
+            else:                                 # dz/dg of z = w1 + w2 - 1/g
+                t1, t2, t3 = 1.0 / d1, 1.0 / d2, 1.0 / (X * X)
+                z = w1 + w2 - 1.0 / X
+            # positive scale; on an outer branch its term and t3 blow up together at X -> X_inf
+            # and cancel (R-transform), so they are scaled as one
+            if ca[0] == "outer" and cb[0] != "outer":
+                scale = np.abs(t2) + np.abs(t1 + t3)
+            elif cb[0] == "outer" and ca[0] != "outer":
+                scale = np.abs(t1) + np.abs(t2 + t3)
+            else:
+                scale = np.abs(t1) + np.abs(t2) + np.abs(t3)
+            D = (t1 + t2 + t3) / scale
+        return D, z
+    return curve
+
+
+def _bisect_roots(f, a, b):
+    """Sign changes of f bracketed by (a, b) (arrays, f(a) and f(b) of opposite sign) -> roots."""
+    fa = f(a)[0]
+    for _ in range(_BISECT):
+        m = 0.5 * (a + b)
+        open_ = (m > a) & (m < b)
+        if not np.any(open_):
+            break
+        fm = f(m)[0]
+        same = np.sign(fm) == np.sign(fa)
+        a = np.where(open_ & same, m, a)
+        b = np.where(open_ & ~same, m, b)
+    return 0.5 * (a + b)
+
+
+def _golden(f, a, b, sign):
+    """argmin of sign * f on (a, b) (arrays; f unimodal there) by golden-section search."""
+    r = 0.5 * (np.sqrt(5.0) - 1.0)
+    c, d = b - r * (b - a), a + r * (b - a)
+    for _ in range(90):
+        fc, fd = sign * f(c)[0], sign * f(d)[0]
+        left = fc < fd
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        c, d = b - r * (b - a), a + r * (b - a)
+        if np.all(b - a <= 4e-16 * np.maximum(np.abs(a), np.abs(b)) + 1e-300):
+            break
+    m = 0.5 * (a + b)
+    return m, f(m)[0]
+
+
+def _pair_gaps(bra, brb, ca, cb, mult, n=_EDGE_SAMPLES):
+    """Gaps (x_lo, x_hi) of the convolution's support produced by one pair of branches."""
+    lo_x, hi_x = max(ca[3], cb[3]), min(ca[4], cb[4])
+    if not lo_x < hi_x:
+        return [], 0
+    t_lo, t_hi = np.arctan(lo_x - bra.x_inf), np.arctan(hi_x - bra.x_inf)
+    f = _pair_curve(bra, brb, ca, cb, mult)
+    both_outer = ca[0] == "outer" and cb[0] == "outer"
+    theta = t_lo + (t_hi - t_lo) * (np.arange(n) + 0.5) / n
+    D = f(theta)[0]
+    roots = []
+    # sign changes between samples
+    ch = np.flatnonzero(np.sign(D[1:]) != np.sign(D[:-1]))
+    if ch.size:
+        roots.append(_bisect_roots(f, theta[ch], theta[ch + 1]))
+    # nearly touching bulks (or a thin bulk): a local extremum of D between samples may cross 0
+    for sign in (1.0, -1.0):                     # minima with D > 0, maxima with D < 0
+        s = sign * D
+        ext = np.flatnonzero((s[1:-1] <= s[:-2]) & (s[1:-1] <= s[2:]) & (s[1:-1] > 0)) + 1
+        if ext.size:
+            m, fm = _golden(f, theta[ext - 1], theta[ext + 1], sign)
+            hit = sign * fm < 0
+            if np.any(hit):
+                roots.append(_bisect_roots(f, theta[ext - 1][hit], m[hit]))
+                roots.append(_bisect_roots(f, m[hit], theta[ext + 1][hit]))
+    r = np.unique(np.concatenate(roots)) if roots else np.zeros(0)
+    knots = np.concatenate([[t_lo], r, [t_hi]])
+    mids = 0.5 * (knots[1:] + knots[:-1])
+    Dm = f(mids)[0]
+
+    def z_at(t, x_end):
+        if not np.isfinite(x_end):
+            # X -> +-inf at a range end: w1, w2 -> the atoms bounding the components, 1/X -> 0
+            w1 = ca[1] if x_end > 0 else ca[2]
+            w2 = cb[1] if x_end > 0 else cb[2]
+            return w1 * w2 if mult else w1 + w2
+        return float(f(np.array([t]))[1][0])
+
+    gaps = []
+    for i in np.flatnonzero(Dm < 0):
+        ta, tb = knots[i], knots[i + 1]
+        za = z_at(ta, lo_x if i == 0 else 0.0)
+        zb = z_at(tb, hi_x if i + 1 == knots.size - 1 else 0.0)
+        if both_outer and ta < 0.0 < tb:         # through w = inf: the outer gap
+            gaps += [(zb, np.inf), (-np.inf, za)]
+        else:
+            gaps.append((zb, za))                 # z decreases along an admissible piece
+    return gaps, int(r.size)
+
+
+def _exact_bulks(conv):
+    """Bulks of ``conv`` from the real critical points of its inverse map (opt-in: ``edges="critical"``).
+
+    WORK IN PROGRESS (not the default): agrees with the closed form for semicircle + semicircle and
+    with GeneralizedMarchenkoPastur for atoms x MP, but is off by ~5e-8 (relative) at the upper edge
+    of Silverstein + Silverstein, so the grid scan stays the default until that is understood.
+    """
+    mult = conv.kind == "multiplicative"
+    bra = _RealBranches(conv.first, conv._law_a, mult)
+    brb = _RealBranches(conv.second, conv._law_b, mult)
+    gaps, n_roots = [], 0
+    for ca in bra.components:
+        for cb in brb.components:
+            g, k = _pair_gaps(bra, brb, ca, cb, mult)
+            gaps += g
+            n_roots += k
+    gaps = sorted((a, b) for a, b in gaps if b > a)
+    merged = []
+    for a, b in gaps:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    bulks = []
+    for (_, a), (b, _) in zip(merged[:-1], merged[1:]):
+        if b > a:
+            bulks.append((float(a), float(b)))
+    conv.edge_diagnostics = {"method": "critical points", "n_pairs": len(bra.components) * len(brb.components),
+                             "critical_points": n_roots, "samples_per_pair": _EDGE_SAMPLES}
+    return tuple(bulks)
