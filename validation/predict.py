@@ -95,7 +95,10 @@ def phases(p):
         out[f"separation{i + 1}_tau_peak"] = s.tau_peak
         out[f"separation{i + 1}_gap_peak"] = s.gap_peak
     if sched is not None:
-        out.update({f"t_{k[4:]}": _time(sched, v) for k, v in list(out.items()) if k.startswith("tau_")})
+        t = ph.in_time(sched)                              # NaN where tau is outside the schedule's range
+        for key in ("t_trivial", "t_manifold_gap", "t_consolidation", "t_speciation"):
+            v = getattr(t, key)
+            out[key] = None if math.isnan(v) else v
     return out
 
 

@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 
 from spectral_theory._checks import SpectralTheoryError
 
+from .report import _num
 from .sweep import run_sweep
 from .experiment import AGREE, DISAGREE, INCONCLUSIVE, Context, ExperimentResult, broken_modules, registry
 
@@ -146,10 +147,6 @@ def run_experiments(names, preset="quick", seed=0, *, workers=1, scheduler=None,
 
 
 # ---- the table ---------------------------------------------------------------------------------
-def _num(v):
-    return "n/a" if v is None else f"{v:.4g}"
-
-
 def format_table(records) -> str:
     """Plain-text table: experiment, quantity, prediction, measurement +- s.e., tolerance, verdict."""
     header = ("experiment", "quantity", "prediction", "measurement +- s.e.", "tolerance", "verdict")
