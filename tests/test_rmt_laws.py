@@ -124,6 +124,22 @@ def test_silverstein_is_gmp_companion():
     assert_allclose(s.stieltjes(z), c * g.stieltjes(z) + (1 - c) / z, rtol=1e-12)
 
 
+def test_square_systems_have_their_hard_edge_exactly_at_zero():
+    """sum alpha = 1 (or c = 1): H(0) = 1, the lowest edge is z(0) = 0 with density ~ x^(-1/2) and no
+    atom; weights that sum to 1 only up to rounding must not leave an edge at +-1e-30."""
+    w = np.array([0.6, 0.3, 0.1])
+    assert w.sum() == 1.0 - 2.0**-53              # the rounding case
+    for law in (rmt.Silverstein(w, [0.5, 1.0, 3.0]), rmt.GeneralizedMarchenkoPastur([0.5, 1.0, 3.0], w, 1.0)):
+        assert law.support()[0][0] == 0.0 and law.atoms == []
+        assert law.integrated_mass() == pytest.approx(1.0, abs=1e-10)
+        x = np.array([1e-8, 1e-6])                 # hard edge: sqrt(x) rho(x) tends to a constant
+        ratio = np.sqrt(x) * law.pdf(x)
+        assert ratio[0] == pytest.approx(ratio[1], rel=1e-2)
+    mp = rmt.MarchenkoPastur(1.0)
+    x = np.array([1e-8, 1e-6])
+    assert_allclose(rmt.Silverstein([1.0], [1.0]).pdf(x), mp.pdf(x), rtol=1e-10)
+
+
 def test_blocks_merge_and_zero_variance_goes_to_atom():
     a = rmt.Silverstein([0.1, 0.2, 0.1], [2.0, 2.0, 0.0])
     b = rmt.Silverstein([0.3], [2.0])

@@ -16,12 +16,13 @@ transform ``g(w)`` and derivative ``g'(w)`` are evaluated by :func:`law_transfor
   subordination functions live at the start of the continuation); ``g' = g / (2 s2 g - u)``.
 * ``LAW_MARCHENKO_PASTUR`` (``par = [ratio c, scale s]``, edges ``a, b = s (1 -/+ sqrt c)^2``):
   ``g = (w - s(1 - c) - sqrt(w - a) sqrt(w - b)) / (2 s c w) = 2 / (w - s(1 - c) + sqrt(w - a) sqrt(w - b))``
-  (roots of ``s c w g^2 - (w - s(1 - c)) g + 1 = 0``), ``g' = (g - s c g^2) / (2 s c w g - w + s(1 - c))``.
+  (roots of ``s c w g^2 - (w - s(1 - c)) g + 1 = 0``; the form without cancellation is taken),
+  ``g' = (g - s c g^2) / (2 s c w g - w + s(1 - c))``.
 * ``LAW_COMPANION`` (``par = [c, eta_top]``, ``p1 = a``, ``p2 = v``, ``gaps`` = the four gap arrays of
   :class:`.silverstein.CompanionEquation`): the companion transform ``g_c`` of
   ``w = 1/g_c + sum_k a_k v_k / (1 - v_k g_c)`` by the solver of :mod:`._kernels` (warm-started from
   the previous value ``hint``; real ``w`` outside the support by bisection), ``g_c' = 1 / z'(g_c)``;
-  the law is ``g = (g_c - (1 - c)/w) / c``.
+  the law is ``g = (g_c - (1 - c)/w) / c`` (evaluated without cancellation, :func:`_gmp_from_companion`).
 
 The principal square roots give the Herglotz branch for ``Im w > 0`` and, with ``Im w = +0``, the
 limit from the upper half plane on the real axis; ``Im w < 0`` is handled by ``g(conj w) = conj g(w)``.
@@ -77,21 +78,52 @@ _INNER_TOL = 1e-15          # companion-equation solver (as in .silverstein)
 _INNER_MAXITER = 20000
 
 
+_NAN = K.NAN
+_DOWN = complex(-np.inf, 0.0)     # g' at a square-root edge, approached on the real axis from outside
+
+
 @njit(cache=True, error_model="numpy")
 def cauchy(w, x, m):
-    """g(w) = sum m / (w - x) and g'(w) of a discrete measure."""
+    """g(w) = sum m / (w - x) and g'(w) of a discrete measure (NaN at a pole)."""
     g = 0j
     dg = 0j
     for j in range(x.size):
-        t = 1.0 / (w - x[j])
+        t = K.cdiv(1.0, w - x[j], _NAN)
         g += m[j] * t
         dg -= m[j] * t * t
     return g, dg
 
 
 @njit(cache=True, error_model="numpy")
+def _gmp_from_companion(s, c, a, v):
+    """g(w) and g'(w) of the generalised Marchenko-Pastur law with c < 1 from s = 1/g_c (``a = c h``).
+
+    For c < 1 the companion law has an atom 1 - c at 0, so ``g = (g_c - (1 - c)/w) / c`` subtracts two
+    terms ~ (1 - c)/w as w -> 0. With ``w = s (1 + sum a v/(s - v))`` and sum h = 1 it equals ``n/d``,
+    ``n = sum h/(s - v)``, ``d = 1 + sum a v/(s - v)`` (-> 1 - c at s = 0): no cancellation.
+    ``g' = (n/d)'(s) / (1 - H(s))``.
+    """
+    n = 0j
+    dn = 0j
+    d = 1.0 + 0j
+    dd = 0j
+    h = 0j
+    for k in range(a.size):
+        t = K.cdiv(1.0, s - v[k], _NAN)
+        n += a[k] / c * t
+        dn -= a[k] / c * t * t
+        d += a[k] * v[k] * t
+        dd -= a[k] * v[k] * t * t
+        h += a[k] * v[k] * v[k] * t * t
+    g = K.cdiv(n, d, _NAN)
+    dg = K.cdiv((dn - g * dd) * K.cdiv(1.0, d, _NAN), 1.0 - h, _DOWN)
+    return g, dg
+
+
+@njit(cache=True, error_model="numpy")
 def law_transform(law, w, hint):
-    """(g(w), g'(w)) of an input law (see the module docstring); NaN where the inner solver fails.
+    """(g(w), g'(w)) of an input law (see the module docstring); NaN where the inner solver fails or
+    at a pole; g' = -inf exactly at a square-root edge (its limit from outside the support).
 
     ``hint`` (a length-1 complex array, 0 = none) carries the last companion value of this law in
     the upper half plane, the warm start of the next evaluation.
@@ -108,15 +140,24 @@ def law_transform(law, w, hint):
         s2 = par[1]
         u = w - par[0]
         r = 2.0 * np.sqrt(s2)
-        g = 2.0 / (u + np.sqrt(u - r) * np.sqrt(u + r))     # = (u - sqrt sqrt)/(2 s2), no cancellation
-        dg = g / (2.0 * s2 * g - u)
+        g = 2.0 / (u + np.sqrt(u - r) * np.sqrt(u + r))     # = (u - sqrt sqrt)/(2 s2); never 0 / 0
+        dg = K.cdiv(g, 2.0 * s2 * g - u, _DOWN)
     elif law_kind == LAW_MARCHENKO_PASTUR:
         c = par[0]
         s = par[1]
         a = s * (1.0 - np.sqrt(c)) ** 2
         b = s * (1.0 + np.sqrt(c)) ** 2
-        g = 2.0 / (w - s * (1.0 - c) + np.sqrt(w - a) * np.sqrt(w - b))    # the same, no cancellation
-        dg = (g - s * c * g * g) / (2.0 * s * c * w * g - w + s * (1.0 - c))
+        # g = 2 / n_plus = n_minus / (2 s c w) (n_plus n_minus = 4 s c w): the larger of the two has no
+        # cancellation (n_plus at large |w|; n_minus next to the atom at 0 when c > 1, where
+        # n_plus -> 0 by cancellation and T = w g -> 1 - 1/c must stay exact)
+        root = np.sqrt(w - a) * np.sqrt(w - b)
+        n_plus = w - s * (1.0 - c) + root
+        n_minus = w - s * (1.0 - c) - root
+        if abs(n_plus) >= abs(n_minus):
+            g = K.cdiv(2.0, n_plus, _NAN)
+        else:
+            g = K.cdiv(n_minus, 2.0 * s * c * w, _NAN)
+        dg = K.cdiv(g - s * c * g * g, 2.0 * s * c * w * g - w + s * (1.0 - c), _DOWN)
     else:
         if w == 0:                            # the companion solver divides by w (a pole or a hard edge)
             return complex(np.nan, np.nan), complex(np.nan, np.nan)
@@ -128,9 +169,15 @@ def law_transform(law, w, hint):
         if gc.imag < 0.0:
             hint[0] = gc
         _, dr = K._r_and_dr(gc, p1, p2)
-        dgc = 1.0 / (dr - 1.0 / (gc * gc))
-        g = (gc - (1.0 - c) / w) / c
-        dg = (dgc + (1.0 - c) / (w * w)) / c
+        igc = K.cdiv(1.0, gc, _NAN)
+        dgc = K.cdiv(1.0, dr - igc * igc, _DOWN)
+        g, dg = gc, dgc
+        if c < 1.0:
+            g, dg = _gmp_from_companion(igc, c, p1, p2)
+        elif c > 1.0:                         # no cancellation: g_c stays finite as w -> 0 (atom of g)
+            iw = K.cdiv(1.0, w, _NAN)
+            g = (gc - (1.0 - c) * iw) / c
+            dg = (dgc + (1.0 - c) * iw * iw) / c
     if lower:
         return g.conjugate(), dg.conjugate()
     return g, dg
@@ -139,29 +186,34 @@ def law_transform(law, w, hint):
 @njit(cache=True, error_model="numpy")
 def subordination_map(kind, z, w1, law_a, law_b, hint_a, hint_b):
     """(Phi(w1), Phi'(w1), w2, g) with g the transform of the convolution implied by w1."""
+    # reciprocals by cdiv: a zero denominator (a pole, z or w at 0) gives NaN, a failed point
     ga, dga = law_transform(law_a, w1, hint_a)
     if kind == KIND_ADDITIVE:
-        ha = 1.0 / ga - w1
-        dha = -dga / (ga * ga) - 1.0
-        w2 = z + ha
+        ia = K.cdiv(1.0, ga, _NAN)
+        dha = -dga * ia * ia - 1.0
+        w2 = z + ia - w1
         gb, dgb = law_transform(law_b, w2, hint_b)
-        hb = 1.0 / gb - w2
-        dhb = -dgb / (gb * gb) - 1.0
-        return z + hb, dhb * dha, w2, ga
+        ib = K.cdiv(1.0, gb, _NAN)
+        dhb = -dgb * ib * ib - 1.0
+        return z + ib - w2, dhb * dha, w2, ga
     ta = w1 * ga
     dta = ga + w1 * dga
-    pa = ta / (ta - 1.0)
-    dpa = -dta / ((ta - 1.0) * (ta - 1.0))
-    w2 = z * pa / w1
-    dw2 = z * (dpa / w1 - pa / (w1 * w1))
+    qa = K.cdiv(1.0, ta - 1.0, _NAN)
+    pa = ta * qa
+    dpa = -dta * qa * qa
+    i1 = K.cdiv(1.0, w1, _NAN)
+    w2 = z * pa * i1
+    dw2 = z * (dpa - pa * i1) * i1
     gb, dgb = law_transform(law_b, w2, hint_b)
     tb = w2 * gb
     dtb = gb + w2 * dgb
-    pb = tb / (tb - 1.0)
-    dpb = -dtb / ((tb - 1.0) * (tb - 1.0))
-    phi = z * pb / w2
-    dphi = z * (dpb / w2 - pb / (w2 * w2))
-    return phi, dphi * dw2, w2, ta / z
+    qb = K.cdiv(1.0, tb - 1.0, _NAN)
+    pb = tb * qb
+    dpb = -dtb * qb * qb
+    i2 = K.cdiv(1.0, w2, _NAN)
+    phi = z * pb * i2
+    dphi = z * (dpb - pb * i2) * i2
+    return phi, dphi * dw2, w2, K.cdiv(ta, z, _NAN)
 
 
 @njit(cache=True, error_model="numpy")
@@ -192,7 +244,7 @@ def _newton(kind, z, w, law_a, law_b, hint_a, hint_b, tol):
             return w, it, True            # stagnation at rounding level (near an edge Phi' -> 1)
         prev_f = abs(f)
         df = 1.0 - dphi
-        if df == 0:
+        if df == 0:                       # (NaN from a pole fails the finiteness check below)
             return w, it, False
         step = f / df
         prev_step = abs(step)
@@ -313,16 +365,17 @@ def _amplification(kind, z, w1, law_a, law_b, hint_a, hint_b):
     """
     ga, dga = law_transform(law_a, w1, hint_a)
     if kind == KIND_ADDITIVE:
-        w2 = z + 1.0 / ga - w1
+        w2 = z + K.cdiv(1.0, ga, _NAN) - w1
         gb, dgb = law_transform(law_b, w2, hint_b)
-        return abs(dgb / (gb * gb) + 1.0)
+        ib = K.cdiv(1.0, gb, _NAN)
+        return abs(dgb * ib * ib + 1.0)
     ta = w1 * ga
-    w2 = z * ta / ((ta - 1.0) * w1)
+    w2 = z * K.cdiv(ta, (ta - 1.0) * w1, _NAN)
     gb, dgb = law_transform(law_b, w2, hint_b)
     tb = w2 * gb
-    pb = tb / (tb - 1.0)
-    dpb = -(gb + w2 * dgb) / ((tb - 1.0) * (tb - 1.0))
-    return abs(z * (dpb / w2 - pb / (w2 * w2)))
+    qb = K.cdiv(1.0, tb - 1.0, _NAN)
+    i2 = K.cdiv(1.0, w2, _NAN)
+    return abs(z * (-(gb + w2 * dgb) * qb * qb - tb * qb * i2) * i2)
 
 
 @njit(cache=True, error_model="numpy")
@@ -431,49 +484,70 @@ def _real_x(law, w, mult, hint):
     return g.real, dg.real
 
 
+_SIGN_BIT = np.int64(-9223372036854775808)
+_MAGNITUDE = np.int64(9223372036854775807)
+
+
+@njit(cache=True, error_model="numpy")
+def _order_key(buf, ibuf, x):
+    """An int64 that orders like the double x (adjacent doubles have adjacent keys; -0.0 = +0.0)."""
+    buf[0] = x
+    i = ibuf[0]
+    return i if i >= 0 else -(i & _MAGNITUDE)
+
+
+@njit(cache=True, error_model="numpy")
+def _from_key(buf, ibuf, k):
+    ibuf[0] = k if k >= 0 else ((-k) | _SIGN_BIT)
+    return buf[0]
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def real_inverse_many(law, mult, outer, lo, hi, target, max_steps):
+def real_inverse_many(law, mult, outer, lo, hi, target):
     """w with X(w) = target on one component of R minus the support, by bisection (``prange``).
 
-    X is strictly decreasing in w on a component. Bounded component (lo, hi): bisection in w.
-    Outer component (lo = largest obstacle end, hi = smallest): bisection in theta, with
-    w = c + 1/tan(theta), c = (lo + hi)/2, theta in (-arctan(1/h), arctan(1/h)), h = (lo - hi)/2, in
-    which X increases (theta = 0 is w = inf). Returns w, X(w), X'(w).
+    X is strictly decreasing in w on a component: the bounded component (lo, hi), or the outer one
+    (lo = largest obstacle end, hi = smallest) through w = +-inf, where X = X_inf; a target above
+    X_inf lies on (lo, inf), below on (-inf, hi). The bisection halves the bracket in the order of
+    the doubles (the midpoint of their integer keys), so it ends on two adjacent doubles after at
+    most 64 steps from any bracket, infinite ones included, with full relative precision next to
+    an end at 0 (a hard edge, where X ~ sqrt|w| needs w to 1e-300 for X to 1e-150). The value is never
+    an obstacle's end. Returns w, X(w), X'(w) (NaN if the component is a single double wide).
     """
     n = target.size
     w_out = np.empty(n)
     x_out = np.empty(n)
     dx_out = np.empty(n)
-    c = 0.5 * (lo + hi)
-    h = 0.5 * (lo - hi)
-    top = np.arctan(1.0 / h) if h > 0 else 0.5 * np.pi
+    x_inf = 1.0 if mult else 0.0
     for i in prange(n):
         hint = np.zeros(1, dtype=np.complex128)
+        buf = np.empty(1, dtype=np.float64)
+        ibuf = buf.view(np.int64)
         t = target[i]
+        a, b = lo, hi
         if outer:
-            a, b = -top, top
-        else:
-            a, b = lo, hi
-        for _ in range(max_steps):
-            m = 0.5 * (a + b)
-            if m <= a or m >= b:
+            if t == x_inf:
+                w_out[i], x_out[i], dx_out[i] = np.inf, x_inf, 0.0
+                continue
+            a, b = (lo, np.inf) if t > x_inf else (-np.inf, hi)
+        ka, kb = _order_key(buf, ibuf, a), _order_key(buf, ibuf, b)
+        moved_a = moved_b = False
+        xa = xb = np.nan
+        for _ in range(80):
+            km = (ka >> 1) + (kb >> 1) + (ka & kb & 1)      # floor((ka + kb) / 2) without overflow
+            if km == ka or km == kb:
                 break
-            if outer:
-                w = c + 1.0 / np.tan(m) if m != 0.0 else np.inf
-                x, _ = _real_x(law, w, mult, hint)
-                up = x > t
+            x, _ = _real_x(law, _from_key(buf, ibuf, km), mult, hint)
+            if x > t:
+                ka, xa, moved_a = km, x, True
             else:
-                x, _ = _real_x(law, m, mult, hint)
-                up = x < t
-            if up:
-                b = m
-            else:
-                a = m
-        m = 0.5 * (a + b)
-        if outer:
-            w = c + 1.0 / np.tan(m) if m != 0.0 else np.inf
+                kb, xb, moved_b = km, x, True
+        if moved_a and (not moved_b or abs(xa - t) <= abs(xb - t)):
+            w = _from_key(buf, ibuf, ka)
+        elif moved_b:
+            w = _from_key(buf, ibuf, kb)
         else:
-            w = m
+            w = np.nan
         x, dx = _real_x(law, w, mult, hint)
         w_out[i] = w
         x_out[i] = x

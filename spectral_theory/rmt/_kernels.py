@@ -37,8 +37,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# Every kernel uses numba's "numpy" error model: a division by zero gives inf/nan, which the residual
-# and status checks report as a failed point, instead of raising inside a prange loop.
+# Every kernel uses numba's "numpy" error model: a real division by zero gives inf/nan, which the
+# residual and status checks report as a failed point, instead of raising inside a prange loop.
+# Complex division is not covered by it (numba raises ZeroDivisionError for a zero complex
+# denominator whatever the error model), so every complex division whose denominator can vanish
+# goes through ``cdiv``.
 
 STATUS_OK = 0
 STATUS_MAXITER = 1
@@ -50,13 +53,24 @@ _ETA_FLOOR = 1e-13          # relative Im z at which the continuation jumps onto
 _WARM_MARGIN = 1e-8         # a warm-started root is accepted only if Im g < -margin |g| (branch-safe)
 
 
+NAN = complex(np.nan, np.nan)
+
+
+@njit(cache=True, error_model="numpy")
+def cdiv(a, b, at_zero):
+    """a / b for complex b, ``at_zero`` where b == 0 (see the note on the error model above)."""
+    if b == 0:
+        return at_zero
+    return a / b
+
+
 @njit(cache=True, error_model="numpy")
 def _r_and_dr(g, a, v):
     """R(g) = sum a v / (1 - v g) and R'(g) = sum a v^2 / (1 - v g)^2."""
     r = 0j
     dr = 0j
     for k in range(a.size):
-        t = v[k] / (1.0 - v[k] * g)
+        t = cdiv(v[k], 1.0 - v[k] * g, NAN)
         r += a[k] * t
         dr += a[k] * t * t
     return r, dr
@@ -80,14 +94,15 @@ def _newton(z, g, a, v, tol):
     prev_step = np.inf
     for it in range(1, _NEWTON_MAXITER + 1):
         r, dr = _r_and_dr(g, a, v)
-        f = 1.0 / g + r - z
-        if abs(f) <= 2e-16 * (abs(z) + abs(1.0 / g) + abs(r)):
+        ig = cdiv(1.0, g, NAN)
+        f = ig + r - z
+        if abs(f) <= 2e-16 * (abs(z) + abs(ig) + abs(r)):
             return g, it, True            # at roundoff level (e.g. exactly at an edge, where z'(g) = 0)
         if abs(f) >= prev_f and prev_step <= 1e-9 * abs(g):
             return g, it, True            # stagnation at rounding level
         prev_f = abs(f)
-        df = -1.0 / (g * g) + dr
-        if df == 0:
+        df = dr - ig * ig
+        if df == 0:                       # (NaN from a pole fails the finiteness check below)
             return g, it, False
         step = f / df
         prev_step = abs(step)
@@ -104,7 +119,7 @@ def _fixed_point(z, g, a, v, damping, maxiter, tol):
     """Damped iteration g <- (1-d) g + d / (z - R(g)); returns (g, iterations, converged)."""
     for it in range(1, maxiter + 1):
         r, _ = _r_and_dr(g, a, v)
-        g_new = (1.0 - damping) * g + damping / (z - r)
+        g_new = (1.0 - damping) * g + cdiv(damping, z - r, NAN)
         if abs(g_new - g) <= tol * abs(g_new):
             return g_new, it, True
         g = g_new

@@ -26,24 +26,25 @@ Atoms (Bercovici & Voiculescu 1998; Belinschi 2003): ``a boxplus b`` has an atom
 ``a{x} + b{y} > 1``, of weight ``a{x} + b{y} - 1``. ``a boxtimes b`` has an atom at 0 of weight
 ``max(a{0}, b{0})`` and an atom at ``x y != 0`` iff ``a{x} + b{y} > 1`` (weight ``a{x} + b{y} - 1``).
 
-Support edges.  ``FreeConvolution(a, b, kind, edges="critical")``, for inputs with exact transforms
-(semicircle, Marchenko-Pastur, Silverstein/GMP, atomic laws; not a single Dirac): **exact**, as the values
-of the inverse map at its real critical points.  Not yet the default: on random atomic inputs the bisection
-kernel can still hit a complex division by zero (numba raises it even under the numpy error model).  Outside the support the subordination functions are real;
-parametrised by X = g (additive; z = w1 + w2 - 1/g with g_a(w1) = g_b(w2) = g) or X = T = w g(w)
-(multiplicative), each input's real inverse is taken on every component of R minus its support (explicit
-z(g) where known, else bisection), and a real point lies outside the convolution's support exactly where
+Support edges, exactly (default for inputs with exact transforms: semicircle, Marchenko-Pastur,
+Silverstein/GMP, atomic laws; not a single Dirac): the edges are the values of the inverse map at its
+real critical points.  Outside the support the subordination functions are real; parametrised by
+X = g (additive; z = w1 + w2 - 1/g with g_a(w1) = g_b(w2) = g) or X = T = w g(w) (multiplicative),
+each input's real inverse is taken on every component of R minus its support (explicit z(g) where
+known, else bisection), and a real point lies outside the convolution's support exactly where
 dz/dX < 0.  Sign changes of dz/dX are found on 401 samples per pair of components (plus both ends),
 bisected to rounding, and local extrema that stay on one side are refined by golden-section search, so a
-gap or bulk narrower than the sample spacing is still found.  Checked against closed forms, the
-Silverstein law and GeneralizedMarchenkoPastur to ~1e-14 (tests/test_rmt_free.py).
+gap or bulk narrower than the sample spacing is still found.  A gap may also end where a subordination
+function reaches an input's edge (dz/dX stays negative up to the end of the branch).  Checked against
+closed forms, the Silverstein law and GeneralizedMarchenkoPastur to ~1e-12 over random inputs
+(tests/test_rmt_free.py).
 
-Default (``edges="grid"``): the edges are located on the real axis: the support lies in the hull ``[lo_a + lo_b,
-hi_a + hi_b]`` (``[lo_a lo_b, hi_a hi_b]``); the boundary density is evaluated at the midpoints of
-``n_grid`` cells (default 2048) and each in/out transition is refined by bisection on the predicate
-``-Im g(x + i0) > 1e-7 |g(x + i0)|``. Near a square-root edge ``-Im g ~ C sqrt(d)``, so an edge is off
-by about ``(1e-7 |g| / C)^2`` (~1e-14 of the scale for order-one laws; the semicircle test checks 1e-9).
-Bulks or gaps narrower than one grid cell are not seen (a missed bulk shows up as
+Otherwise (``edges="grid"``, and the default for other inputs): the support lies in the hull
+``[lo_a + lo_b, hi_a + hi_b]`` (``[lo_a lo_b, hi_a hi_b]``); the boundary density is evaluated at the
+midpoints of ``n_grid`` cells (default 2048) and each in/out transition is refined by bisection on the
+predicate ``-Im g(x + i0) > 1e-7 |g(x + i0)|``. Near a square-root edge ``-Im g ~ C sqrt(d)``, so an
+edge is off by about ``(1e-7 |g| / C)^2`` (~1e-14 of the scale for order-one laws; the semicircle test
+checks 1e-9). Bulks or gaps narrower than one grid cell are not seen (a missed bulk shows up as
 ``integrated_mass() < 1``); a density below 1e-7 |g| inside a bulk would split it.
 """
 from __future__ import annotations
@@ -214,13 +215,17 @@ def free_cumulants(moments):
 class FreeConvolution(SpectralDensity):
     """Free additive (``kind="additive"``) or multiplicative convolution of two laws.
 
-    Attributes: ``first``, ``second`` (the input laws), ``kind``, ``edge_diagnostics`` (dict: grid
-    size, number of bisection steps, failures of the solver during the edge search).
+    ``edges``: "auto" (default: "critical" when both inputs have exact transforms and neither is a
+    single Dirac mass, else "grid"), "critical" (exact, from the real critical points of the inverse
+    map) or "grid" (``n_grid`` cells + bisection); see the module docstring.
+
+    Attributes: ``first``, ``second`` (the input laws), ``kind``, ``edge_diagnostics`` (dict: the
+    method and its counts: critical points found, or grid size, bisection steps and solver failures).
     Use :func:`free_additive_convolution` / :func:`free_multiplicative_convolution`.
     """
 
     def __init__(self, first: SpectralDensity, second: SpectralDensity, kind: str, n_grid: int = _N_GRID,
-                 edges: str = "grid"):
+                 edges: str = "auto"):
         for name, law in (("first", first), ("second", second)):
             if not isinstance(law, SpectralDensity):
                 raise SpectralTheoryError(f"`{name}` must be a SpectralDensity; got {type(law).__name__}")
@@ -252,13 +257,13 @@ class FreeConvolution(SpectralDensity):
         self.edge_diagnostics = {}
         if self._degenerate:
             self._bulks = ()
-        elif edges == "critical":
+        elif edges == "critical" or (edges == "auto" and self._exact and not any(self._dirac)):
             if not self._exact:
                 raise SpectralTheoryError("`edges`='critical' needs inputs with exact transforms (semicircle, "
                                           "Marchenko-Pastur, Silverstein/GMP, atomic laws)")
             self._bulks = _exact_bulks(self)
-        elif edges != "grid":
-            raise SpectralTheoryError(f"`edges` must be 'grid' or 'critical'; got {edges!r}")
+        elif edges not in ("grid", "auto"):
+            raise SpectralTheoryError(f"`edges` must be 'auto', 'critical' or 'grid'; got {edges!r}")
         else:
             self._bulks = self._find_bulks(n_grid)
 
@@ -459,7 +464,7 @@ class FreeConvolution(SpectralDensity):
             steps += 1
         # the edge is the inside end of each final bracket
         edges = np.where(a_in, a, b)
-        self.edge_diagnostics = {"n_grid": n_grid, "bisection_steps": steps, "solver_failures": failures,
+        self.edge_diagnostics = {"method": "grid scan", "n_grid": n_grid, "bisection_steps": steps, "solver_failures": failures,
                                  "bracket_width": float(np.max(np.abs(b - a))) if a.size else 0.0}
         return tuple((float(edges[i]), float(edges[i + 1])) for i in range(0, edges.size, 2))
 
@@ -586,7 +591,7 @@ class _RealBranches:
                 w = z(X)
                 return w, X.copy(), 1.0 / dz(X)
         return FK.real_inverse_many(self.kl, self.mult, kind == "outer", float(lo), float(hi),
-                                    np.ascontiguousarray(target, dtype=np.float64), _BISECT)
+                                    np.ascontiguousarray(target, dtype=np.float64))
 
 
 def _pair_curve(bra, brb, ca, cb, mult):
@@ -668,6 +673,8 @@ def _pair_gaps(bra, brb, ca, cb, mult, n=_EDGE_SAMPLES):
     ends = np.array([t_lo, t_hi]) + np.array([1.0, -1.0]) * 1e-12 * (t_hi - t_lo)
     theta = np.concatenate([ends[:1], t_lo + (t_hi - t_lo) * (np.arange(n) + 0.5) / n, ends[1:]])
     D = f(theta)[0]
+    keep = np.isfinite(D)                        # a sample exactly on an input's pole or edge tells nothing
+    theta, D = theta[keep], D[keep]
     roots = []
     # sign changes between samples
     ch = np.flatnonzero(np.sign(D[1:]) != np.sign(D[:-1]))
@@ -727,7 +734,9 @@ def _exact_bulks(conv):
         else:
             merged.append((a, b))
     bulks = []
+    lo, hi = conv._hull                          # the support lies in the hull: clip rounding past it
     for (_, a), (b, _) in zip(merged[:-1], merged[1:]):
+        a, b = max(a, lo), min(b, hi)
         if b > a:
             bulks.append((float(a), float(b)))
     conv.edge_diagnostics = {"method": "critical points", "n_pairs": len(bra.components) * len(brb.components),

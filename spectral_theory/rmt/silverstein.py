@@ -32,6 +32,7 @@ from .density import SpectralDensity, StieltjesResult
 _TOL = 1e-15
 _MAXITER = 20000
 _RESIDUAL_OK = 1e-9
+_HARD_EDGE_TOL = 1e-13  # |sum a - 1| below this is a square system: hard edge at 0, no atom
 _N_CHUNKS = 64          # parallel chunks of the sorted grid (warm starts run inside a chunk)
 
 
@@ -51,6 +52,11 @@ class CompanionEquation:
         s, minima = K.critical_points(self.a, self.v)
         self.merge_margin = 1.0 - minima
         edges = K.edges_from_critical_points(s, self.a, self.v)
+        if abs(self.total - 1.0) <= _HARD_EDGE_TOL:
+            # sum a = 1: H(0) = 1, the lowest edge is the hard edge z(0) = 0 (density ~ x^{-1/2}); in
+            # floating point the root and edge come out at +-1e-30 or so, on either side of 0
+            self.total = 1.0
+            s[0], edges[0] = 0.0, 0.0
         # A gap narrower than rounding (width ~ (1 - min H)^{3/2}) can come out with its two edges
         # swapped or equal: such a gap is numerically closed, so the two bulks are merged.
         keep = np.ones(s.size, dtype=bool)
