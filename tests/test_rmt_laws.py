@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st_
 from numpy.testing import assert_allclose
 
+import spectral_theory as st
 from spectral_theory import rmt
 
 LAWS = {
@@ -228,3 +229,19 @@ def test_property_gmp(params, c):
     assert law.integrated_mass() == pytest.approx(1.0, abs=1e-10)
     assert_allclose([law.moment(k) for k in (1, 2, 3)], _gmp_trace_moments(t, h, c), rtol=1e-12)
     assert_allclose([law.moment(k, method="quadrature") for k in (1, 2, 3)], _gmp_trace_moments(t, h, c), rtol=1e-9)
+
+
+def test_edge_scale_is_johnstones_tracy_widom_scale():
+    """K from the density next to the edge against closed forms: Johnstone's MP scale (independent
+    route, spiked.edge_scale) and the GOE semicircle N^(-2/3); hard edges and non-edges raise."""
+    for gamma in (0.1, 0.5, 2.0):
+        mp, n = rmt.MarchenkoPastur(gamma), 1000
+        assert mp.edge_scale(mp.support()[0][1], gamma * n) == pytest.approx(
+            float(st.spiked.edge_scale(gamma, n)), rel=1e-8)
+    semi = rmt.Semicircle(1.0)
+    assert semi.edge_scale(2.0, 1000) == pytest.approx(1000 ** (-2 / 3), rel=1e-8)
+    assert semi.edge_scale(-2.0, 1000) == pytest.approx(1000 ** (-2 / 3), rel=1e-8)
+    with pytest.raises(st.SpectralTheoryError, match="square-root"):
+        rmt.MarchenkoPastur(1.0).edge_scale(0.0, 100)
+    with pytest.raises(st.SpectralTheoryError, match="not an end"):
+        semi.edge_scale(1.0, 100)

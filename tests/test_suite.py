@@ -49,6 +49,25 @@ def test_rerun_resumes_from_the_store(report_dir, capsys):
     assert "already finished" in capsys.readouterr().out
 
 
+def test_a_change_of_library_code_invalidates_stored_results(monkeypatch):
+    exp = E.registry()[FAST]
+    before = suite._source_hash(exp)
+    monkeypatch.setattr(suite, "_library_hash", lambda: "edited")
+    assert suite._source_hash(exp) != before
+
+
+def test_a_standard_error_from_few_replicates_gets_the_student_t_critical_value():
+    from scipy.stats import norm, t
+    z = 3.0
+    assert E.Check("q", 0.0, 5.0, 1.0).verdict(z) == E.DISAGREE          # 5 standard errors
+    few = E.Check("q", 0.0, 5.0, 1.0, dof=3)
+    assert few.critical(z) == pytest.approx(t.isf(norm.sf(z), 3))        # 9.2: same tail probability
+    assert few.verdict(z) == E.AGREE and few.tolerance(z) > 9
+    assert E.Check("q", 0.0, 5.0, 1.0, dof=10**6).critical(z) == pytest.approx(z, rel=1e-5)
+    with pytest.raises(SpectralTheoryError, match="dof"):
+        E.Check("q", 0.0, 0.0, 1.0, dof=0)
+
+
 def test_same_seed_same_numbers_and_seeds_depend_on_the_name_only(tmp_path):
     a = suite.run_experiment(FAST, "quick", 3)
     b = suite.run_experiment(FAST, "quick", 3)

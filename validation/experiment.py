@@ -12,7 +12,8 @@ Verdicts
 A check *agrees* when ``|measured - predicted| <= z * stderr + finite_size``, where ``z`` is the
 two-sided normal critical value at family-wise level ``FAMILY_LEVEL`` with a Bonferroni correction over
 all checks of the experiment (so a correct theory fails an experiment with probability at most
-``FAMILY_LEVEL``).  It *disagrees* otherwise.  It is *inconclusive* when its measurement is not finite
+``FAMILY_LEVEL``); a standard error estimated from few replicates states its degrees of freedom and gets
+the Student-t critical value at the same tail probability instead.  It *disagrees* otherwise.  It is *inconclusive* when its measurement is not finite
 or its tolerance exceeds the check's stated ``resolution`` (the error bar is too wide for the comparison
 to discriminate).  An experiment disagrees if any check disagrees, else is inconclusive if any check
 is, else agrees.
@@ -25,6 +26,7 @@ from typing import Callable
 
 import numpy as np
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from spectral_theory._checks import SpectralTheoryError
 
@@ -48,6 +50,8 @@ class Check:
     resolution : largest tolerance at which the check still discriminates; above it the verdict is
         inconclusive (None: no limit).
     note : where the finite-size bound comes from.
+    dof : degrees of freedom of ``stderr`` when it is estimated from a few replicates (n - 1 for the
+        mean of n); the critical value is then Student-t's (None: normal, stderr known or n large).
     """
 
     quantity: str
@@ -57,6 +61,7 @@ class Check:
     finite_size: float = 0.0
     resolution: float | None = None
     note: str = ""
+    dof: int | None = None
 
     def __post_init__(self):
         for name in ("predicted", "measured", "stderr", "finite_size"):
@@ -65,9 +70,15 @@ class Check:
             raise SpectralTheoryError(f"`stderr` of check {self.quantity!r} must be >= 0; got {self.stderr}")
         if not self.finite_size >= 0:
             raise SpectralTheoryError(f"`finite_size` of check {self.quantity!r} must be >= 0; got {self.finite_size}")
+        if self.dof is not None and not (isinstance(self.dof, (int, np.integer)) and self.dof >= 1):
+            raise SpectralTheoryError(f"`dof` of check {self.quantity!r} must be an integer >= 1; got {self.dof!r}")
+
+    def critical(self, z: float) -> float:
+        """The critical value: ``z``, or with ``dof`` the Student-t quantile of the same tail probability."""
+        return z if self.dof is None else float(student_t.isf(norm.sf(z), self.dof))
 
     def tolerance(self, z: float) -> float:
-        return z * self.stderr + self.finite_size
+        return self.critical(z) * self.stderr + self.finite_size
 
     def verdict(self, z: float) -> str:
         if not (np.isfinite(self.measured) and np.isfinite(self.stderr) and np.isfinite(self.predicted)):

@@ -10,8 +10,8 @@
 * Execution: one task per experiment through :func:`validation.sweep.run_sweep` (a local process pool
   with ``--workers``, a Dask cluster with ``--scheduler``), stored in ``DIR/validation.sqlite`` as each
   experiment finishes, so an interrupted ``validate`` resumes: rerunning skips experiments already
-  finished with the same seed, preset and experiment source code (a hash of the module's source is a
-  task parameter, so editing an experiment reruns it).
+  finished with the same seed, preset and code (a hash of the experiment module's source and of the
+  spectral_theory and validation packages is a task parameter, so editing either reruns it).
 * Output: a table (experiment, quantity, prediction, measurement +- standard error, tolerance,
   verdict) with per-experiment timing; ``DIR/results.json``, ``DIR/report.md`` and PNG figures
   (:mod:`validation.report`).  The exit status is 1 if any experiment disagrees or fails, else 0.
@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import inspect
 import math
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+import spectral_theory
 from spectral_theory._checks import SpectralTheoryError
 
 from .report import _num
@@ -77,12 +79,25 @@ def check_output_dir(out) -> Path:
     return path
 
 
+@functools.cache
+def _library_hash() -> str:
+    """SHA-256 of the sources of spectral_theory and validation (a stored result is reused only if
+    the code that computed it is the same)."""
+    h = hashlib.sha256()
+    for pkg in (spectral_theory, sys.modules[__package__]):
+        root = Path(pkg.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def _source_hash(exp) -> str:
     try:
         src = inspect.getsource(sys.modules[exp.run.__module__])
     except (OSError, TypeError, KeyError):
         src = exp.run.__module__
-    return hashlib.sha256(src.encode()).hexdigest()[:16]
+    return hashlib.sha256((src + _library_hash()).encode()).hexdigest()[:16]
 
 
 # ---- running -----------------------------------------------------------------------------------

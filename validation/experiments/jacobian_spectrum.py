@@ -33,24 +33,12 @@ networks).  Checks and their finite-size bounds:
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 import spectral_theory as st
 from spectral_theory import rmt
 from validation.experiment import Check, Figure, Outcome, Series, experiment
 from validation.jacobians import analytic, finite_difference, lanczos_extreme, model_jvp
 from validation.samplers import forward
-
-
-def _edge_scale(law, edge, dim, upper):
-    """gamma with dim * (predicted mass within gamma of the edge, inside the bulk) = 1."""
-    def excess(g):
-        mass = (1.0 - law.cdf(edge - g)) if upper else (law.cdf(edge + g) - law.cdf(edge))
-        return dim * mass - 1.0
-    lo, hi = 1e-12, 1.0
-    while excess(hi) < 0 and hi < 1e3:
-        hi *= 2
-    return brentq(excess, lo, hi, xtol=1e-14)
 
 
 def _ks_distance(law, eigenvalues, atol=1e-9):
@@ -116,32 +104,32 @@ def run(ctx):
             cut = 0.5 * (gap.lo + gap.hi)
             m, se = mean_se((spectra < cut).mean(axis=1))
             checks.append(Check(f"tau={tau:g}: fraction below the {gap.kind} gap", gap.mass_below, m, se,
-                                finite_size=1.0 / dim, note="exact separation; one eigenvalue may straddle"))
+                                finite_size=1.0 / dim, note="exact separation; one eigenvalue may straddle", dof=R - 1))
         # edges: top by Lanczos, bottom of the lowest bulk by eigvalsh (Lanczos cannot resolve the
         # degenerate atom at -1 below it)
         (lo_edge, _), (_, hi_edge) = law.support()[0], law.support()[-1]
         m, se = mean_se(tops)
         checks.append(Check(f"tau={tau:g}: top edge (Lanczos)", hi_edge, m, se,
-                            finite_size=_edge_scale(law, hi_edge, dim, upper=True), note="Tracy-Widom scale"))
+                            finite_size=2 * law.edge_scale(hi_edge, dim), note="2 Tracy-Widom scales", dof=R - 1))
         atom = -1.0 + 1e-9
         m, se = mean_se([s[s > atom].min() for s in spectra])
         checks.append(Check(f"tau={tau:g}: bottom edge of the bulks", lo_edge, m, se,
-                            finite_size=_edge_scale(law, lo_edge, dim, upper=False), note="Tracy-Widom scale"))
+                            finite_size=2 * law.edge_scale(lo_edge, dim), note="2 Tracy-Widom scales", dof=R - 1))
         # KS distance of the whole spectrum (atom included) to the predicted cdf
         if tau == taus[0]:
             m, se = mean_se([_ks_distance(law, s) for s in spectra])
             checks.append(Check(f"tau={tau:g}: KS distance to the predicted law", 0.0, m, se,
-                                finite_size=(2 + np.log(dim)) / dim, note="cdf jumps + edges + rigidity"))
+                                finite_size=(2 + np.log(dim)) / dim, note="cdf jumps + edges + rigidity", dof=R - 1))
         # mean of tau J: exact trace formula against tau g(-tau)
         predicted_mean = float(np.real(tau * law_C.stieltjes(-tau)))
         m, se = mean_se(spectra.mean(axis=1))
         checks.append(Check(f"tau={tau:g}: mean eigenvalue of tau J", predicted_mean, m, se,
-                            finite_size=len(law_C.support()) / dim, note="Bai-Silverstein CLT mean term"))
+                            finite_size=len(law_C.support()) / dim, note="Bai-Silverstein CLT mean term", dof=R - 1))
         if tau == taus[0]:
             checks.append(Check(f"tau={tau:g}: mean eigenvalue of tau J (finite differences, one model)",
                                 predicted_mean, spectra_fd.mean(), spectra.mean(axis=1).std(ddof=1),
                                 finite_size=len(law_C.support()) / dim,
-                                note="one model: standard error = replicate spread"))
+                                note="one model: standard error = replicate spread", dof=R - 1))
         # figure panel: histogram of the continuous part over the predicted density
         cont = spectra[spectra > atom]
         xs = np.concatenate([np.linspace(lo, hi, 200) for lo, hi in law.support()])

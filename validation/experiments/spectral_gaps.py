@@ -32,14 +32,6 @@ DELTA = 0.1                       # resolution threshold of the phase boundaries
 EPS = np.finfo(float).eps
 
 
-def _edge_scale(law, edge, upper, dim):
-    r"""Tracy-Widom scale :math:`(K D)^{-2/3}` with :math:`K = \pi\rho(x)/\sqrt{|E - x|}` at the edge."""
-    (lo, hi), = [b for b in law.support() if b[0] <= edge <= b[1]]
-    h = 1e-7 * (hi - lo)
-    K = np.pi * float(law.pdf(edge - h if upper else edge + h)) / np.sqrt(h)
-    return (K * dim) ** (-2.0 / 3.0)
-
-
 def _map(lam, tau):
     return -tau / (np.asarray(lam) + tau)
 
@@ -128,7 +120,7 @@ def run_phases(ctx):
             ks = np.array([_ks_tangent(law_c, row) for row in lam])
             checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
                                 ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
-                                note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)"))
+                                note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)", dof=reps - 1))
             bulks = law_c.support()
             counts = np.cumsum([0] + [mk for mk, _ in sorted(blocks, key=lambda b: b[1])])
             for phase, tau in _phase_taus(ph).items():
@@ -137,17 +129,17 @@ def run_phases(ctx):
                     part = lam[:, counts[k]:counts[k + 1]]
                     for edge, meas, upper in ((lo, part[:, 0], False), (hi, part[:, -1], True)):
                         y = _map(meas, tau)
-                        bound = 2 * _edge_scale(law_c, edge, upper, D) * _dmap(edge, tau)
+                        bound = 2 * law_c.edge_scale(edge, D) * _dmap(edge, tau)
                         checks.append(Check(
                             f"{tag}, {phase} (tau={tau:.3g}): {'upper' if upper else 'lower'} edge of bulk {k + 1}",
                             _map(edge, tau), y.mean(), y.std(ddof=1) / np.sqrt(reps), finite_size=bound,
-                            note="Tracy-Widom: 2 (K D)^(-2/3) mapped by f'"))
+                            note="Tracy-Widom: 2 (K D)^(-2/3) mapped by f'", dof=reps - 1))
                 ys = _map(lam, tau)
                 for g in st.spectral_gaps(law_c, tau, dim=D):
                     below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
                     checks.append(Check(f"{tag}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
                                         below.mean(), below.std(ddof=1) / np.sqrt(reps), finite_size=0.5,
-                                        note="exact separation: integer counts"))
+                                        note="exact separation: integer counts", dof=reps - 1))
                 if D == Ds[-1]:
                     grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
                     panels_hist.append(dict(
@@ -210,7 +202,7 @@ def run_peak_window(ctx):
     am, bm = lam[:, m1 - 1], lam[:, m1]
     taus = np.geomspace(tau_max / 100, tau_max * 100, 2001)
     tp, gp, lo, hi, G = _measured_profile_features(am, bm, taus, DELTA)
-    la, lb = 2 * _edge_scale(law_c, a, True, D), 2 * _edge_scale(law_c, b, False, D)
+    la, lb = 2 * law_c.edge_scale(a, D), 2 * law_c.edge_scale(b, D)
 
     def bound(fn):
         """Propagate the edge bounds: |dF/da| la + |dF/db| lb (central differences)."""
@@ -223,13 +215,13 @@ def run_peak_window(ctx):
     checks = [
         Check("log tau_max", np.log(tau_max), np.log(tp).mean(), se(np.log(tp)),
               finite_size=bound(lambda a_, b_: 0.5 * np.log(a_ * b_)) + grid_res ** 2,
-              note="edge bounds propagated; parabolic peak on a log grid"),
+              note="edge bounds propagated; parabolic peak on a log grid", dof=reps - 1),
         Check("G_max", g_max, gp.mean(), se(gp),
-              finite_size=bound(lambda a_, b_: st.gap_peak(a_, b_)[1]) + 1e-6),
+              finite_size=bound(lambda a_, b_: st.gap_peak(a_, b_)[1]) + 1e-6, dof=reps - 1),
         Check(f"log window start (Delta={DELTA})", np.log(w_lo), np.log(lo).mean(), se(np.log(lo)),
-              finite_size=bound(lambda a_, b_: np.log(st.gap_window(a_, b_, DELTA)[0])) + grid_res ** 2),
+              finite_size=bound(lambda a_, b_: np.log(st.gap_window(a_, b_, DELTA)[0])) + grid_res ** 2, dof=reps - 1),
         Check(f"log window end (Delta={DELTA})", np.log(w_hi), np.log(hi).mean(), se(np.log(hi)),
-              finite_size=bound(lambda a_, b_: np.log(st.gap_window(a_, b_, DELTA)[1])) + grid_res ** 2),
+              finite_size=bound(lambda a_, b_: np.log(st.gap_window(a_, b_, DELTA)[1])) + grid_res ** 2, dof=reps - 1),
     ]
     # the same gap measured directly on tau*J of one sampled model at its peak (not via C's eigenvalues)
     model = st.LinearManifold(D, blocks, rng=ctx.rng)
@@ -301,10 +293,11 @@ def run_empirical(ctx):
                                 finite_size=1.0 + fragile,
                                 note="Gaussian picture with the training covariance (exact as tau -> infinity; "
                                      "an extrapolation down to 10 tau_C); bound: 1 + the training eigenvalues "
-                                     f"within the N_eff={n_eff:.0f} fluctuation band of the threshold ({fragile})"))
+                                     f"within the N_eff={n_eff:.0f} fluctuation band of the threshold ({fragile})",
+                                dof=B - 1))
         elif tau <= tau_c / 10:
             checks.append(Check(f"directions seen at tau={tau:.3g} (<= tau_C/10): collapsed", 0.0, c, s,
-                                finite_size=0.5, note="posterior on one training point"))
+                                finite_size=0.5, note="posterior on one training point", dof=B - 1))
     # crossover: where half of the m directions are lost, against tau_C (claimed within a decade)
     half = m / 2
     i = np.flatnonzero((counts[:-1] < half) & (counts[1:] >= half))
@@ -371,8 +364,7 @@ def run_dimension(ctx):
         pred.append(D - g.n_below)
         checks.append(Check(f"dimension read off the largest drop at tau={tau:.3g} ({g.kind} gap widest)",
                             D - g.n_below, est.n_below, 0.0, finite_size=0.5, note="integer"))
-        ell = max(2 * _edge_scale(law_c, e, up, D) * _dmap(e, tau)
-                  for e, up in ((g.b, False),) + (((g.a, True),) if g.a > 0 else ()))
+        ell = max(2 * law_c.edge_scale(e, D) * _dmap(e, tau) for e in ((g.b,) + ((g.a,) if g.a > 0 else ())))
         checks.append(Check(f"size of the largest drop at tau={tau:.3g}", g.width, est.drop, 0.0,
                             finite_size=3 * ell, note="one model: 3x the 2-TW-scale edge bound"))
     fig = Figure("jacobian_dimension_drop", "Dimension from the largest drop of sorted singular values", [dict(
