@@ -98,3 +98,8 @@ def probability_vector(value, name: str, size: int | None = None, atol: float = 
     if abs(w.sum() - 1.0) > atol:
         raise SpectralTheoryError(f"`{name}` must sum to 1; sums to {float(w.sum())!r}")
     return w / w.sum()
+
+
+def unwrap(x):
+    """A 0-d array as its scalar, anything else unchanged: results keep the shape of the input."""
+    return x[()] if np.ndim(x) == 0 else x

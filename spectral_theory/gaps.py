@@ -40,7 +40,7 @@ from dataclasses import dataclass as _dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, array, scalar
+from ._checks import SpectralTheoryError, array, scalar, unwrap
 
 
 def _edges(a, b):
@@ -50,10 +50,6 @@ def _edges(a, b):
         raise SpectralTheoryError("the lower edge `b` of the upper bulk must exceed the upper edge `a` "
                                   f"of the lower bulk; got a={a}, b={b}")
     return a, b
-
-
-def _out(x):
-    return x[()] if x.ndim == 0 else x
 
 
 def gap_profile(a, b, tau):
@@ -70,7 +66,7 @@ def gap_profile(a, b, tau):
     """
     a, b = _edges(a, b)
     tau = array(tau, "tau", positive=True)
-    return _out(tau * (b - a) / ((tau + a) * (tau + b)))
+    return unwrap(tau * (b - a) / ((tau + a) * (tau + b)))
 
 
 def gap_peak(a, b):
@@ -78,7 +74,7 @@ def gap_peak(a, b):
     :math:`(\tau_{\max}, G_{\max}) = (\sqrt{ab}, (\sqrt b - \sqrt a)/(\sqrt b + \sqrt a))`."""
     a, b = _edges(a, b)
     ra, rb = np.sqrt(a), np.sqrt(b)
-    return _out(ra * rb), _out((rb - ra) / (rb + ra))
+    return unwrap(ra * rb), unwrap((rb - ra) / (rb + ra))
 
 
 def gap_window(a, b, threshold):
@@ -111,7 +107,7 @@ def gap_window(a, b, threshold):
     disc = (ra + rb) ** 2 * (peak - delta) * (half_sum + 2 * delta * ra * rb)
     tau_hi = (half_sum + np.sqrt(disc)) / (2 * delta)
     tau_lo = a * b / tau_hi
-    return _out(tau_lo), _out(tau_hi)
+    return unwrap(tau_lo), unwrap(tau_hi)
 
 
 # ---- gaps of a model's tau J spectrum ---------------------------------------------------------
@@ -171,7 +167,7 @@ def manifold_gap_profile(gamma, tau):
     or lower bulk edge of C); tends to 1 as tau -> 0."""
     gamma = array(gamma, "gamma", positive=True)
     tau = array(tau, "tau", positive=True)
-    return _out(gamma / (gamma + tau))
+    return unwrap(gamma / (gamma + tau))
 
 
 def manifold_gap_window(gamma, threshold):

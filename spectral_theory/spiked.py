@@ -36,16 +36,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, array, scalar
-
-
-def _out(x):
-    return x[()] if x.ndim == 0 else x
+from ._checks import SpectralTheoryError, array, integer, scalar, unwrap
 
 
 def threshold(aspect):
     r"""BBP threshold :math:`\ell_c = \sqrt\gamma` on the spike strength (in noise units)."""
-    return _out(np.sqrt(array(aspect, "aspect", positive=True)))
+    return unwrap(np.sqrt(array(aspect, "aspect", positive=True)))
 
 
 def top_eigenvalue(snr, aspect):
@@ -59,7 +55,7 @@ def top_eigenvalue(snr, aspect):
     ell, gamma = np.broadcast_arrays(ell, gamma)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)                       # no division by a zero snr below threshold
-    return _out(np.where(above, (1 + safe) * (1 + gamma / safe), (1 + np.sqrt(gamma)) ** 2))
+    return unwrap(np.where(above, (1 + safe) * (1 + gamma / safe), (1 + np.sqrt(gamma)) ** 2))
 
 
 def overlap(snr, aspect):
@@ -73,7 +69,7 @@ def overlap(snr, aspect):
     ell, gamma = np.broadcast_arrays(ell, gamma)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return _out(np.where(above, (safe**2 - gamma) / (safe * (safe + gamma)), 0.0))
+    return unwrap(np.where(above, (safe**2 - gamma) / (safe * (safe + gamma)), 0.0))
 
 
 def snr_from_eigenvalue(mu, aspect):
@@ -100,7 +96,7 @@ def snr_from_eigenvalue(mu, aspect):
             "not an outlier, the spike strength is not identifiable")
     c = mu - 1 - gamma
     disc = (mu - edge) * (mu - (1 - np.sqrt(gamma)) ** 2)
-    return _out((c + np.sqrt(disc)) / 2)
+    return unwrap((c + np.sqrt(disc)) / 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,7 +121,7 @@ def right_overlap(snr, aspect):
     ell, gamma = _snr_aspect(snr, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return _out(np.where(above, (safe**2 - gamma) / (safe * (safe + 1.0)), 0.0))
+    return unwrap(np.where(above, (safe**2 - gamma) / (safe * (safe + 1.0)), 0.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +138,7 @@ def effective_snr(eigenvalue, noise):
     VP: :math:`s = (1 - \bar\alpha)/\bar\alpha`).  Rejects negative eigenvalues and noise <= 0."""
     lam = array(eigenvalue, "eigenvalue", nonnegative=True)
     s = array(noise, "noise", positive=True)
-    return _out(lam / s)
+    return unwrap(lam / s)
 
 
 def emergence_tau(eigenvalue, aspect):
@@ -156,7 +152,7 @@ def emergence_tau(eigenvalue, aspect):
     """
     lam = array(eigenvalue, "eigenvalue", nonnegative=True)
     gamma = array(aspect, "aspect", positive=True)
-    return _out(lam / np.sqrt(gamma))
+    return unwrap(lam / np.sqrt(gamma))
 
 
 def emergence_abar(eigenvalue, aspect):
@@ -164,7 +160,7 @@ def emergence_abar(eigenvalue, aspect):
     :math:`\bar\alpha > \sqrt\gamma / (\lambda + \sqrt\gamma)` (from :math:`\tau = (1-\bar\alpha)/\bar\alpha`)."""
     lam = array(eigenvalue, "eigenvalue", nonnegative=True)
     rg = np.sqrt(array(aspect, "aspect", positive=True))
-    return _out(rg / (lam + rg))
+    return unwrap(rg / (lam + rg))
 
 
 def emergence_time(eigenvalue, aspect, schedule):
@@ -194,7 +190,6 @@ def _spikes(spikes, dim=None):
     lam = array(spikes, "spikes", ndim=(0, 1), nonnegative=True)
     lam = np.atleast_1d(lam)
     if dim is not None:
-        from ._checks import integer
         d = integer(dim, "dim", minimum=1)
         if lam.size > d:
             raise SpectralTheoryError(f"rank k = {lam.size} (number of `spikes`) exceeds `dim` = {d}")
@@ -297,7 +292,7 @@ def outlier_variance(snr, aspect):
     ell, gamma = _snr_aspect(snr, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return _out(np.where(above, 2 * (1 + safe) ** 2 * (1 - gamma / safe**2), 0.0))
+    return unwrap(np.where(above, 2 * (1 + safe) ** 2 * (1 - gamma / safe**2), 0.0))
 
 
 def edge_scale(aspect, n_samples):
@@ -311,7 +306,7 @@ def edge_scale(aspect, n_samples):
     """
     rg = np.sqrt(array(aspect, "aspect", positive=True))
     n = array(n_samples, "n_samples", positive=True)
-    return _out(n ** (-2.0 / 3.0) * (1 + rg) * (1 + 1 / rg) ** (1.0 / 3.0))
+    return unwrap(n ** (-2.0 / 3.0) * (1 + rg) * (1 + 1 / rg) ** (1.0 / 3.0))
 
 
 def critical_window(aspect, n_samples):
@@ -323,7 +318,7 @@ def critical_window(aspect, n_samples):
     :math:`\sqrt\gamma` neither asymptotic branch is accurate.
     """
     gamma = array(aspect, "aspect", positive=True)
-    return _out(gamma**0.25 * np.sqrt(np.asarray(edge_scale(gamma, n_samples))))
+    return unwrap(gamma**0.25 * np.sqrt(np.asarray(edge_scale(gamma, n_samples))))
 
 
 def eigenvalue_std(snr, aspect, n_samples):
@@ -335,7 +330,7 @@ def eigenvalue_std(snr, aspect, n_samples):
     n = array(n_samples, "n_samples", positive=True)
     gauss = np.asarray(outlier_variance(ell, gamma)) / n
     edge = (TW1_STD * np.asarray(edge_scale(gamma, n))) ** 2
-    return _out(np.sqrt(gauss + edge))
+    return unwrap(np.sqrt(gauss + edge))
 
 
 def finite_size_bound(fn, snr, aspect, n_samples, windows=2.0, points=41):
@@ -352,7 +347,7 @@ def finite_size_bound(fn, snr, aspect, n_samples, windows=2.0, points=41):
     grid = np.linspace(-1.0, 1.0, points).reshape((points,) + (1,) * ell.ndim)
     shifted = np.maximum(ell + grid * w, 0.0)
     vals = np.asarray(fn(shifted, np.broadcast_to(gamma, shifted.shape)))
-    return _out(np.max(np.abs(vals - np.asarray(fn(ell, gamma))), axis=0))
+    return unwrap(np.max(np.abs(vals - np.asarray(fn(ell, gamma))), axis=0))
 
 
 def subcritical_overlap_scale(snr, aspect, n_samples):
@@ -369,7 +364,7 @@ def subcritical_overlap_scale(snr, aspect, n_samples):
     n = array(n_samples, "n_samples", positive=True)
     below = ell < np.sqrt(gamma)
     gap = np.where(below, np.sqrt(gamma) - ell, 1.0)
-    return _out(np.where(below, np.minimum(1.0 / (n * gap**2), 1.0), 0.0))
+    return unwrap(np.where(below, np.minimum(1.0 / (n * gap**2), 1.0), 0.0))
 
 
 def interaction_overlap_scale(snrs, aspect, n_samples):

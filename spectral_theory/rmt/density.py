@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 from numpy.polynomial import legendre as _leg
 
-from .._checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar
+from .._checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
 
 _GL_ORDER = 20
 _GL_T, _GL_W = _leg.leggauss(_GL_ORDER)
@@ -183,7 +183,7 @@ def _as_real_array(x, name):
 
 
 def _out(arr, like):
-    return arr.reshape(np.shape(like))[()] if np.ndim(like) == 0 else arr.reshape(np.shape(like))
+    return unwrap(arr.reshape(np.shape(like)))
 
 
 class SpectralDensity:
