@@ -184,36 +184,31 @@ def law_transform(law, w, hint):
 
 
 @njit(cache=True, error_model="numpy")
+def _half_step(kind, law, z, w, hint):
+    """One input's half of the map, w -> w' and dw'/dw, plus X(w) (g additive, T = w g multiplicative).
+
+    Additive: w' = z + h(w), h = 1/g - w.  Multiplicative: w' = z p(T(w)) / w, p = T/(T - 1).
+    Reciprocals by cdiv: a zero denominator (a pole, z or w at 0) gives NaN, a failed point.
+    """
+    g, dg = law_transform(law, w, hint)
+    if kind == KIND_ADDITIVE:
+        ig = K.cdiv(1.0, g, _NAN)
+        return z + ig - w, -dg * ig * ig - 1.0, g
+    t = w * g
+    q = K.cdiv(1.0, t - 1.0, _NAN)
+    p = t * q
+    dp = -(g + w * dg) * q * q
+    iw = K.cdiv(1.0, w, _NAN)
+    return z * p * iw, z * (dp - p * iw) * iw, t
+
+
+@njit(cache=True, error_model="numpy")
 def subordination_map(kind, z, w1, law_a, law_b, hint_a, hint_b):
     """(Phi(w1), Phi'(w1), w2, g) with g the transform of the convolution implied by w1."""
-    # reciprocals by cdiv: a zero denominator (a pole, z or w at 0) gives NaN, a failed point
-    ga, dga = law_transform(law_a, w1, hint_a)
-    if kind == KIND_ADDITIVE:
-        ia = K.cdiv(1.0, ga, _NAN)
-        dha = -dga * ia * ia - 1.0
-        w2 = z + ia - w1
-        gb, dgb = law_transform(law_b, w2, hint_b)
-        ib = K.cdiv(1.0, gb, _NAN)
-        dhb = -dgb * ib * ib - 1.0
-        return z + ib - w2, dhb * dha, w2, ga
-    ta = w1 * ga
-    dta = ga + w1 * dga
-    qa = K.cdiv(1.0, ta - 1.0, _NAN)
-    pa = ta * qa
-    dpa = -dta * qa * qa
-    i1 = K.cdiv(1.0, w1, _NAN)
-    w2 = z * pa * i1
-    dw2 = z * (dpa - pa * i1) * i1
-    gb, dgb = law_transform(law_b, w2, hint_b)
-    tb = w2 * gb
-    dtb = gb + w2 * dgb
-    qb = K.cdiv(1.0, tb - 1.0, _NAN)
-    pb = tb * qb
-    dpb = -dtb * qb * qb
-    i2 = K.cdiv(1.0, w2, _NAN)
-    phi = z * pb * i2
-    dphi = z * (dpb - pb * i2) * i2
-    return phi, dphi * dw2, w2, K.cdiv(ta, z, _NAN)
+    w2, dw2, xa = _half_step(kind, law_a, z, w1, hint_a)
+    phi, dphi, _ = _half_step(kind, law_b, z, w2, hint_b)
+    g = xa if kind == KIND_ADDITIVE else K.cdiv(xa, z, _NAN)      # T(zeta) = zeta g(zeta)
+    return phi, dphi * dw2, w2, g
 
 
 @njit(cache=True, error_model="numpy")
@@ -363,19 +358,9 @@ def _amplification(kind, z, w1, law_a, law_b, hint_a, hint_b):
     runs to infinity (w1 + w2 = z + 1/g) and the formulation iterating the *finite* one is the
     well-conditioned one; the smaller amplification selects it.
     """
-    ga, dga = law_transform(law_a, w1, hint_a)
-    if kind == KIND_ADDITIVE:
-        w2 = z + K.cdiv(1.0, ga, _NAN) - w1
-        gb, dgb = law_transform(law_b, w2, hint_b)
-        ib = K.cdiv(1.0, gb, _NAN)
-        return abs(dgb * ib * ib + 1.0)
-    ta = w1 * ga
-    w2 = z * K.cdiv(ta, (ta - 1.0) * w1, _NAN)
-    gb, dgb = law_transform(law_b, w2, hint_b)
-    tb = w2 * gb
-    qb = K.cdiv(1.0, tb - 1.0, _NAN)
-    i2 = K.cdiv(1.0, w2, _NAN)
-    return abs(z * (-(gb + w2 * dgb) * qb * qb - tb * qb * i2) * i2)
+    w2, _, _ = _half_step(kind, law_a, z, w1, hint_a)
+    _, dphi, _ = _half_step(kind, law_b, z, w2, hint_b)
+    return abs(dphi)
 
 
 @njit(cache=True, error_model="numpy")
