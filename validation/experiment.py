@@ -13,9 +13,9 @@ A check *agrees* when ``|measured - predicted| <= z * stderr + finite_size``, wh
 two-sided normal critical value at family-wise level ``FAMILY_LEVEL`` with a Bonferroni correction over
 all checks of the experiment (so a correct theory fails an experiment with probability at most
 ``FAMILY_LEVEL``); a standard error estimated from few replicates states its degrees of freedom and gets
-the Student-t critical value at the same tail probability instead.  It *disagrees* otherwise.  It is *inconclusive* when its measurement is not finite
-or its tolerance exceeds the check's stated ``resolution`` (the error bar is too wide for the comparison
-to discriminate).  An experiment disagrees if any check disagrees, else is inconclusive if any check
+the Student-t critical value at the same tail probability instead.  It *disagrees* otherwise.  It is
+*inconclusive* when its measurement is not finite or its tolerance exceeds the check's stated
+``resolution`` (the error bar is too wide for the comparison to discriminate).  An experiment disagrees if any check disagrees, else is inconclusive if any check
 is, else agrees.
 """
 from __future__ import annotations

@@ -386,6 +386,7 @@ class SpectralDensity:
         """
         edge = scalar(edge, "edge")
         dim = scalar(dim, "dim", positive=True)
+
         def near(e):
             return abs(edge - e) <= 1e-12 * max(1.0, abs(e))
 
