@@ -68,6 +68,7 @@ def _score_bound(model, x):
     claim="The affine least-squares fit of a Gaussian mixture's exact denoiser converges to the Wiener "
           "filter of the mixture's mean and covariance, E|W_hat - W*|_F^2 = c/n with the sandwich constant c.",
     source=SOURCE + " (Theorem: linear denoising score matching); White (1980) sandwich variance",
+    compares=("spectral_theory.distill.wiener_filter", "spectral_theory.distill.distillation_rate"),
     tags=("hidden-gaussian", "distillation"),
 )
 def run_distillation(ctx):
@@ -144,6 +145,7 @@ def _step_gains(lam, sigmas, method):
     claim="On a Gaussian fitted to real data, the EDM Euler/Heun samplers' deviation from the closed-form "
           "trajectory equals the per-eigendirection gain formula; the paper's 10-step Euler sampler is quantified.",
     source=SOURCE + "; Karras et al. 2022 (EDM)",
+    compares=("spectral_theory.distill.gaussian_sample_from_noise", "spectral_theory.models.gaussian.Gaussian.denoise"),
     tags=("hidden-gaussian", "samplers"),
 )
 def run_sampler_error(ctx):
@@ -211,6 +213,7 @@ def _m3(Z):
           "|dC|^2/sigma^2) (Empirical = Gaussian to O(sigma^-2)); at low noise the Empirical one returns the "
           "nearest training point and the Gaussian one the projection on the training span.",
     source=SOURCE,
+    compares=("spectral_theory.models.empirical.Empirical.denoise", "spectral_theory.models.gaussian.Gaussian.denoise"),
     tags=("hidden-gaussian", "memorization"),
 )
 def run_noise_regimes(ctx):
@@ -288,6 +291,7 @@ def run_noise_regimes(ctx):
     claim="Samples of the Empirical score copy training points (NN ratio < 1/3); closed-form samples of the "
           "fitted Gaussian are distributed as direct Gaussian samples (same generalization score and copy rate).",
     source=SOURCE + "; Carlini et al., arXiv 2301.13188 (NN-ratio test)",
+    compares=("spectral_theory.models.empirical.Empirical.denoise", "spectral_theory.distill.gaussian_sample_from_noise"),
     tags=("hidden-gaussian", "memorization"),
 )
 def run_memorization(ctx):
@@ -341,6 +345,7 @@ def run_memorization(ctx):
     claim="The fitted Gaussian (centred data) is exactly linear; the Empirical denoiser at low noise scores "
           "E|cos(NN(a y1 + b y2), a y1 + b y2)|; the true model's tends to 1 at low noise.",
     source=SOURCE,
+    compares=("spectral_theory.models.gaussian.Gaussian.denoise", "spectral_theory.models.empirical.Empirical.denoise"),
     tags=("hidden-gaussian", "linearity"),
 )
 def run_linearity(ctx):

@@ -60,6 +60,7 @@ def _ks_distance(law, eigenvalues, atol=1e-9):
     claim="Along the forward process the score-Jacobian spectrum of a linear-manifold model is the "
           "Silverstein law pushed forward by lambda -> -tau/(lambda + tau), with an atom 1 - m/D at -1.",
     source="Ventura, Achilli, Silvestri, Lucibello, Ambrogioni, arXiv 2410.05898; Silverstein & Bai 1995",
+    compares=("spectral_theory.rmt.silverstein.Silverstein.__init__", "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward"),
     tags=("rmt", "jacobian", "linear-manifold"),
 )
 def run(ctx):

@@ -100,7 +100,7 @@ def _phase_diagram_panel(law_c, ph, taus, sampled_lam, title):
                   "variances) is the pushforward of the (multi-block) Silverstein law at every tau: "
                   "bulk edges, gap positions and eigenvalue counts below each gap match in the trivial, "
                   "manifold-coverage and consolidation phases.",
-            source=SOURCE, tags=("spectral_gaps", "rmt", "phases"))
+            source=SOURCE, compares=("spectral_theory.rmt.silverstein.Silverstein.__init__", "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward", "spectral_theory.gaps.spectral_gaps"), tags=("spectral_gaps", "rmt", "phases"))
 def run_phases(ctx):
     Ds = [300] if ctx.quick else [100, 500, 2000]
     reps = 4 if ctx.quick else 10
@@ -186,7 +186,7 @@ def _measured_profile_features(a, b, taus, delta):
             claim="The intermediate gap of tau*J between two variance blocks is widest at "
                   "tau_max = sqrt(ab) with width (sqrt b - sqrt a)/(sqrt b + sqrt a) and exceeds a "
                   "resolution Delta exactly on the predicted window, a and b the Silverstein edges.",
-            source=SOURCE, tags=("spectral_gaps", "rmt"))
+            source=SOURCE, compares=("spectral_theory.gaps.gap_peak", "spectral_theory.gaps.gap_window", "spectral_theory.gaps.gap_profile", "spectral_theory.rmt.silverstein.Silverstein.__init__"), tags=("spectral_gaps", "rmt"))
 def run_peak_window(ctx):
     D = 300 if ctx.quick else 2000
     reps = 6 if ctx.quick else 12
@@ -251,6 +251,7 @@ def run_peak_window(ctx):
                   "(training-covariance) prediction well above the collapse estimate tau_C = v/(N^(2/m) - 1) "
                   "and drops to zero well below it.",
             source="Ventura et al. 2410.05898; Biroli, Bonnaire, de Bortoli, Mezard, arXiv 2402.18491",
+            compares=("spectral_theory.phases.collapse_tau",),
             tags=("spectral_gaps", "memorization"))
 def run_empirical(ctx):
     D, m, v = (80, 6, 1.0) if ctx.quick else (200, 10, 1.0)
@@ -336,7 +337,7 @@ def run_empirical(ctx):
                   "the rounding bound, and the largest drop of the sorted singular values of tau*J sits in "
                   "the widest gap predicted at that tau: m (manifold gap) at small tau, a sub-dimension "
                   "(intermediate gap) at larger tau.",
-            source=SOURCE + "; Stanczuk et al., arXiv 2212.12611", tags=("spectral_gaps", "dimension"))
+            source=SOURCE + "; Stanczuk et al., arXiv 2212.12611", compares=("spectral_theory.gaps.predicted_drop", "spectral_theory.rmt.silverstein.Silverstein.__init__"), tags=("spectral_gaps", "dimension"))
 def run_dimension(ctx):
     from validation.jacobians import finite_difference
     D = 200 if ctx.quick else 800
@@ -382,7 +383,7 @@ def run_dimension(ctx):
                   "spectrum of tau*J at each noise level matches that at forward-noised points of the same "
                   "tau, and where the posterior has settled on one component it is the local Gaussian law "
                   "(jacobian_spectrum(component=k)) with its phases.",
-            source=SOURCE, tags=("spectral_gaps", "phases", "samplers"))
+            source=SOURCE, compares=("spectral_theory.jacobian_spectra.jacobian_spectrum", "spectral_theory.models.mixture.MoLRG.denoise"), tags=("spectral_gaps", "phases", "samplers"))
 def run_trajectories(ctx):
     from validation.jacobians import analytic
     from validation.samplers import edm_sampler

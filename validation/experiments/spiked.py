@@ -76,7 +76,7 @@ S_FACTORS = (0.05, 0.15, 0.4, 0.8, 1.6)        # noise levels in units of the le
           "(1 - gamma/ell^2)/(1 + gamma/ell), ell = lambda_i/s, and top eigenvalue s(1+ell)(1+gamma/ell) "
           "above the BBP threshold ell > sqrt(gamma) (overlap 0 and the bulk edge below), for rank 1 and 4, "
           "gamma < 1 and > 1; the outlier fluctuates with variance 2(1+ell)^2(1-gamma/ell^2)/N.",
-    source=SOURCE, tags=("spiked", "bbp"))
+    source=SOURCE, compares=("spectral_theory.spiked.overlap", "spectral_theory.spiked.top_eigenvalue", "spectral_theory.spiked.outlier_variance"), tags=("spiked", "bbp"))
 def spiked_overlaps(ctx):
     D, reps = (200, 24) if ctx.quick else (1000, 40)
     checks, panels_ov, panels_ev = [], [], []
@@ -143,7 +143,7 @@ def spiked_overlaps(ctx):
     claim="Averaged over training sets, the rank-k PCA projection (and the empirical Wiener shrinkage) of "
           "noisy samples is diagonal in the true basis: overlap(lambda_i/s) on the spikes (weight x overlap for "
           "Wiener), zero between spikes, and a constant b = (k - sum c_i)/(D - n_detected) off the support.",
-    source=SOURCE, tags=("spiked", "power-iteration"))
+    source=SOURCE, compares=("spectral_theory.linear_denoisers.mean_projection", "spectral_theory.linear_denoisers.mean_wiener", "spectral_theory.spiked.overlap"), tags=("spiked", "power-iteration"))
 def spiked_mean_projection(ctx):
     D, reps = (80, 60) if ctx.quick else (400, 100)
     lam, s = np.array([8.0, 4.0, 2.0, 0.5]), 1.0
@@ -223,7 +223,7 @@ def _reverse_run(model, taus, N, x_T, basis, rng, reuse):
           "prod_t E[P_{s_t}] x_T: component i is multiplied by prod_t overlap(lambda_i/s_t), so the normalised mean "
           "converges to the leading eigenvector like power iteration. Reusing one training set makes the "
           "steps independent only conditionally on it (then the product holds in its own eigenbasis).",
-    source=SOURCE, tags=("spiked", "power-iteration"))
+    source=SOURCE, compares=("spectral_theory.linear_denoisers.reverse_mean", "spectral_theory.linear_denoisers.mean_projection", "spectral_theory.spiked.overlap"), tags=("spiked", "power-iteration"))
 def spiked_power_iteration(ctx):
     D, T, reps = (60, 30, 60) if ctx.quick else (500, 40, 40)
     gamma, lam = 0.5, np.array([8.0, 4.0, 2.0])
@@ -322,7 +322,7 @@ def _crossing(s_grid, curve, level):
     claim="Along the noise axis each direction's overlap leaves zero at s* = lambda/sqrt(gamma): large "
           "eigenvalues emerge first in the reverse process; the measured level where the overlap reaches 1/2 "
           "matches the formula and the order is that of the eigenvalues.",
-    source=SOURCE, tags=("spiked", "emergence"))
+    source=SOURCE, compares=("spectral_theory.spiked.overlap",), tags=("spiked", "emergence"))
 def spiked_emergence_order(ctx):
     D, reps, n_s, n_boot = (100, 12, 14, 200) if ctx.quick else (1000, 30, 30, 500)
     gamma, lam, level = 0.5, np.array([16.0, 8.0, 4.0, 2.0, 1.0]), 0.5
@@ -385,7 +385,7 @@ def spiked_emergence_order(ctx):
     claim="The Jacobian grad D = sigma^2 J + I of the exact (nonlinear) denoiser of a finite training set tends "
           "at high noise to the linear one, whose eigenvectors are the data's principal directions; measured: "
           "the angles between its top eigenvectors and the principal directions across noise levels.",
-    source=SOURCE, tags=("spiked", "jacobian"))
+    source=SOURCE, compares=("spectral_theory.models.empirical.Empirical.score_jacobian",), tags=("spiked", "jacobian"))
 def spiked_jacobian_alignment(ctx):
     D, N, B, n_sig = (30, 300, 40, 12) if ctx.quick else (100, 3000, 100, 20)
     lam = np.array([8.0, 4.0, 2.0, 1.0])
