@@ -260,6 +260,48 @@ class ExperimentResult:
         )
 
 
+@dataclass(frozen=True)
+class FiniteSizeFit:
+    """Infinite-size limit of a measured quantity (:func:`extrapolate`): ``value`` +- ``stderr`` (the
+    fit's own error), the fitted ``slope`` of the size**(-exponent) term, ``chi2`` of the residuals
+    (``dof`` = number of sizes - 2)."""
+
+    value: float
+    stderr: float
+    slope: float
+    chi2: float
+    dof: int
+    sizes: tuple
+    exponent: float
+
+
+def extrapolate(sizes, values, stderrs, exponent) -> FiniteSizeFit:
+    r"""Finite-size scaling: fit :math:`y_N = y_\infty + b N^{-e}` to measurements at three or more
+    sizes by weighted least squares (weights :math:`1/\mathrm{se}_N^2`) and return :math:`y_\infty`
+    with its standard error :math:`\sqrt{[(X^	op W X)^{-1}]_{00}}` (the measurement errors propagated
+    through the fit).  ``exponent`` e is the literature's correction exponent for the quantity: 1 for a
+    smooth mean away from a transition (the :math:`O(1/N)` bias), 2/3 at a square-root edge (the
+    Tracy-Widom scale), 1/3 in the BBP window.  It is chosen by the experiment, never fitted, and never
+    from the prediction under test.
+    """
+    n = np.asarray(sizes, float)
+    y = np.asarray(values, float)
+    se = np.asarray(stderrs, float)
+    if n.ndim != 1 or n.size < 3 or y.shape != n.shape or se.shape != n.shape:
+        raise SpectralTheoryError(f"`sizes`, `values`, `stderrs` must be three or more matching values; got "
+                                  f"{n.shape}, {y.shape}, {se.shape}")
+    if not exponent > 0:
+        raise SpectralTheoryError(f"`exponent` must be > 0; got {exponent}")
+    floor = 1e-12 * max(float(np.max(np.abs(y))), 1e-300)
+    w = 1.0 / np.maximum(se, floor) ** 2
+    X = np.stack([np.ones_like(n), n ** -float(exponent)], axis=1)
+    cov = np.linalg.inv(X.T @ (X * w[:, None]))
+    a, b = cov @ (X.T @ (w * y))
+    chi2 = float(np.sum(w * (y - a - b * X[:, 1]) ** 2))
+    return FiniteSizeFit(float(a), float(np.sqrt(cov[0, 0])), float(b), chi2, n.size - 2,
+                         tuple(int(v) for v in n), float(exponent))
+
+
 def _jsonable(obj):
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}

@@ -156,24 +156,10 @@ def _sampler_order(method, wrong):
     return _wrap(transform)
 
 
-def _molrg_weights_without_logdet(f, self, x, sigma, alpha=1.0):
-    """Posterior weights with the log-determinant term dropped (equal-dimension formula)."""
-    c = alpha / (alpha**2 + sigma**2)
-    phi = alpha**2 / (2 * sigma**2 * (alpha**2 + sigma**2))
-    xb = np.atleast_2d(x)
-    logits = np.stack([np.log(p) + phi * np.sum((xb @ U) ** 2, axis=1) for p, U in zip(self.weights, self.bases)], 1)
-    w = np.exp(logits - logits.max(axis=1, keepdims=True))
-    w /= w.sum(axis=1, keepdims=True)
-    del c
-    return w[0] if np.ndim(x) == 1 else w
-
-
 def _molrg_denoise_without_logdet(f, self, x, sigma, alpha=1.0):
-    w = _molrg_weights_without_logdet(f, self, x, sigma, alpha)
-    xb = np.atleast_2d(x)
-    wb = np.atleast_2d(w)
-    c = alpha / (alpha**2 + sigma**2)
-    out = sum(wb[:, [k]] * c * (xb @ U) @ U.T for k, U in enumerate(self.bases))
+    """The MoLRG denoiser with the log-determinant term dropped from its posterior weights."""
+    from .experiments.molrg import _without_logdet
+    out = _without_logdet(self, np.atleast_2d(x), sigma, alpha)
     return out[0] if np.ndim(x) == 1 else out
 
 
@@ -188,8 +174,6 @@ MUTANTS: tuple = (
     Mutant("outlier-eigenvalue-dropped-factor", f"{ST}.spiked.top_eigenvalue",
            "outlier eigenvalue 1 + ell (the factor 1 + gamma/ell dropped)", _spiked_formula(lambda l, g: 1 + l)),
     Mutant("outlier-variance-x2", f"{ST}.spiked.outlier_variance", "outlier variance off by a factor 2", _times(2.0)),
-    Mutant("emergence-gamma", f"{ST}.spiked.emergence_tau", "emergence level lambda/gamma instead of lambda/sqrt(gamma)",
-           _wrap(lambda f, lam, gamma: f(lam, gamma) * np.sqrt(gamma) / gamma)),
     Mutant("mean-projection-off-support-k-over-D", f"{ST}.linear_denoisers.mean_projection",
            "off-support value k/D (the detected spikes' share of the trace ignored)",
            _wrap(lambda f, lam, s, g, D: dataclasses.replace(
@@ -234,8 +218,6 @@ MUTANTS: tuple = (
            "Empirical score Jacobian with the posterior covariance term's sign flipped",
            _wrap(lambda f, self, x, sigma, alpha=1.0: -2 * np.eye(self.dim) / sigma**2 - f(self, x, sigma, alpha))),
     # mixtures of low-rank Gaussians
-    Mutant("molrg-weights-without-logdet", f"{ST}.models.mixture.MoLRG.posterior_weights",
-           "MoLRG posterior weights without the log-determinant term", _wrap(_molrg_weights_without_logdet)),
     Mutant("molrg-denoiser-without-logdet", f"{ST}.models.mixture.MoLRG.denoise",
            "MoLRG denoiser whose weights drop the log-determinant term", _wrap(_molrg_denoise_without_logdet)),
     Mutant("numerical-rank-off-by-one", f"{ST}.molrg.numerical_rank", "numerical rank one too large",

@@ -66,7 +66,7 @@ def _ks_distance(law, eigenvalues, atol=1e-9):
 def run(ctx):
     rng = ctx.rng
     dim = 400 if ctx.quick else 2000
-    replicates = 4 if ctx.quick else 8
+    replicates = 11 if ctx.quick else 31          # >= MIN_DOF + 1: Student-t at >= 10 dof
     blocks = [(dim // 5, 4.0), (dim // 5, 0.25)]
     taus = [0.05, 0.5]
     sched = st.VP()

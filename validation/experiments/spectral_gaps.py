@@ -103,7 +103,7 @@ def _phase_diagram_panel(law_c, ph, taus, sampled_lam, title):
             source=SOURCE, compares=("spectral_theory.rmt.silverstein.Silverstein.__init__", "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward", "spectral_theory.gaps.spectral_gaps"), tags=("spectral_gaps", "rmt", "phases"))
 def run_phases(ctx):
     Ds = [300] if ctx.quick else [100, 500, 2000]
-    reps = 4 if ctx.quick else 10
+    reps = 11 if ctx.quick else 31          # >= MIN_DOF + 1 replicates: Student-t at >= 10 dof
     shapes = {"one block": [(0.2, 1.0)], "two blocks": [(0.1, 1.0), (0.1, 16.0)]}
     checks, panels_hist, panels_diag = [], [], []
     params = dict(D=Ds, replicates=reps, threshold=DELTA)
@@ -189,7 +189,7 @@ def _measured_profile_features(a, b, taus, delta):
             source=SOURCE, compares=("spectral_theory.gaps.gap_peak", "spectral_theory.gaps.gap_window", "spectral_theory.gaps.gap_profile", "spectral_theory.rmt.silverstein.Silverstein.__init__"), tags=("spectral_gaps", "rmt"))
 def run_peak_window(ctx):
     D = 300 if ctx.quick else 2000
-    reps = 6 if ctx.quick else 12
+    reps = 11 if ctx.quick else 31
     blocks = [(int(0.1 * D), 1.0), (int(0.1 * D), 16.0)]
     model0 = st.LinearManifold(D, blocks, rng=0)
     law_c = st.covariance_spectrum(model0)
@@ -256,7 +256,7 @@ def run_peak_window(ctx):
 def run_empirical(ctx):
     D, m, v = (80, 6, 1.0) if ctx.quick else (200, 10, 1.0)
     N = 200 if ctx.quick else 2000
-    B = 10 if ctx.quick else 40
+    B = 12 if ctx.quick else 40
     base = st.LinearManifold(D, [(m, v)], basis="orthonormal", rng=ctx.rng)
     emp = st.Empirical(base.sample(N, rng=ctx.rng))
     P, d, vbar = empirical_collapse_parameters(emp)
