@@ -143,7 +143,7 @@ ORDERS = {"euler": 1, "heun": 2, "ddim": 1}
 
 
 def convergence_order(method: str) -> int:
-    """Declared global convergence order of a sampler method (``ORDERS``): "euler" 1 and "heun" 2
+    r"""Declared global convergence order of a sampler method (``ORDERS``): "euler" 1 and "heun" 2
     (Karras et al. 2022, EDM Algorithm 1), "ddim" 1 (Euler in the VE-equivalent variables
     :math:`x/\alpha` and :math:`\sigma/\alpha`; Song, Meng, Ermon 2021)."""
     if method not in ORDERS:
