@@ -302,6 +302,16 @@ def extrapolate(sizes, values, stderrs, exponent) -> FiniteSizeFit:
                          tuple(int(v) for v in n), float(exponent))
 
 
+def scaling_check(quantity, predicted, means, stderrs, sizes, exponent, note="") -> Check:
+    """A :class:`Check` of the infinite-size extrapolation (:func:`extrapolate`) of ``means`` +-
+    ``stderrs`` measured at ``sizes``, with the fit stated in the note."""
+    fit = extrapolate(sizes, means, stderrs, exponent)
+    law = {1.0: "1/N", 2 / 3: "N^(-2/3)", 1 / 3: "N^(-1/3)"}.get(float(exponent), f"N^(-{exponent:.3g})")
+    return Check(quantity, predicted, fit.value, fit.stderr,
+                 note=f"extrapolated to N = infinity from N = {list(fit.sizes)} with {law} (chi2 {fit.chi2:.2g}, "
+                      f"{fit.dof} dof)" + (f"; {note}" if note else ""))
+
+
 def _jsonable(obj):
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}

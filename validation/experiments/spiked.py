@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 import spectral_theory as st
 from spectral_theory import linear_denoisers as ld
 from spectral_theory import spiked as sp
-from validation.experiment import Check, Figure, Outcome, Series, experiment, extrapolate
+from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
 
 SOURCE = "Weitzner, Delbracio, Milanfar, Giryes, arXiv 2410.14730; Paul 2007; Benaych-Georges & Nadakuditi 2011-12"
 
@@ -46,15 +46,6 @@ def _regime(ell, gamma, n_min):
     w = 3 * sp.critical_window(gamma, n_min)
     thr = sp.threshold(gamma)
     return np.where(ell > thr + w, 1, np.where(ell < thr - w, -1, 0))
-
-
-def _fss(quantity, predicted, means, ses, sizes, exponent, note=""):
-    """A check of the infinite-size extrapolation of ``means`` +- ``ses`` measured at ``sizes``."""
-    fit = extrapolate(sizes, means, ses, exponent)
-    exp = {1.0: "1/N", 2 / 3: "N^(-2/3)", 1 / 3: "N^(-1/3)"}.get(exponent, f"N^(-{exponent:.3g})")
-    return Check(quantity, predicted, fit.value, fit.stderr,
-                 note=f"extrapolated to N = infinity from N = {list(fit.sizes)} with {exp} (chi2 {fit.chi2:.2g}, "
-                      f"{fit.dof} dof)" + (f"; {note}" if note else ""))
 
 
 def _se(a, axis=0):
@@ -114,7 +105,7 @@ def spiked_overlaps(ctx):
                         untested.append(f"{where} (ell/sqrt(gamma) = {ell[i] / np.sqrt(gamma):.3g})")
                         continue
                     if regime[i] > 0:
-                        checks.append(_fss(f"{title}: overlap^2 of spike {lam[i]:g} at s={s:.4g}", pred.overlaps[i],
+                        checks.append(scaling_check(f"{title}: overlap^2 of spike {lam[i]:g} at s={s:.4g}", pred.overlaps[i],
                                            ov_m[:, j, i], ov_e[:, j, i], Ns, 1.0))
                     else:
                         checks.append(Check(f"{title}: overlap^2 of spike {lam[i]:g} at s={s:.4g} (D={D})",
@@ -122,11 +113,11 @@ def spiked_overlaps(ctx):
                                             sp.subcritical_overlap_scale(ell[i], gamma, N),
                                             note="undetected: subcritical overlap scale 1/(N (sqrt(gamma) - ell)^2)"))
                     if i <= first_undetected:
-                        checks.append(_fss(f"{title}: eigenvalue {i + 1} at s={s:.4g}", pred.eigenvalues[i],
+                        checks.append(scaling_check(f"{title}: eigenvalue {i + 1} at s={s:.4g}", pred.eigenvalues[i],
                                            ev_m[:, j, i], ev_e[:, j, i], Ns, 1.0 if regime[i] > 0 else 2 / 3,
                                            note="outlier" if regime[i] > 0 else "bulk edge (Tracy-Widom scale)"))
                 if j == 0 and regime[0] > 0:          # far above threshold: the Gaussian fluctuation law
-                    checks.append(_fss(f"{title}: sqrt(N) x sd of the top eigenvalue at s={s:.4g}",
+                    checks.append(scaling_check(f"{title}: sqrt(N) x sd of the top eigenvalue at s={s:.4g}",
                                        s * np.sqrt(sp.outlier_variance(ell[0], gamma)), sd_top * np.sqrt(Ns),
                                        sd_top * np.sqrt(Ns) / np.sqrt(2 * (reps - 1)), Ns, 1.0,
                                        note="Paul 2007 / Bai-Yao 2008 variance; sampling error of a standard deviation"))
@@ -202,7 +193,7 @@ def spiked_mean_projection(ctx):
                 for i in range(k):
                     q = f"{tag}: <u_{i+1}, E[P] u_{i+1}>"
                     if regime[i] > 0:
-                        checks.append(_fss(q, op.diagonal[i], M[name][:, i, i], Mse[name][:, i, i], Ns, 1.0))
+                        checks.append(scaling_check(q, op.diagonal[i], M[name][:, i, i], Mse[name][:, i, i], Ns, 1.0))
                     elif regime[i] < 0:
                         checks.append(Check(q + f" (D={D})", op.diagonal[i], M[name][-1, i, i], Mse[name][-1, i, i],
                                             sp.subcritical_overlap_scale(ell[i], gamma, Ns[-1]),
@@ -215,7 +206,7 @@ def spiked_mean_projection(ctx):
                                             Mse[name][-1, i, j], note="exact by the reflection symmetry u_j -> -u_j"))
                 nd = D - det.sum()
                 for a_ in ((k, k + 1) if np.all(regime != 0) else ()):   # the trace needs every spike's law
-                    checks.append(_fss(f"{tag}: (D - n_detected) x off-support diagonal w_{a_-k+1}", nd * op.off_support,
+                    checks.append(scaling_check(f"{tag}: (D - n_detected) x off-support diagonal w_{a_-k+1}", nd * op.off_support,
                                        M[name][:, a_, a_], Mse[name][:, a_, a_], Ns, 1.0,
                                        note="trace identity: k - sum of the detected diagonal"))
                 checks.append(Check(f"{tag}: (D - n_detected) x off-support cross term (D={D})", 0.0,
@@ -306,13 +297,13 @@ def spiked_power_iteration(ctx):
     checks = []
     for t in steps:
         for i in range(k):
-            checks.append(_fss(f"independent steps: mean <u_{i + 1} (lambda={lam[i]:g}), x> after {t + 1} steps",
+            checks.append(scaling_check(f"independent steps: mean <u_{i + 1} (lambda={lam[i]:g}), x> after {t + 1} steps",
                                pred[t, i], mean_s[:, t, i], se_s[:, t, i], Ns, 1.0,
                                note="O(1/N) per step, so in the product"))
         checks.append(Check(f"independent steps: mean <off-support direction, x> after {t + 1} steps (D={D})",
                             pred[t, k], mean[t, k], se[t, k], note="b^t: below 1e-30, zero within any error bar"))
     for i in range(k):
-        checks.append(_fss(f"reused training set: mean sign x (<v_{i + 1}, x> - conditional prediction) after {T} steps",
+        checks.append(scaling_check(f"reused training set: mean sign x (<v_{i + 1}, x> - conditional prediction) after {T} steps",
                            0.0, diff_m[:, i], diff_e[:, i], Ns, 1.0,
                            note="v_i, lambda_hat_i: the clean training set's own eigenpairs; fresh noise per step"))
     fixed_u = np.array([f[0] for f in fixed])                                      # (reps, T, k+1)
