@@ -2,9 +2,9 @@ r"""Linear denoisers learned from noisy samples, and linear diffusion as power i
 
 Setting (``theory/spiked.md``; Weitzner, Delbracio, Milanfar, Giryes, arXiv 2410.14730): rank-k data
 :math:`x_0 = \sum_i \sqrt{\lambda_i} z_i u_i` in :math:`\mathbb R^D`, N training samples observed at VE
-noise variance s, :math:`x = x_0 + \sqrt s\, n`, aspect ratio :math:`\gamma = D/N`.  Two linear denoisers
-are built from the top-k eigenpairs :math:`(\hat\mu_i, \hat u_i)` of the (uncentred, zero-mean model)
-sample covariance :math:`\frac1N X^\top X`:
+noise variance s (the parameter ``tau``; written s in this module's formulas), :math:`x = x_0 + \sqrt s\, n`,
+aspect ratio :math:`\gamma = D/N`.  Two linear denoisers are built from the top-k eigenpairs
+:math:`(\hat\mu_i, \hat u_i)` of the (uncentred, zero-mean model) sample covariance :math:`\frac1N X^\top X`:
 
 * the **PCA projection** :math:`P_s = \sum_{i\le k} \hat u_i \hat u_i^\top` (the paper's denoiser);
 * the **empirical Wiener shrinkage** :math:`W_s = \sum_{i\le k} w_i \hat u_i \hat u_i^\top` with

@@ -101,7 +101,7 @@ def test_spiked_closed_forms_and_edge_cases():
         spiked.spike_from_eigenvalue(2.0, g)
     with pytest.raises(SpectralTheoryError, match="aspect"):
         spiked.overlap(1.0, 0.0)
-    with pytest.raises(SpectralTheoryError, match="snr"):
+    with pytest.raises(SpectralTheoryError, match="spike"):
         spiked.top_eigenvalue(-1.0, 0.5)
 
 
