@@ -28,8 +28,8 @@ the formulas come from ``theory/spectral_gaps.md`` (Ventura et al., arXiv 2410.0
 
 For a model (or a spectral law of C) the module also gives every gap of :math:`\tau J` at once
 (``spectral_gaps``: location, width, the number of eigenvalues below - the dimension the gap reveals),
-the **manifold gap** :math:`b/(b + \tau)` (Ventura et al.'s :math:`\gamma_-/(\gamma_- + \tau)`) above the atom at -1 of the normal directions
-(``manifold_gap``, ``manifold_gap_profile``, ``manifold_gap_window``;
+the **manifold gap** :math:`b/(b + \tau)` (Ventura et al.'s :math:`\gamma_-/(\gamma_- + \tau)`) above the
+atom at -1 of the normal directions (``manifold_gap``, ``manifold_gap_profile``, ``manifold_gap_window``;
 ``derivations.derive("gaps_manifold_gap")``), profiles over :math:`\tau` (``gap_profiles``), and the
 dimension read off the largest drop of an observed sorted spectrum (``estimate_dimension``) with the
 theory's prediction of where that drop lies (``predicted_drop``: the widest gap at that tau).

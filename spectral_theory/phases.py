@@ -39,8 +39,8 @@ import numpy as np
 
 from ._checks import SpectralTheoryError, integer, scalar
 from .gaps import SpectralGap, spectral_gaps
-from .parameters import check
 from .models import Empirical, Gaussian
+from .parameters import check
 
 TRIVIAL, COVERAGE, CONSOLIDATION = "trivial", "manifold coverage", "consolidation"
 

@@ -1,7 +1,8 @@
 """Marchenko-Pastur law in closed form.
 
 ``MarchenkoPastur(aspect=c, scale=s)``: limit spectrum of ``S = X X^T / N`` for a p x N matrix X of
-iid entries of variance ``s``, ``c = p / N`` (the aspect ratio gamma = D/N of the package) (Marchenko & Pastur 1967). With
+iid entries of variance ``s``, ``c = p / N`` (the package's aspect ratio gamma = D/N; Marchenko & Pastur
+1967). With
 ``a = s (1 - sqrt c)^2``, ``b = s (1 + sqrt c)^2``:
 
 .. math::
