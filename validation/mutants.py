@@ -120,33 +120,39 @@ def _times(factor, field=None, index=None):
 
 def _spiked_formula(formula, threshold=np.sqrt):
     """A spiked-model law ``formula(ell, gamma)`` above ``threshold(gamma)``, the original below."""
-    def transform(f, snr, aspect):
-        ell, gamma = np.broadcast_arrays(np.asarray(snr, float), np.asarray(aspect, float))
+    def transform(f, *a, **k):
+        args = _arguments(f, a, k).arguments
+        ell, gamma = np.broadcast_arrays(np.asarray(args["spike"], float), np.asarray(args["aspect"], float))
         above = ell > threshold(gamma)
         safe = np.where(above, ell, 1.0)
-        v = np.where(above, formula(safe, gamma), np.asarray(f(snr, aspect)))
+        v = np.where(above, formula(safe, gamma), np.asarray(f(*a, **k)))
         return v.item() if v.ndim == 0 else v
     return _wrap(transform)
 
 
-def _overlap_gamma_threshold(f, snr, aspect):
+def _overlap_gamma_threshold(f, *a, **k):
     """The overlap formula switched on at ell > gamma instead of sqrt(gamma)."""
-    ell, gamma = np.broadcast_arrays(np.asarray(snr, float), np.asarray(aspect, float))
+    args = _arguments(f, a, k).arguments
+    ell, gamma = np.broadcast_arrays(np.asarray(args["spike"], float), np.asarray(args["aspect"], float))
     above = ell > gamma
     safe = np.where(above, ell, 1.0)
     v = np.where(above, (safe**2 - gamma) / (safe * (safe + gamma)), 0.0)
     return v.item() if v.ndim == 0 else v
 
 
-def _argument(index, change, name=None):
-    """Call the original with positional argument ``index`` (or keyword ``name``) replaced by ``change(value)``."""
+def _arguments(f, a, k):
+    """The call's arguments by parameter name (positional or keyword alike)."""
+    bound = inspect.signature(f).bind(*a, **k)
+    bound.apply_defaults()
+    return bound
+
+
+def _argument(name, change):
+    """Call the original with argument ``name`` replaced by ``change(value)``."""
     def transform(f, *a, **k):
-        if name is not None and name in k:
-            k[name] = change(k[name])
-        else:
-            a = list(a)
-            a[index] = change(a[index])
-        return f(*a, **k)
+        bound = _arguments(f, a, k)
+        bound.arguments[name] = change(bound.arguments[name])
+        return f(*bound.args, **bound.kwargs)
     return _wrap(transform)
 
 
@@ -163,108 +169,36 @@ def _molrg_denoise_without_logdet(f, self, x, sigma, alpha=1.0):
     return out[0] if np.ndim(x) == 1 else out
 
 
-ST = "spectral_theory"
-MUTANTS: tuple = (
-    # spiked covariance (BBP, Paul 2007)
-    Mutant("overlap-dropped-denominator", f"{ST}.spiked.overlap",
-           "squared overlap 1 - gamma/ell^2 (the factor 1/(1 + gamma/ell) dropped)",
-           _spiked_formula(lambda l, g: 1 - g / l**2)),
-    Mutant("bbp-threshold-gamma", f"{ST}.spiked.overlap",
-           "overlap switched on at ell > gamma instead of sqrt(gamma)", _wrap(_overlap_gamma_threshold)),
-    Mutant("outlier-eigenvalue-dropped-factor", f"{ST}.spiked.top_eigenvalue",
-           "outlier eigenvalue 1 + ell (the factor 1 + gamma/ell dropped)", _spiked_formula(lambda l, g: 1 + l)),
-    Mutant("outlier-variance-x2", f"{ST}.spiked.outlier_variance", "outlier variance off by a factor 2", _times(2.0)),
-    Mutant("mean-projection-off-support-k-over-D", f"{ST}.linear_denoisers.mean_projection",
-           "off-support value k/D (the detected spikes' share of the trace ignored)",
-           _wrap(lambda f, lam, s, g, D: dataclasses.replace(
-               op := f(lam, s, g, D), off_support=np.size(lam) / D,
-               diagonal=np.where(op.diagonal == op.off_support, np.size(lam) / D, op.diagonal)))),
-    Mutant("mean-wiener-dropped-weight", f"{ST}.linear_denoisers.mean_wiener",
-           "mean Wiener shrinkage without the weight lambda_hat/(lambda_hat + s) (the projection's mean)",
-           _wrap(lambda f, lam, s, g, D, debias=False: dataclasses.replace(
-               __import__("spectral_theory.linear_denoisers", fromlist=["x"]).mean_projection(lam, s, g, D),
-               kind="wiener"))),
-    Mutant("reverse-mean-squared-factors", f"{ST}.linear_denoisers.reverse_mean",
-           "mean reverse process with squared per-step factors (E[P]^2 instead of E[P])",
-           _wrap(lambda f, *a, **k: dataclasses.replace(out := f(*a, **k), multipliers=out.multipliers**2,
-                                                       off_support=out.off_support**2))),
-    # samplers and the Gaussian closed form
-    Mutant("heun-order-1", "validation.samplers.convergence_order", "Heun declared first order",
-           _sampler_order("heun", 1)),
-    Mutant("euler-order-2", "validation.samplers.convergence_order", "Euler (and DDIM) declared second order",
-           _wrap(lambda f, m: 2 if m in ("euler", "ddim") else f(m))),
-    Mutant("gaussian-flow-variance-ratio", f"{ST}.models.gaussian.Gaussian.flow",
-           "closed-form flow with the variance ratio instead of its square root",
-           _wrap(lambda f, self, x_T, sT, st: _flow_squared(f, self, x_T, sT, st))),
-    # hidden Gaussian structure
-    Mutant("wiener-filter-sigma-not-squared", f"{ST}.distill.wiener_filter",
-           "Wiener filter C (C + sigma I)^-1 (sigma instead of sigma^2)", _argument(2, np.sqrt, "sigma")),
-    Mutant("distillation-rate-half", f"{ST}.distill.distillation_rate", "sandwich constant off by a factor 1/2",
-           _times(0.5, field="constant")),
-    Mutant("gaussian-sample-variance-ratio", f"{ST}.distill.gaussian_sample_from_noise",
-           "closed-form Gaussian samples scaled by lambda/(lambda + sigma^2) instead of its square root",
-           _wrap(lambda f, model, x_T, sT: _sample_squared(f, model, x_T, sT))),
-    Mutant("empirical-denoiser-temperature", f"{ST}.models.empirical.Empirical.denoise",
-           "Empirical posterior weights at noise sigma instead of sigma^2 (a wrong temperature)",
-           _wrap(lambda f, self, x, sigma, alpha=1.0: f(self, x, np.sqrt(sigma), alpha))),
-    Mutant("gaussian-denoiser-dropped-mean", f"{ST}.models.gaussian.Gaussian.denoise",
-           "Gaussian denoiser that shrinks towards 0 instead of the mean",
-           _wrap(lambda f, self, x, sigma, alpha=1.0: f(self, x, sigma, alpha) - _shrunk_mean(self, sigma, alpha))),
-    Mutant("empirical-jacobian-no-covariance", f"{ST}.models.empirical.Empirical.score_jacobian",
-           "Empirical score Jacobian -I/sigma^2 (the posterior covariance term dropped)",
-           _wrap(lambda f, self, x, sigma, alpha=1.0: np.broadcast_to(
-               -np.eye(self.dim) / sigma**2, np.shape(f(self, x, sigma, alpha))).copy())),
-    Mutant("empirical-jacobian-sign", f"{ST}.models.empirical.Empirical.score_jacobian",
-           "Empirical score Jacobian with the posterior covariance term's sign flipped",
-           _wrap(lambda f, self, x, sigma, alpha=1.0: -2 * np.eye(self.dim) / sigma**2 - f(self, x, sigma, alpha))),
-    # mixtures of low-rank Gaussians
-    Mutant("molrg-denoiser-without-logdet", f"{ST}.models.mixture.MoLRG.denoise",
-           "MoLRG denoiser whose weights drop the log-determinant term", _wrap(_molrg_denoise_without_logdet)),
-    Mutant("numerical-rank-off-by-one", f"{ST}.molrg.numerical_rank", "numerical rank one too large",
-           _wrap(lambda f, *a, **k: np.asarray(f(*a, **k)) + 1)),
-    Mutant("fit-subspaces-one-dimension-short", f"{ST}.molrg.fit_subspaces",
-           "subspace fit whose last basis vector is replaced by a random orthogonal direction",
-           _wrap(lambda f, *a, **k: _fit_rotated(f, np.pi / 2, *a, **k))),
-    Mutant("fit-subspaces-tilted", f"{ST}.molrg.fit_subspaces",
-           "subspace fit with its last basis vector tilted by 0.3 rad out of the fitted subspace",
-           _wrap(lambda f, *a, **k: _fit_rotated(f, 0.3, *a, **k))),
-    Mutant("molrg-denoiser-5-percent", f"{ST}.models.mixture.MoLRG.denoise",
-           "MoLRG denoiser 5% too large (a factor alpha/(alpha^2 + sigma^2) misapplied)", _times(1.05)),
-    # spectral gaps and phases
-    Mutant("gap-peak-arithmetic-mean", f"{ST}.gaps.gap_peak", "gap peak at (a + b)/2 instead of sqrt(ab)",
-           _wrap(lambda f, a, b: ((a + b) / 2, f(a, b)[1]))),
-    Mutant("gap-peak-width-dropped-sqrt", f"{ST}.gaps.gap_peak", "peak width (b - a)/(b + a) (square roots dropped)",
-           _wrap(lambda f, a, b: (f(a, b)[0], (b - a) / (b + a)))),
-    Mutant("gap-window-factor-2", f"{ST}.gaps.gap_window", "visibility window at threshold 2 Delta",
-           _argument(2, lambda d: 2 * d, "threshold")),
-    Mutant("gap-profile-dropped-factor", f"{ST}.gaps.gap_profile", "gap profile off by a factor 1/2", _times(0.5)),
-    Mutant("collapse-tau-P-1-over-d", f"{ST}.phases.collapse_tau", "collapse level v/(P^(1/d) - 1) instead of P^(2/d)",
-           _wrap(lambda f, P, d, variance=1.0: variance / np.expm1(np.log(P) / d))),
-    Mutant("collapse-tau-factor-80", f"{ST}.phases.collapse_tau", "collapse level off by a factor 80",
-           _times(80.0)),
-    Mutant("silverstein-weights-x2", f"{ST}.rmt.silverstein.Silverstein.__init__",
-           "Silverstein law with the block weights m_k/D doubled (the aspect ratio off by 2)",
-           _wrap(lambda f, self, weights, variances: f(self, 2 * np.asarray(weights, float), variances))),
-    Mutant("silverstein-variance-x2", f"{ST}.rmt.silverstein.Silverstein.__init__",
-           "Silverstein law with the block variances doubled (a dropped factor 1/2)",
-           _wrap(lambda f, self, weights, variances: f(self, weights, 2 * np.asarray(variances, float)))),
-    Mutant("jacobian-pushforward-tau-squared", f"{ST}.rmt.density.SpectralDensity.jacobian_pushforward",
-           "Jacobian spectrum pushed forward at tau^2 instead of tau",
-           _argument(1, lambda t: t**2, "tau")),
-    Mutant("spectral-gaps-count-off-by-one", f"{ST}.gaps.spectral_gaps", "eigenvalue counts below each gap off by one",
-           _wrap(lambda f, *a, **k: tuple(dataclasses.replace(g, n_below=g.n_below + 1) for g in f(*a, **k)))),
-    Mutant("predicted-drop-narrowest-gap", f"{ST}.gaps.predicted_drop", "the narrowest predicted gap instead of the widest",
-           _wrap(lambda f, law, tau, *a, **k: _narrowest_gap(f, law, tau, *a, **k))),
-    Mutant("jacobian-spectrum-tangent-shifted", f"{ST}.jacobian_spectra.jacobian_spectrum",
-           "local Jacobian law with its tangent atom moved by 0.1 towards 0",
-           _wrap(lambda f, *a, **k: _shift_top_atom(f(*a, **k), 0.1))),
-    Mutant("jacobian-spectrum-atom-weight", f"{ST}.jacobian_spectra.jacobian_spectrum",
-           "local Jacobian law with half the tangent mass moved into the atom at -1",
-           _wrap(lambda f, *a, **k: _halve_top_atom(f(*a, **k)))),
-)
 
 
-# ---- helpers of the mutants above (module level: picklable, one place) ------------------------
+# ---- helpers of the mutants below ---------------------------------------------------------------
+def _off_support_k_over_d(op):
+    k = op.diagonal.size
+    return dataclasses.replace(op, off_support=k / op.dim,
+                               diagonal=np.where(op.diagonal == op.off_support, k / op.dim, op.diagonal))
+
+
+def _wiener_as_projection(f, *a, **k):
+    from spectral_theory.linear_denoisers import mean_projection
+    args = _arguments(f, a, k).arguments
+    args.pop("debias", None)
+    return dataclasses.replace(mean_projection(**args), kind="wiener")
+
+
+def _edges_of(f, a, k):
+    args = _arguments(f, a, k).arguments
+    return args["a"], args["b"]
+
+
+def _width_without_sqrt(a, b):
+    return (b - a) / (b + a)
+
+
+def _collapse_p_1_over_d(f, *a, **k):
+    args = _arguments(f, a, k).arguments
+    return args["variance"] / np.expm1(np.log(args["n_points"]) / args["dim"])
+
+
 def _flow_squared(f, self, x_T, sT, st):
     """Gaussian flow with factor (st^2 + lam)/(sT^2 + lam) instead of its square root."""
     c = self._component
@@ -309,10 +243,10 @@ def _fit_rotated(f, angle, X, n_components, dims, *args, **kwargs):
     return dataclasses.replace(fit, bases=tuple(bases) if isinstance(fit.bases, tuple) else bases)
 
 
-def _narrowest_gap(f, law, tau, *a, **k):
+def _narrowest_gap(f, *a, **k):
     from spectral_theory.gaps import spectral_gaps
-    gaps = spectral_gaps(law, tau, *a, **k)
-    return min(gaps, key=lambda g: g.width) if gaps else f(law, tau, *a, **k)
+    gaps = spectral_gaps(*a, **k)
+    return min(gaps, key=lambda g: g.width) if gaps else f(*a, **k)
 
 
 def _atoms_law(atoms):
@@ -339,6 +273,104 @@ def _halve_top_atom(law):
     atoms[top] = (x, w / 2)
     atoms[low] = (atoms[low][0], atoms[low][1] + w / 2)
     return _atoms_law(atoms)
+
+
+# ---- the library of wrong theories ---------------------------------------------------------------
+ST = "spectral_theory"
+MUTANTS: tuple = (
+    # spiked covariance (BBP, Paul 2007)
+    Mutant("overlap-dropped-denominator", f"{ST}.spiked.overlap",
+           "squared overlap 1 - gamma/ell^2 (the factor 1/(1 + gamma/ell) dropped)",
+           _spiked_formula(lambda l, g: 1 - g / l**2)),
+    Mutant("bbp-threshold-gamma", f"{ST}.spiked.overlap",
+           "overlap switched on at ell > gamma instead of sqrt(gamma)", _wrap(_overlap_gamma_threshold)),
+    Mutant("outlier-eigenvalue-dropped-factor", f"{ST}.spiked.top_eigenvalue",
+           "outlier eigenvalue 1 + ell (the factor 1 + gamma/ell dropped)", _spiked_formula(lambda l, g: 1 + l)),
+    Mutant("outlier-variance-x2", f"{ST}.spiked.outlier_variance", "outlier variance off by a factor 2", _times(2.0)),
+    Mutant("mean-projection-off-support-k-over-D", f"{ST}.linear_denoisers.mean_projection",
+           "off-support value k/D (the detected spikes' share of the trace ignored)",
+           _wrap(lambda f, *a, **k: _off_support_k_over_d(f(*a, **k)))),
+    Mutant("mean-wiener-dropped-weight", f"{ST}.linear_denoisers.mean_wiener",
+           "mean Wiener shrinkage without the weight lambda_hat/(lambda_hat + s) (the projection's mean)",
+           _wrap(_wiener_as_projection)),
+    Mutant("reverse-mean-squared-factors", f"{ST}.linear_denoisers.reverse_mean",
+           "mean reverse process with squared per-step factors (E[P]^2 instead of E[P])",
+           _wrap(lambda f, *a, **k: dataclasses.replace(out := f(*a, **k), multipliers=out.multipliers**2,
+                                                       off_support=out.off_support**2))),
+    # samplers and the Gaussian closed form
+    Mutant("heun-order-1", "validation.samplers.convergence_order", "Heun declared first order",
+           _sampler_order("heun", 1)),
+    Mutant("euler-order-2", "validation.samplers.convergence_order", "Euler (and DDIM) declared second order",
+           _wrap(lambda f, m: 2 if m in ("euler", "ddim") else f(m))),
+    Mutant("gaussian-flow-variance-ratio", f"{ST}.models.gaussian.Gaussian.flow",
+           "closed-form flow with the variance ratio instead of its square root",
+           _wrap(_flow_squared)),
+    # hidden Gaussian structure
+    Mutant("wiener-filter-sigma-not-squared", f"{ST}.distill.wiener_filter",
+           "Wiener filter C (C + sigma I)^-1 (sigma instead of sigma^2)", _argument("sigma", np.sqrt)),
+    Mutant("distillation-rate-half", f"{ST}.distill.distillation_rate", "sandwich constant off by a factor 1/2",
+           _times(0.5, field="constant")),
+    Mutant("gaussian-sample-variance-ratio", f"{ST}.distill.gaussian_sample_from_noise",
+           "closed-form Gaussian samples scaled by lambda/(lambda + sigma^2) instead of its square root",
+           _wrap(_sample_squared)),
+    Mutant("empirical-denoiser-temperature", f"{ST}.models.empirical.Empirical.denoise",
+           "Empirical posterior weights at noise sigma instead of sigma^2 (a wrong temperature)",
+           _argument("sigma", np.sqrt)),
+    Mutant("gaussian-denoiser-dropped-mean", f"{ST}.models.gaussian.Gaussian.denoise",
+           "Gaussian denoiser that shrinks towards 0 instead of the mean",
+           _wrap(lambda f, self, x, sigma, alpha=1.0: f(self, x, sigma, alpha) - _shrunk_mean(self, sigma, alpha))),
+    Mutant("empirical-jacobian-no-covariance", f"{ST}.models.empirical.Empirical.score_jacobian",
+           "Empirical score Jacobian -I/sigma^2 (the posterior covariance term dropped)",
+           _wrap(lambda f, self, x, sigma, alpha=1.0: np.broadcast_to(
+               -np.eye(self.dim) / sigma**2, np.shape(f(self, x, sigma, alpha))).copy())),
+    Mutant("empirical-jacobian-sign", f"{ST}.models.empirical.Empirical.score_jacobian",
+           "Empirical score Jacobian with the posterior covariance term's sign flipped",
+           _wrap(lambda f, self, x, sigma, alpha=1.0: -2 * np.eye(self.dim) / sigma**2 - f(self, x, sigma, alpha))),
+    # mixtures of low-rank Gaussians
+    Mutant("molrg-denoiser-without-logdet", f"{ST}.models.mixture.MoLRG.denoise",
+           "MoLRG denoiser whose weights drop the log-determinant term", _wrap(_molrg_denoise_without_logdet)),
+    Mutant("numerical-rank-off-by-one", f"{ST}.molrg.numerical_rank", "numerical rank one too large",
+           _wrap(lambda f, *a, **k: np.asarray(f(*a, **k)) + 1)),
+    Mutant("fit-subspaces-one-dimension-short", f"{ST}.molrg.fit_subspaces",
+           "subspace fit whose last basis vector is replaced by a random orthogonal direction",
+           _wrap(lambda f, *a, **k: _fit_rotated(f, np.pi / 2, *a, **k))),
+    Mutant("fit-subspaces-tilted", f"{ST}.molrg.fit_subspaces",
+           "subspace fit with its last basis vector tilted by 0.3 rad out of the fitted subspace",
+           _wrap(lambda f, *a, **k: _fit_rotated(f, 0.3, *a, **k))),
+    Mutant("molrg-denoiser-5-percent", f"{ST}.models.mixture.MoLRG.denoise",
+           "MoLRG denoiser 5% too large (a factor alpha/(alpha^2 + sigma^2) misapplied)", _times(1.05)),
+    # spectral gaps and phases
+    Mutant("gap-peak-arithmetic-mean", f"{ST}.gaps.gap_peak", "gap peak at (a + b)/2 instead of sqrt(ab)",
+           _wrap(lambda f, *a, **k: ((_edges_of(f, a, k)[0] + _edges_of(f, a, k)[1]) / 2, f(*a, **k)[1]))),
+    Mutant("gap-peak-width-dropped-sqrt", f"{ST}.gaps.gap_peak", "peak width (b - a)/(b + a) (square roots dropped)",
+           _wrap(lambda f, *a, **k: (f(*a, **k)[0], _width_without_sqrt(*_edges_of(f, a, k))))),
+    Mutant("gap-window-factor-2", f"{ST}.gaps.gap_window", "visibility window at threshold 2 Delta",
+           _argument("threshold", lambda d: 2 * d)),
+    Mutant("gap-profile-dropped-factor", f"{ST}.gaps.gap_profile", "gap profile off by a factor 1/2", _times(0.5)),
+    Mutant("collapse-tau-P-1-over-d", f"{ST}.phases.collapse_tau", "collapse level v/(P^(1/d) - 1) instead of P^(2/d)",
+           _wrap(_collapse_p_1_over_d)),
+    Mutant("collapse-tau-factor-80", f"{ST}.phases.collapse_tau", "collapse level off by a factor 80",
+           _times(80.0)),
+    Mutant("silverstein-weights-x2", f"{ST}.rmt.silverstein.Silverstein.__init__",
+           "Silverstein law with the block weights m_k/D doubled (the aspect ratio off by 2)",
+           _argument("fractions", lambda w: 2 * np.asarray(w, float))),
+    Mutant("silverstein-variance-x2", f"{ST}.rmt.silverstein.Silverstein.__init__",
+           "Silverstein law with the block variances doubled (a dropped factor 1/2)",
+           _argument("variances", lambda v: 2 * np.asarray(v, float))),
+    Mutant("jacobian-pushforward-tau-squared", f"{ST}.rmt.density.SpectralDensity.jacobian_pushforward",
+           "Jacobian spectrum pushed forward at tau^2 instead of tau",
+           _argument("tau", lambda t: t**2)),
+    Mutant("spectral-gaps-count-off-by-one", f"{ST}.gaps.spectral_gaps", "eigenvalue counts below each gap off by one",
+           _wrap(lambda f, *a, **k: tuple(dataclasses.replace(g, n_below=g.n_below + 1) for g in f(*a, **k)))),
+    Mutant("predicted-drop-narrowest-gap", f"{ST}.gaps.predicted_drop", "the narrowest predicted gap instead of the widest",
+           _wrap(_narrowest_gap)),
+    Mutant("jacobian-spectrum-tangent-shifted", f"{ST}.jacobian_spectra.jacobian_spectrum",
+           "local Jacobian law with its tangent atom moved by 0.1 towards 0",
+           _wrap(lambda f, *a, **k: _shift_top_atom(f(*a, **k), 0.1))),
+    Mutant("jacobian-spectrum-atom-weight", f"{ST}.jacobian_spectra.jacobian_spectrum",
+           "local Jacobian law with half the tangent mass moved into the atom at -1",
+           _wrap(lambda f, *a, **k: _halve_top_atom(f(*a, **k)))),
+)
 
 
 def mutants() -> dict:
