@@ -100,54 +100,75 @@ def _phase_diagram_panel(law_c, ph, taus, sampled_lam, title):
                   "variances) is the pushforward of the (multi-block) Silverstein law at every tau: "
                   "bulk edges, gap positions and eigenvalue counts below each gap match in the trivial, "
                   "manifold-coverage and consolidation phases.",
-            source=SOURCE, compares=("spectral_theory.rmt.silverstein.Silverstein.__init__", "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward", "spectral_theory.gaps.spectral_gaps"), tags=("spectral_gaps", "rmt", "phases"))
+            source=SOURCE,
+            compares=("spectral_theory.rmt.silverstein.Silverstein.__init__",
+                      "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward",
+                      "spectral_theory.gaps.spectral_gaps", "spectral_theory.phases.phases"), tags=("spectral_gaps", "rmt", "phases"))
 def run_phases(ctx):
-    Ds = [300] if ctx.quick else [100, 500, 2000]
-    reps = 11 if ctx.quick else 31          # >= MIN_DOF + 1 replicates: Student-t at >= 10 dof
+    Ds = (75, 150, 300) if ctx.quick else (500, 1000, 2000)     # edges and boundaries: finite-size scaling
+    D = Ds[-1]
+    reps = 40 if ctx.quick else 100         # per size (>= MIN_DOF + 1)
     shapes = {"one block": [(0.2, 1.0)], "two blocks": [(0.1, 1.0), (0.1, 16.0)]}
     checks, panels_hist, panels_diag = [], [], []
-    params = dict(D=Ds, replicates=reps, threshold=DELTA)
+    params = dict(D=list(Ds), replicates=reps, threshold=DELTA)
+    edge = "Tracy-Widom edge: N^(-2/3)"
     for name, shape in shapes.items():
-        law_c = None
-        for D in Ds:
-            blocks = [(int(f * D), v) for f, v in shape]
-            model0 = st.LinearManifold(D, blocks, rng=0)              # for dim and speciation only
-            law_c = law_c or st.covariance_spectrum(model0)           # depends on m_k/D only
-            ph = st.phases(model0, DELTA, law=law_c)
-            lam = _sample_spectra(D, blocks, reps, ctx.rng)           # (reps, m)
-            m = lam.shape[1]
-            tag = f"{name}, D={D}"
-            ks = np.array([_ks_tangent(law_c, row) for row in lam])
-            checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
-                                ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
-                                note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)", dof=reps - 1))
-            bulks = law_c.support()
-            counts = np.cumsum([0] + [mk for mk, _ in sorted(blocks, key=lambda b: b[1])])
-            for phase, tau in _phase_taus(ph).items():
-                law_j = law_c.jacobian_pushforward(tau)
-                for k, (lo, hi) in enumerate(bulks):
-                    part = lam[:, counts[k]:counts[k + 1]]
-                    for edge, meas, upper in ((lo, part[:, 0], False), (hi, part[:, -1], True)):
-                        y = _map(meas, tau)
-                        bound = 2 * law_c.edge_scale(edge, D) * _dmap(edge, tau)
-                        checks.append(Check(
-                            f"{tag}, {phase} (tau={tau:.3g}): {'upper' if upper else 'lower'} edge of bulk {k + 1}",
-                            _map(edge, tau), y.mean(), y.std(ddof=1) / np.sqrt(reps), finite_size=bound,
-                            note="Tracy-Widom: 2 (K D)^(-2/3) mapped by f'", dof=reps - 1))
-                ys = _map(lam, tau)
-                for g in st.spectral_gaps(law_c, tau, dim=D):
-                    below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
-                    checks.append(Check(f"{tag}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
-                                        below.mean(), below.std(ddof=1) / np.sqrt(reps), finite_size=0.5,
-                                        note="exact separation: integer counts", dof=reps - 1))
-                if D == Ds[-1]:
-                    grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
-                    panels_hist.append(dict(
-                        title=f"{name}, {phase}, tau={tau:.3g}",
-                        xlabel="eigenvalue of tau J (atom at -1 not drawn)", ylabel="density of the bulks",
-                        series=[Series("hist", ys.ravel(), label=f"{reps} sampled, D={D}"),
-                                Series("line", grid, law_j.pdf(grid) / law_j.continuous_mass,
-                                       label="theory / (m/D)")]))
+        blocks = [(int(f * D), v) for f, v in shape]
+        model0 = st.LinearManifold(D, blocks, rng=0)                  # for dim and speciation only
+        law_c = st.covariance_spectrum(model0)                        # depends on m_k/D only
+        ph = st.phases(model0, DELTA, law=law_c)
+        spectra = {d: _sample_spectra(d, [(int(f * d), v) for f, v in shape], reps, ctx.rng) for d in Ds}
+        lam = spectra[D]                                              # (reps, m)
+        m = lam.shape[1]
+        tag = f"{name}, D={D}"
+        ks = np.array([_ks_tangent(law_c, row) for row in lam])
+        checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
+                            ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
+                            note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)", dof=reps - 1))
+
+        def per_size(stat):
+            """Mean and standard error over replicates of ``stat(spectra (reps, m), d)`` at each size."""
+            v = [np.asarray(stat(spectra[d], d), float) for d in Ds]
+            return np.array([x.mean() for x in v]), np.array([x.std(ddof=1) / np.sqrt(reps) for x in v])
+
+        # phase boundaries measured directly on the sampled spectra: the tau where the top tangent
+        # eigenvalue of tau J reaches -1 + Delta (trivial | coverage), where the bottom one reaches -Delta
+        # (coverage | consolidation), where the manifold gap (bottom one minus the atom -1) is Delta;
+        # solved exactly from -tau/(lambda + tau) (the Gaussian model's Jacobian)
+        for label, pred, stat in (
+                ("log tau, trivial | coverage", ph.tau_trivial, lambda x, d: np.log(x[:, -1] * (1 - DELTA) / DELTA)),
+                ("log tau, coverage | consolidation", ph.tau_consolidation,
+                 lambda x, d: np.log(x[:, 0] * DELTA / (1 - DELTA))),
+                ("log tau where the manifold gap is Delta", ph.tau_manifold_gap,
+                 lambda x, d: np.log(x[:, 0] * (1 - DELTA) / DELTA))):
+            if pred:
+                checks.append(scaling_check(f"{name}: {label} (Delta={DELTA})", np.log(pred), *per_size(stat), Ds, 2 / 3,
+                                            note=f"{edge}; st.phases"))
+        bulks = law_c.support()
+        order = sorted(shape, key=lambda b: b[1])
+        for phase, tau in _phase_taus(ph).items():
+            law_j = law_c.jacobian_pushforward(tau)
+            for k, (lo, hi) in enumerate(bulks):
+                for e, upper in ((lo, False), (hi, True)):
+                    def stat(x, d, k=k, upper=upper):
+                        cut = np.cumsum([0] + [int(f * d) for f, _ in order])
+                        part = x[:, cut[k]:cut[k + 1]]
+                        return _map(part[:, -1] if upper else part[:, 0], tau)
+                    checks.append(scaling_check(
+                        f"{name}, {phase} (tau={tau:.3g}): {'upper' if upper else 'lower'} edge of bulk {k + 1}",
+                        _map(e, tau), *per_size(stat), Ds, 2 / 3, note=edge))
+            ys = _map(lam, tau)
+            for g in st.spectral_gaps(law_c, tau, dim=D):
+                below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
+                checks.append(Check(f"{tag}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
+                                    below.mean(), below.std(ddof=1) / np.sqrt(reps), finite_size=0.5,
+                                    note="exact separation: integer counts", dof=reps - 1))
+            grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
+            panels_hist.append(dict(
+                title=f"{name}, {phase}, tau={tau:.3g}",
+                xlabel="eigenvalue of tau J (atom at -1 not drawn)", ylabel="density of the bulks",
+                series=[Series("hist", ys.ravel(), label=f"{reps} sampled, D={D}"),
+                        Series("line", grid, law_j.pdf(grid) / law_j.continuous_mass, label="theory / (m/D)")]))
         taus = np.geomspace(ph.tau_consolidation / 10, ph.tau_trivial * 10, 120)
         panels_diag.append(_phase_diagram_panel(law_c, ph, taus, lam[0], f"{tag}: spectrum of tau J vs tau"))
         params[name] = dict(shape=shape, tau_trivial=ph.tau_trivial, tau_consolidation=ph.tau_consolidation,
@@ -342,6 +363,10 @@ def run_dimension(ctx):
     law_c = st.covariance_spectrum(model)
     gaps_small = st.predicted_drop(law_c, 0.05, dim=D)
     taus = np.geomspace(0.01, 200.0, 9 if ctx.quick else 25)
+    sizes = (60, 120, 200) if ctx.quick else (200, 400, 800)   # 0.05 d an integer
+    R = 11 if ctx.quick else 31
+    models = {d: [st.LinearManifold(d, [(int(0.05 * d), v) for _, v in blocks], rng=ctx.rng) for _ in range(R)]
+              for d in sizes}
     checks, read, pred = [], [], []
     for tau in taus:
         sigma = np.sqrt(tau)
@@ -360,9 +385,13 @@ def run_dimension(ctx):
         pred.append(D - g.n_below)
         checks.append(Check(f"dimension read off the largest drop at tau={tau:.3g} ({g.kind} gap widest)",
                             D - g.n_below, est.n_below, 0.0, finite_size=0.5, note="integer"))
-        ell = max(2 * law_c.edge_scale(e, D) * _dmap(e, tau) for e in ((g.b,) + ((g.a,) if g.a > 0 else ())))
-        checks.append(Check(f"size of the largest drop at tau={tau:.3g}", g.width, est.drop, 0.0,
-                            finite_size=3 * ell, note="one model: 3x the 2-TW-scale edge bound"))
+        # the drop's size: R fresh models at three sizes (same block fractions), extrapolated with the
+        # N^(-2/3) of the gap's square-root edges
+        drops = np.array([[st.estimate_dimension(np.linalg.eigvalsh(tau * mdl.score_jacobian(np.zeros(d), sigma))).drop
+                           for mdl in models[d]] for d in sizes])                       # (sizes, R)
+        checks.append(scaling_check(f"size of the largest drop at tau={tau:.3g}", g.width, drops.mean(axis=1),
+                                    drops.std(axis=1, ddof=1) / np.sqrt(drops.shape[1]), sizes, 2 / 3,
+                                    note=f"{drops.shape[1]} models per size (eigvalsh of tau J); Tracy-Widom edges"))
     fig = Figure("jacobian_dimension_drop", "Dimension from the largest drop of sorted singular values", [dict(
         title=f"D={D}, blocks {blocks} (m={m})", xlabel="tau", ylabel="dimension below the largest drop",
         logx=True, series=[Series("points", taus, read, label="finite differences"),
