@@ -287,6 +287,9 @@ MUTANTS: tuple = (
     Mutant("outlier-eigenvalue-dropped-factor", f"{ST}.spiked.top_eigenvalue",
            "outlier eigenvalue 1 + ell (the factor 1 + gamma/ell dropped)", _spiked_formula(lambda l, g: 1 + l)),
     Mutant("outlier-variance-x2", f"{ST}.spiked.outlier_variance", "outlier variance off by a factor 2", _times(2.0)),
+    Mutant("emergence-gamma", f"{ST}.spiked.emergence_tau", "emergence level lambda/gamma instead of lambda/sqrt(gamma)",
+           _wrap(lambda f, *a, **k: np.asarray(f(*a, **k)) * np.sqrt(_arguments(f, a, k).arguments["aspect"])
+                 / _arguments(f, a, k).arguments["aspect"])),
     Mutant("mean-projection-off-support-k-over-D", f"{ST}.linear_denoisers.mean_projection",
            "off-support value k/D (the detected spikes' share of the trace ignored)",
            _wrap(lambda f, *a, **k: _off_support_k_over_d(f(*a, **k)))),

@@ -353,47 +353,82 @@ def _crossing(s_grid, curve, level):
     return float(np.exp(x0 + (level - y0) * (x1 - x0) / (y1 - y0)))
 
 
+def _crossing_with_error(s_grid, curve, level):
+    """:func:`_crossing` and an estimate of its interpolation error from the measured curve itself:
+    the change of the crossing when the two bracketing points are joined by the parabola through
+    the next point (log-s grid)."""
+    s_lin = _crossing(s_grid, curve, level)
+    if not np.isfinite(s_lin):
+        return s_lin, np.nan
+    j = int(np.nonzero(curve >= level)[0][-1])
+    idx = [j - 1, j, j + 1] if j >= 1 else [j, j + 1, j + 2]
+    x, y = np.log(s_grid[idx]), curve[idx]
+    c = np.polyfit(x, y - level, 2)
+    roots = np.roots(c)
+    roots = roots[np.isreal(roots)].real
+    lo, hi = np.log(s_grid[j]), np.log(s_grid[j + 1])
+    inside = roots[(roots >= lo) & (roots <= hi)]
+    return s_lin, (abs(inside[0] - np.log(s_lin)) if inside.size else hi - lo)
+
+
 @experiment(
     "spiked_emergence_order",
-    claim="Along the noise axis each direction's overlap leaves zero at s* = lambda/sqrt(gamma): large "
-          "eigenvalues emerge first in the reverse process; the measured level where the overlap reaches 1/2 "
-          "matches the formula and the order is that of the eigenvalues.",
-    source=SOURCE, compares=("spectral_theory.spiked.overlap",), tags=("spiked", "emergence"))
+    claim="Along the noise axis each direction's overlap leaves zero at s* = lambda/sqrt(gamma) "
+          "(spiked.emergence_tau): large eigenvalues emerge first in the reverse process. Measured: the "
+          "emergence level itself (finite-size scaling of the BBP window, N^(-1/3)), the level where the "
+          "overlap^2 reaches 0.7 (against the root of spiked.overlap) and the order of emergence.",
+    source=SOURCE, compares=("spectral_theory.spiked.overlap", "spectral_theory.spiked.emergence_tau"),
+    tags=("spiked", "emergence"))
 def spiked_emergence_order(ctx):
-    D, reps, n_s, n_boot = (100, 12, 14, 200) if ctx.quick else (1000, 30, 30, 500)
-    gamma, lam, level = 0.5, np.array([16.0, 8.0, 4.0, 2.0, 1.0]), 0.5
-    k, N = lam.size, int(round(D / gamma))
-    model = _model(D, lam, ctx.rng)
-    U = model.directions
-    s_star = np.asarray(sp.emergence_tau(lam, gamma))
-    s_grid = np.geomspace(0.1 * s_star[-1], 2.0 * s_star[0], n_s)
-    ovs = np.empty((reps, n_s, k))
+    D, reps, n_s, n_boot = (200, 16, 32, 200) if ctx.quick else (1000, 40, 48, 400)
+    dims = (D // 4, D // 2, D)
+    gamma, lam, level, q = 0.5, np.array([16.0, 8.0, 4.0, 2.0, 1.0]), 0.7, 1.0
+    k = lam.size
+    Ns = [int(round(d / gamma)) for d in dims]
+    # one grid for every size, from the spikes only (0.35 lambda_min .. 2.5 lambda_max; emergence at
+    # 1.41 lambda, the level crossing at 0.5 lambda)
+    s_grid = np.geomspace(0.35 * lam.min(), 2.5 * lam.max(), n_s)
+    ovs = np.empty((len(dims), reps, n_s, k))
     with threadpool_limits(1):
-        for j, s in enumerate(s_grid):
-            for r in range(reps):
-                _, X = model.noisy_sample(N, np.sqrt(s), rng=ctx.rng)
-                ovs[r, j] = np.sum(ld.top_eigenpairs(X, k)[1] * U, axis=0) ** 2
-    # level crossing: theory ell_level solves overlap(ell) = level
-    ell_l = (level * gamma + np.sqrt(level**2 * gamma**2 + 4 * (1 - level) * gamma)) / (2 * (1 - level))
-    w = 2 * sp.critical_window(gamma, N)
-    theory_curves = sp.overlap_curves(lam, tau=s_grid, aspect=gamma)
-    mean = ovs.mean(0)
+        for a, (d, N) in enumerate(zip(dims, Ns)):
+            model = _model(d, lam, ctx.rng)
+            U = model.directions
+            for j, s in enumerate(s_grid):
+                for r in range(reps):
+                    _, X = model.noisy_sample(N, np.sqrt(s), rng=ctx.rng)
+                    ovs[a, r, j] = np.sum(ld.top_eigenpairs(X, k)[1] * U, axis=0) ** 2
     idx = ctx.rng.integers(0, reps, (n_boot, reps))
+
+    def crossings(a, i, lev):
+        """Crossing s at size index a (mean curve), its bootstrap se and interpolation error (both
+        from log s, times s)."""
+        s0, err = _crossing_with_error(s_grid, ovs[a, :, :, i].mean(0), lev)
+        boot = np.log([_crossing(s_grid, ovs[a, b_, :, i].mean(0), lev) for b_ in idx])
+        return s0, s0 * np.nanstd(boot, ddof=1), s0 * err
+
+    s_star = np.asarray(sp.emergence_tau(lam, gamma))
+    from scipy.optimize import brentq
+    ell_level = brentq(lambda e: float(sp.overlap(e, gamma)) - level, np.sqrt(gamma) * (1 + 1e-12), 1e6)
     checks, measured = [], []
     for i in range(k):
-        s_meas = _crossing(s_grid, mean[:, i], level)
-        boot = np.array([_crossing(s_grid, ovs[b_, :, i].mean(0), level) for b_ in idx])
-        s_pred = lam[i] / ell_l
-        interp = abs(np.log(_crossing(s_grid, theory_curves[:, i], level)) - np.log(s_pred))
-        fs = max(abs(np.log(ell_l + w) - np.log(ell_l)), abs(np.log(max(ell_l - w, 1e-12)) - np.log(ell_l))) + interp
-        measured.append(s_meas)
-        checks.append(Check(f"log s where overlap^2 of lambda={lam[i]:g} reaches {level}", np.log(s_pred),
-                            np.log(s_meas), np.nanstd(np.log(boot), ddof=1), fs,
-                            note="2 critical windows in ell, plus the grid interpolation error of the theory curve"))
+        # emergence: where N^(1/3) overlap^2 = q, a fixed point of the BBP window's scaling function,
+        # so log s_N = log s* + c N^(-1/3): extrapolated with exponent 1/3
+        em = np.array([crossings(a, i, q * N ** (-1 / 3)) for a, N in enumerate(Ns)])
+        fit_note = f"N^(1/3) overlap^2 = {q:g}, BBP window scaling; bootstrap se plus the interpolation error"
+        checks.append(scaling_check(f"emergence level s* of lambda={lam[i]:g}", s_star[i], em[:, 0],
+                                    np.hypot(em[:, 1], em[:, 2]), Ns, 1 / 3, note=fit_note))
+        lv = np.array([crossings(a, i, level) for a in range(len(Ns))])
+        measured.append(lv[-1, 0])
+        checks.append(scaling_check(f"s where overlap^2 of lambda={lam[i]:g} reaches {level}",
+                                    lam[i] / ell_level, lv[:, 0], np.hypot(lv[:, 1], lv[:, 2]), Ns, 1.0,
+                                    note="away from the transition; bootstrap se plus the interpolation error"))
     measured = np.array(measured)
     inversions = int(sum(measured[i] <= measured[j] for i in range(k) for j in range(i + 1, k)))
     checks.append(Check("emergence-order inversions (pairs emerging out of eigenvalue order)", 0, inversions, 0.0,
                         note="the emergence levels are a factor 2 apart, far beyond their error bars"))
+    mean = ovs[-1].mean(0)
+    ovs = ovs[-1]
+    N = Ns[-1]
     vp = st.VP.ddpm_linear(1000)
     t_vp = [float(sp.emergence_time(l_, gamma, vp)) for l_ in lam]
     fine = np.geomspace(s_grid[0], s_grid[-1], 300)
@@ -406,9 +441,9 @@ def spiked_emergence_order(ctx):
     fig = Figure("spiked_emergence", "Emergence of a whole spectrum along the noise axis",
                  [dict(title=f"D={D}, gamma={gamma:g}", xlabel="noise variance s", ylabel="squared overlap",
                        series=series, logx=True)])
-    return Outcome(checks, [fig], parameters=dict(D=D, reps=reps, spikes=lam.tolist(), gamma=gamma,
+    return Outcome(checks, [fig], parameters=dict(D=D, sizes=list(dims), reps=reps, spikes=lam.tolist(), gamma=gamma,
                                                   emergence_tau=s_star.tolist(), emergence_step_ddpm1000=t_vp,
-                                                  measured_level_crossing=measured.tolist()),
+                                                  measured_log_level_crossing=measured.tolist()),
                    notes="Emergence steps of the DDPM linear schedule (T=1000) from schedule.time_of_tau: "
                          + ", ".join(f"lambda={l_:g}: t={t_:.1f}" for l_, t_ in zip(lam, t_vp)) + ".")
 
