@@ -261,6 +261,16 @@ def run_peak_window(ctx):
 
 
 # ---- 3. finite training sets: tangent directions seen vs tau ------------------------------------
+def _log_half(taus, counts, half):
+    """log tau where the mean count (increasing in tau) first reaches ``half`` (log-linear interpolation)."""
+    i = np.flatnonzero((counts[:-1] < half) & (counts[1:] >= half))
+    if not i.size:
+        return np.nan
+    i = i[0]
+    return float(np.interp(half, [counts[i], counts[i + 1]], np.log(taus[i:i + 2])))
+
+
+
 @experiment("empirical_tangent_directions",
             claim="For the exact score of N training points on an m-dimensional linear manifold, the number "
                   "of tangent directions seen by tau*J (eigenvalues above -1 + Delta) follows the Gaussian "
@@ -325,6 +335,37 @@ def run_empirical(ctx):
         checks.append(Check("log10 tau where half the tangent directions are lost", np.log10(tau_c), t_half,
                             0.0, finite_size=1.0,
                             note="collapse estimate with d = m (annealed; an extrapolation): claimed to a decade"))
+    # the collapse's scaling with the number of training points: tau_half (half the directions lost)
+    # measured at several N on one fixed tau grid, its log-log slope against that of collapse_tau
+    # (tau_C ~ v/(N^(2/d) - 1): an exponent, so a wrong power of N changes it at any prefactor)
+    # (in D = 2m: the normal coordinates cancel from the posterior weights, and the sizes stay cheap)
+    n_list = (50, 400, 3200) if ctx.quick else (50, 200, 800, 3200, 12800)
+    grid = np.geomspace(1e-3, 10.0, 33 if ctx.quick else 65)
+    small = st.LinearManifold(2 * m, [(m, v)], basis="orthonormal", rng=ctx.rng)
+    Bs = 48 if ctx.quick else 160
+    log_half, log_half_se, log_tc = [], [], []
+    for n_pts in n_list:
+        e_n = st.Empirical(small.sample(n_pts, rng=ctx.rng))
+        c_n = []
+        for tau in grid:
+            xt = small.sample(Bs, rng=ctx.rng) + np.sqrt(tau) * ctx.rng.standard_normal((Bs, 2 * m))
+            c_n.append(np.count_nonzero(np.linalg.eigvalsh(tau * e_n.score_jacobian(xt, np.sqrt(tau))) > -1 + DELTA,
+                                        axis=1))
+        c_n = np.array(c_n)                                                   # (taus, B)
+        boot = ctx.rng.integers(0, Bs, (200, Bs))
+        lh = [_log_half(grid, c_n[:, b_].mean(axis=1), m / 2) for b_ in boot]
+        log_half.append(_log_half(grid, c_n.mean(axis=1), m / 2))
+        log_half_se.append(np.nanstd(lh, ddof=1))
+        log_tc.append(np.log(st.collapse_tau(*empirical_collapse_parameters(e_n))))
+    X = np.log(n_list)
+    slope_pred = np.polyfit(X, log_tc, 1)[0]
+    wts = 1 / np.asarray(log_half_se) ** 2
+    A = np.stack([np.ones_like(X), X], axis=1)
+    cov = np.linalg.inv(A.T @ (A * wts[:, None]))
+    slope = (cov @ A.T @ (wts * np.asarray(log_half)))[1]
+    checks.append(Check(f"slope of log tau_half against log N (N = {list(n_list)}, D = {2 * m})", slope_pred, slope,
+                        float(np.sqrt(cov[1, 1])), note="weighted least squares over the N; bootstrap standard "
+                        "errors over the test points; predicted: the slope of log collapse_tau(N, d, v)"))
     fig = Figure("empirical_tangent_directions", "Tangent directions seen by the exact empirical score", [dict(
         title=f"N={N} points on an m={m} plane in D={D}", xlabel="tau", ylabel=f"eigenvalues of tau J above -1+{DELTA}",
         logx=True, series=[Series("points", taus, counts, sems, label="empirical score (fresh points)"),
