@@ -154,3 +154,20 @@ def test_list_shows_experiments(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert FAST in out and "jacobian_spectrum" in out
+
+
+@pytest.mark.slow
+def test_false_alarms_at_the_stated_level():
+    """The quick suite over 20 seeds: the number of disagreeing experiments is consistent with the
+    family level (each experiment disagrees with probability at most FAMILY_LEVEL under a correct
+    theory; one-sided binomial test at 0.1%).  An experiment that fails to run fails the test."""
+    from scipy.stats import binomtest
+    names = sorted(E.registry())
+    outcomes = []
+    for seed in range(20):
+        records, _ = suite.run_experiments(names, "quick", seed, workers=2)
+        assert not [r["name"] for r in records if r["verdict"] == suite.ERROR], seed
+        outcomes += [r["verdict"] for r in records]
+    k = sum(v == E.DISAGREE for v in outcomes)
+    p = binomtest(k, len(outcomes), E.FAMILY_LEVEL, alternative="greater").pvalue
+    assert p > 1e-3, f"{k} disagreements in {len(outcomes)} experiment runs (expected at most {E.FAMILY_LEVEL * len(outcomes):.1f})"
