@@ -172,6 +172,12 @@ def _molrg_denoise_without_logdet(f, self, x, sigma, alpha=1.0):
 
 
 # ---- helpers of the mutants below ---------------------------------------------------------------
+def _mp_rescaled(f, a, k):
+    bound = _arguments(f, a, k)
+    bound.arguments["scale"] = bound.arguments["scale"] * (1 + bound.arguments["aspect"]) / 2
+    return f(*bound.args, **bound.kwargs)
+
+
 def _off_support_k_over_d(op):
     k = op.diagonal.size
     return dataclasses.replace(op, off_support=k / op.dim,
@@ -366,6 +372,15 @@ MUTANTS: tuple = (
     Mutant("silverstein-variance-x2", f"{ST}.rmt.silverstein.Silverstein.__init__",
            "Silverstein law with the block variances doubled (a dropped factor 1/2)",
            _argument("variances", lambda v: 2 * np.asarray(v, float))),
+    Mutant("mp-edge-aspect-inverse", f"{ST}.rmt.marchenko_pastur.MarchenkoPastur.__init__",
+           "Marchenko-Pastur law with aspect 1/gamma", _argument("aspect", lambda c: 1 / c)),
+    Mutant("mp-scale-dropped", f"{ST}.rmt.marchenko_pastur.MarchenkoPastur.__init__",
+           "Marchenko-Pastur law with scale (1 + aspect)/2 (a dropped normalisation)",
+           _wrap(lambda f, *a, **k: _mp_rescaled(f, a, k))),
+    Mutant("edge-scale-dropped-cube-root", f"{ST}.spiked.edge_scale",
+           "Tracy-Widom edge scale without the factor (1 + 1/sqrt(gamma))^(1/3)",
+           _wrap(lambda f, *a, **k: np.asarray(f(*a, **k)) / (1 + 1 / np.sqrt(_arguments(f, a, k).arguments["aspect"]))
+                 ** (1 / 3))),
     Mutant("jacobian-pushforward-tau-squared", f"{ST}.rmt.density.SpectralDensity.jacobian_pushforward",
            "Jacobian spectrum pushed forward at tau^2 instead of tau",
            _argument("tau", lambda t: t**2)),
