@@ -284,7 +284,7 @@ def emergence_order(spikes, aspect):
 # ---------------------------------------------------------------------------------------------
 #: mean and standard deviation of the GOE Tracy-Widom law TW_1 (Tracy & Widom 1996; Bornemann 2010)
 TW1_MEAN = -1.2065335745820
-TW1_STD = 1.2680340580149
+TW1_STD = 1.2679830576398          # sqrt of the variance 1.6077810345810 (tracy_widom.moments(1))
 
 
 @renamed(snr="spike")

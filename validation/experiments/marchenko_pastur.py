@@ -12,7 +12,8 @@ it or its free-probability generalisations.  Measured on sampled matrices at thr
   :math:`(2 + \log n)/n` for n eigenvalues (cdf jumps 1/n, rigidity at the :math:`\log n/n` scale;
   Pillai & Yin 2014), no allowance from the law;
 * the Tracy-Widom fluctuation of the largest eigenvalue: :math:`N^{2/3}` times its standard deviation
-  tends to the TW1 standard deviation 1.2680 (``spiked.TW1_STD``; Tracy & Widom 1996) times the
+  tends to the TW1 standard deviation 1.2680 (``tracy_widom.moments(1)``, Bornemann's Fredholm
+  determinants; Tracy & Widom 1996) times the
   constant of the edge scale ``spiked.edge_scale`` (Johnstone 2001), extrapolated with :math:`N^{-2/3}`.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from spectral_theory import rmt
 from spectral_theory import spiked as sp
+from spectral_theory import tracy_widom
 from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
 
 ASPECTS = (0.25, 2.0)
@@ -51,7 +53,8 @@ def _ks(law, eigenvalues):
           "fluctuates on the Tracy-Widom scale with the TW1 standard deviation; c < 1 and c > 1.",
     source="Marchenko & Pastur 1967; Johnstone, Ann. Statist. 29 (2001); Tracy & Widom 1996",
     compares=("spectral_theory.rmt.marchenko_pastur.MarchenkoPastur.__init__",
-              "spectral_theory.rmt.density.SpectralDensity.cdf", "spectral_theory.spiked.edge_scale"),
+              "spectral_theory.rmt.density.SpectralDensity.cdf", "spectral_theory.spiked.edge_scale",
+              "spectral_theory.tracy_widom.moments"),
     tags=("rmt", "marchenko-pastur"))
 def run(ctx):
     ps = (50, 100, 200) if ctx.quick else (200, 400, 800)
@@ -77,7 +80,7 @@ def run(ctx):
                                     note="exact finite-size value 1 + c + 1/N"))
         # N^(2/3) sd(largest eigenvalue) -> TW1 sd x the edge scale's constant (edge_scale at N = 1)
         sd = np.array([s_[:, -1].std(ddof=1) * n ** (2 / 3) for s_, n in zip(spectra, ns)])
-        checks.append(scaling_check(f"{tag}: N^(2/3) x sd of the largest eigenvalue", sp.TW1_STD * sp.edge_scale(c, 1.0),
+        checks.append(scaling_check(f"{tag}: N^(2/3) x sd of the largest eigenvalue", tracy_widom.moments(1)[1] * sp.edge_scale(c, 1.0),
                                     sd, sd / np.sqrt(2 * (reps - 1)), ns, 2 / 3,
                                     note="sampling error of a standard deviation; TW1 standard deviation 1.2680"))
         ks = np.array([_ks(law, row) for row in spectra[-1]])
