@@ -1,6 +1,5 @@
 """Built-in mutants: every target resolves, patches reach every binding and are undone, a mutant is
 caught by a disagreeing experiment, and no tolerance depends on the function under test."""
-import numpy as np
 import pytest
 
 import spectral_theory as st
