@@ -361,7 +361,10 @@ def test_a_pickle_that_calls_a_function_is_refused(tmp_path):
         D.load(_bad(tmp_path / "p5", pickle.dumps(_Evil(f"touch {marker}"), protocol=5)))
     assert not marker.exists()
     with pytest.raises(st.SpectralTheoryError, match="refused"):
-        D.load(_bad(tmp_path / "eval", b"\x80\x02cbuiltins\neval\nX\x04\x00\x00\x001+1\x85R."))
+        D.load(_bad(tmp_path / "eval", b"\x80\x02cbuiltins\neval\nX\x03\x00\x00\x001+1\x85R."))
+    rot13 = b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x05\x00\x00\x00rot13\x86R."   # only latin1 runs
+    with pytest.raises(st.SpectralTheoryError, match="refused .*rot13"):
+        D.load(_bad(tmp_path / "codec", rot13))
 
 
 def test_load_npy_and_npz_round_trips(tmp_path):

@@ -97,9 +97,12 @@ def _load_labels(labels, n: int, data_path: Path) -> np.ndarray | None:
         return None
     if isinstance(labels, (str, Path)):
         lp = Path(labels)
-        raw = _read_bytes(lp)
-        y = np.load(io.BytesIO(raw), allow_pickle=False) if raw[:6] == b"\x93NUMPY" else _read_idx(lp, IDX_LABELS)
-        where = str(lp)
+        raw, where = _read_bytes(lp), str(lp)
+        try:
+            y = np.load(io.BytesIO(raw), allow_pickle=False) if raw[:6] == b"\x93NUMPY" else None
+        except ValueError as e:                                  # object arrays need pickle: refused
+            raise _fail(lp, f"not a readable .npy array ({e})") from e
+        y = _read_idx(lp, IDX_LABELS, raw) if y is None else y
     else:
         y, where = np.asarray(labels), "`labels`"
     if y.ndim != 1 or not (np.issubdtype(y.dtype, np.integer) or y.size == 0):
@@ -113,7 +116,7 @@ def _load_mnist(path: Path, labels, scale: str, raw: bytes | None = None) -> Dat
     X = _read_idx(path, IDX_IMAGES, raw)                           # (n, H, W) uint8
     lp = labels if labels is not None else _labels_sibling(path)
     y = _load_labels(lp, X.shape[0], path)
-    source = str(path) + (f" + {lp}" if lp is not None and not hasattr(lp, "__array__") else "")
+    source = str(path) + (f" + {lp}" if isinstance(lp, (str, Path)) else "")
     return Dataset(rescale(X.reshape(X.shape[0], -1), 255.0, scale), X.shape[1:] + (1,), y, "mnist", source, scale)
 
 

@@ -26,7 +26,7 @@ against the Gaussian picture with the training covariance (count of :math:`\lamb
 with :math:`\tau_C` of :func:`spectral_theory.collapse_tau` from the training set's rank and mean
 variance; the bounds are those of ``empirical_tangent_directions``.
 
-Quick preset: the digits (D = 64) alone; full: digits, faces (D = 625), grey 8x8 and 16x16 patches
+Quick preset: the two smallest, digits and grey 8x8 patches (D = 64); full: digits, faces (D = 625), grey 8x8 and 16x16 patches
 (D = 64, 256) and colour 8x8 patches (D = 192).
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ DELTA = 0.1                                              # threshold of a "seen"
 
 #: data sets per preset: label -> (spectral_theory.datasets.dataset name, keyword arguments)
 DATASETS = {
-    "quick": {"digits": ("digits", {})},
+    "quick": {"digits": ("digits", {}), "patches 8x8": ("patches", dict(size=8, n=2000))},
     "full": {"digits": ("digits", {}), "faces": ("faces", {}),
              "patches 8x8": ("patches", dict(size=8, n=4000)),
              "patches 16x16": ("patches", dict(size=16, n=4000)),
