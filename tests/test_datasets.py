@@ -24,10 +24,16 @@ def test_digits_shape_scale_and_labels(sklearn):
     X, y = D.digits(return_labels=True)
     assert X.shape == (1797, 64) and X.dtype == np.float64 and y.shape == (1797,)
     assert X.min() == -1.0 and X.max() == 1.0
-    raw = D.digits(scale="raw")
+    raw = D.digits(pixels="raw")
     np.testing.assert_array_equal(np.unique(raw), np.arange(17.0))     # 17 grey levels 0..16
-    np.testing.assert_allclose(D.digits(scale="unit"), raw / 16)
+    np.testing.assert_allclose(D.digits(pixels="unit"), raw / 16)
     assert set(np.unique(y)) == set(range(10))
+
+
+def test_digits_scale_is_the_deprecated_spelling_of_pixels(sklearn):
+    with pytest.warns(DeprecationWarning, match="`scale` is deprecated"):
+        old = D.digits(scale="unit")
+    np.testing.assert_array_equal(old, D.digits(pixels="unit"))
 
 
 def test_digits_class_selection(sklearn):
@@ -36,8 +42,8 @@ def test_digits_class_selection(sklearn):
 
 
 def test_digits_bad_input(sklearn):
-    with pytest.raises(st.SpectralTheoryError, match="scale"):
-        D.digits(scale="other")
+    with pytest.raises(st.SpectralTheoryError, match="pixels"):
+        D.digits(pixels="other")
     with pytest.raises(st.SpectralTheoryError, match="classes"):
         D.digits(classes=[12])
 
@@ -74,12 +80,12 @@ def test_faces_shapes_ranges_labels(skimage):
     X, y = D.faces(return_labels=True)
     assert X.shape == (100, 625) and X.dtype == np.float64 and np.all(y == 1)
     assert -1.0 <= X.min() and X.max() <= 1.0 and X.std() > 0.1
-    Xa, ya = D.faces("all", scale="unit", return_labels=True)
+    Xa, ya = D.faces("all", pixels="unit", return_labels=True)
     assert Xa.shape == (200, 625) and np.all(ya[:100] == 1) and np.all(ya[100:] == 0)
     assert 0.0 <= Xa.min() and Xa.max() <= 1.0
     # the same pixels as scikit-image's own reader, faces first
     np.testing.assert_array_equal(Xa, skimage.data.lfw_subset().reshape(200, -1))
-    np.testing.assert_array_equal(D.faces("nonfaces", scale="unit"), Xa[100:])
+    np.testing.assert_array_equal(D.faces("nonfaces", pixels="unit"), Xa[100:])
     np.testing.assert_array_equal(X, 2 * Xa[:100] - 1)
     ds = D.dataset("faces", kind="all")
     assert ds.image_shape == (25, 25, 1) and ds.images().shape == (200, 25, 25, 1) and ds.name == "faces"
@@ -111,9 +117,9 @@ def test_patches_are_windows_of_the_named_photographs(skimage):
     colour = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]        # labels 0..3
     grey = [255 * color.rgb2gray(im)[..., None] for im in colour] + [None, None] + [   # 4, 5: scikit-learn's
         getattr(data, name)()[..., None] for name in ("camera", "coins", "moon", "brick", "grass", "gravel")]
-    ds = D.dataset("patches", size=6, n=12, color=True, scale="raw", rng=0)
+    ds = D.dataset("patches", size=6, n=12, color=True, pixels="raw", rng=0)
     checked = [_find(p, colour[k]) for p, k in zip(ds.images(), ds.labels) if k < 4]
-    ds = D.dataset("patches", size=6, n=30, scale="raw", rng=1)
+    ds = D.dataset("patches", size=6, n=30, pixels="raw", rng=1)
     checked += [_find(p, grey[k]) for p, k in zip(ds.images(), ds.labels) if grey[k] is not None]
     assert len(checked) >= 20 and all(checked)
 
@@ -125,8 +131,8 @@ def test_patches_bad_input(skimage):
         D.patches(400, 10)
     with pytest.raises(st.SpectralTheoryError, match="`n`"):
         D.patches(8, 0)
-    with pytest.raises(st.SpectralTheoryError, match="scale"):
-        D.patches(8, 10, scale="bytes")
+    with pytest.raises(st.SpectralTheoryError, match="pixels"):
+        D.patches(8, 10, pixels="bytes")
 
 
 @pytest.fixture
@@ -224,14 +230,14 @@ def mnist_files(tmp_path):
 
 def test_load_mnist_idx_gz_and_plain(mnist_files):
     folder, imgs, labs = mnist_files
-    ds = D.load(folder / "train-images-idx3-ubyte.gz", scale="raw")
+    ds = D.load(folder / "train-images-idx3-ubyte.gz", pixels="raw")
     assert ds.name == "mnist" and ds.image_shape == (28, 28, 1) and ds.data.dtype == np.float64
     np.testing.assert_array_equal(ds.images()[..., 0], imgs["train"])
     np.testing.assert_array_equal(ds.labels, labs["train"])
     ds = D.load(folder / "t10k-images-idx3-ubyte")
     np.testing.assert_allclose(ds.data, 2.0 * imgs["t10k"].reshape(3, -1) / 255.0 - 1.0)
     np.testing.assert_array_equal(ds.labels, labs["t10k"])
-    both = D.load(folder, scale="unit")                                  # train then t10k
+    both = D.load(folder, pixels="unit")                                  # train then t10k
     assert both.data.shape == (10, 784) and 0 <= both.data.min() and both.data.max() <= 1
     np.testing.assert_array_equal(both.labels, np.concatenate([labs["train"], labs["t10k"]]))
     alone = _bad(folder / "alone-images", _idx_images(imgs["t10k"]))
@@ -296,7 +302,7 @@ def cifar_folder(tmp_path):
 
 def test_load_cifar_batches_file_and_folder(cifar_folder):
     folder, imgs, labs = cifar_folder
-    ds = D.load(folder / "data_batch_2", scale="raw")
+    ds = D.load(folder / "data_batch_2", pixels="raw")
     assert ds.name == "cifar10" and ds.image_shape == (32, 32, 3)
     np.testing.assert_array_equal(ds.images(), imgs[1])                  # CHW rows -> HWC images
     np.testing.assert_array_equal(ds.labels, labs[1])
@@ -312,10 +318,10 @@ def test_load_cifar_numpy1_pickles_and_cifar100(tmp_path):
     blob = pickle.dumps(_cifar_batch(im, [3, 4], key=b"fine_labels"), protocol=2)
     assert b"numpy._core.multiarray" in blob
     old = blob.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")   # as numpy 1.x wrote it
-    ds = D.load(_bad(tmp_path / "train", old), scale="raw")
+    ds = D.load(_bad(tmp_path / "train", old), pixels="raw")
     assert ds.name == "cifar100"
     np.testing.assert_array_equal(ds.images(), im)
-    ds5 = D.load(_bad(tmp_path / "p5", pickle.dumps(_cifar_batch(im, [3, 4]), protocol=5)), scale="raw")
+    ds5 = D.load(_bad(tmp_path / "p5", pickle.dumps(_cifar_batch(im, [3, 4]), protocol=5)), pixels="raw")
     np.testing.assert_array_equal(ds5.images(), im)
 
 
@@ -371,7 +377,7 @@ def test_load_npy_and_npz_round_trips(tmp_path):
     rng = np.random.default_rng(3)
     u8 = rng.integers(0, 256, (5, 6, 7, 3), dtype=np.uint8)
     np.save(tmp_path / "a.npy", u8)
-    ds = D.load(tmp_path / "a.npy", scale="raw")
+    ds = D.load(tmp_path / "a.npy", pixels="raw")
     assert ds.name == "array" and ds.image_shape == (6, 7, 3) and ds.labels is None
     np.testing.assert_array_equal(ds.images(), u8)
     f = rng.random((4, 5, 5))
@@ -381,7 +387,7 @@ def test_load_npy_and_npz_round_trips(tmp_path):
     np.testing.assert_allclose(ds.data, 2 * f.reshape(4, -1) - 1)
     np.testing.assert_array_equal(ds.labels, np.arange(4))
     np.savez_compressed(tmp_path / "mnist.npz", x_train=u8[..., 0], y_train=np.arange(5), x_test=u8[:1, ..., 0])
-    ds = D.load(tmp_path / "mnist.npz", scale="unit")                     # the keras layout
+    ds = D.load(tmp_path / "mnist.npz", pixels="unit")                     # the keras layout
     np.testing.assert_allclose(ds.images()[..., 0], u8[..., 0] / 255.0)
     np.save(tmp_path / "flat.npy", rng.random((3, 12)))
     assert D.load(tmp_path / "flat.npy").image_shape == (1, 12, 1)
@@ -396,12 +402,12 @@ def test_load_bad_arrays(tmp_path):
     np.save(tmp_path / "vec.npy", np.zeros(5))
     np.savez(tmp_path / "keys.npz", a=np.zeros((2, 2)), b=np.zeros((2, 2)))
     np.savez(tmp_path / "count.npz", x=np.zeros((3, 4)), y=np.arange(2))
-    cases = {"obj.npy": "allow_pickle", "big.npy": "scale='raw'", "vec.npy": "shape \\(5,\\)",
+    cases = {"obj.npy": "allow_pickle", "big.npy": "pixels='raw'", "vec.npy": "shape \\(5,\\)",
              "keys.npz": "no data array", "count.npz": "2 labels for the 3 images"}
     for name, match in cases.items():
         with pytest.raises(st.SpectralTheoryError, match=match) as e:
             D.load(tmp_path / name)
         assert name in str(e.value)
     with pytest.raises(st.SpectralTheoryError, match="image_shape"):
-        D.load(tmp_path / "big.npy", image_shape=(3, 3, 1), scale="raw")
-    assert D.load(tmp_path / "big.npy", scale="raw").data.max() == 3.0
+        D.load(tmp_path / "big.npy", image_shape=(3, 3, 1), pixels="raw")
+    assert D.load(tmp_path / "big.npy", pixels="raw").data.max() == 3.0

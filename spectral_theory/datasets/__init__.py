@@ -14,15 +14,15 @@ the same values as a :class:`Dataset` carrying the (H, W, C) image shape and the
 :func:`load` reads the user's own MNIST idx, CIFAR-10/100 python batches and ``.npy``/``.npz`` files
 (safely: a restricted unpickler, ``allow_pickle=False``) into a :class:`Dataset`.
 
-One pixel convention for all images (:func:`rescale`): ``scale="symmetric"`` (default) maps stored
+One pixel convention for all images (:func:`rescale`): ``pixels="symmetric"`` (default) maps stored
 values :math:`v \in [0, v_{\max}]` to :math:`x = 2v/v_{\max} - 1 \in [-1, 1]` (EDM's convention);
 ``"unit"`` to :math:`[0, 1]`; ``"raw"`` keeps v.  MNIST-1D is a signal, not pixels: returned as its
 generator standardises it (mean 0, standard deviation 1 over the generated set).
 """
 from ._bundled import (COLOR_PHOTOGRAPHS, DIGITS_LEVELS, DIGITS_SHAPE, GREY_PHOTOGRAPHS, LUMA, dataset, digits,
                        faces, mnist1d, patches)
-from ._dataset import SCALES, Dataset, rescale
+from ._dataset import PIXELS, Dataset, rescale
 from ._files import load
 
-__all__ = ["Dataset", "dataset", "digits", "faces", "patches", "mnist1d", "load", "rescale", "SCALES",
+__all__ = ["Dataset", "dataset", "digits", "faces", "patches", "mnist1d", "load", "rescale", "PIXELS",
            "DIGITS_SHAPE", "DIGITS_LEVELS", "COLOR_PHOTOGRAPHS", "GREY_PHOTOGRAPHS", "LUMA"]

@@ -14,6 +14,7 @@ from importlib import resources
 import numpy as np
 
 from .._checks import SpectralTheoryError, as_generator, integer
+from ..parameters import renamed
 from ._dataset import Dataset, extra_missing, rescale
 
 #: image shape and the number of grey levels of :func:`digits`
@@ -51,7 +52,7 @@ def _arrays(ds: Dataset, return_labels: bool):
 
 
 # ---- digits --------------------------------------------------------------------------------------
-def _digits(scale="symmetric", classes=None) -> Dataset:
+def _digits(pixels="symmetric", classes=None) -> Dataset:
     try:
         from sklearn.datasets import load_digits
     except ImportError as e:
@@ -65,21 +66,25 @@ def _digits(scale="symmetric", classes=None) -> Dataset:
             raise SpectralTheoryError("`classes` must not be empty")
         mask = np.isin(y, keep)
         X, y = X[mask], y[mask]
-    return Dataset(rescale(X, DIGITS_LEVELS, scale), DIGITS_SHAPE + (1,), y, "digits",
-                   "scikit-learn wheel: sklearn/datasets/data/digits.csv.gz (UCI optical digits)", scale)
+    return Dataset(rescale(X, DIGITS_LEVELS, pixels), DIGITS_SHAPE + (1,), y, "digits",
+                   "scikit-learn wheel: sklearn/datasets/data/digits.csv.gz (UCI optical digits)", pixels)
 
 
-def digits(scale="symmetric", classes=None, return_labels=False):
+@renamed(scale="pixels")
+def digits(pixels="symmetric", classes=None, return_labels=False):
     r"""The 8 x 8 handwritten digits as float64 rows (1797, 64): image shape (8, 8, 1).
 
     scikit-learn's copy of the UCI optical-recognition digits: 17 grey levels v = 0..16, ten classes.
 
     Parameters
     ----------
-    scale : "symmetric" maps the grey levels to [-1, 1] (x = 2 v/16 - 1, the EDM/paper convention
+    pixels : "symmetric" maps the grey levels to [-1, 1] (x = 2 v/16 - 1, the EDM/paper convention
         for images); "unit" to [0, 1]; "raw" keeps 0..16.
     classes : optional iterable of digit classes (0..9) to keep.
     return_labels : also return the (n,) int64 labels.
+
+    ``scale=`` is the deprecated spelling of ``pixels=`` (``scale`` names the Marchenko-Pastur entry
+    variance).
 
     Raises
     ------
@@ -90,11 +95,11 @@ def digits(scale="symmetric", classes=None, return_labels=False):
     E. Alpaydin, C. Kaynak, "Optical Recognition of Handwritten Digits", UCI Machine Learning
     Repository (1998); scikit-learn ``sklearn.datasets.load_digits``.
     """
-    return _arrays(_digits(scale, classes), return_labels)
+    return _arrays(_digits(pixels, classes), return_labels)
 
 
 # ---- faces ---------------------------------------------------------------------------------------
-def _faces(kind="faces", scale="symmetric") -> Dataset:
+def _faces(kind="faces", pixels="symmetric") -> Dataset:
     keep = {"faces": slice(0, 100), "nonfaces": slice(100, 200), "all": slice(0, 200)}
     if kind not in keep:
         raise SpectralTheoryError(f"`kind` must be 'faces', 'nonfaces' or 'all'; got {kind!r}")
@@ -105,11 +110,11 @@ def _faces(kind="faces", scale="symmetric") -> Dataset:
         raise SpectralTheoryError(f"{path}: expected 200 images of 25 x 25; got shape {images.shape}")
     labels = np.repeat(np.array([1, 0], dtype=np.int64), 100)
     X = images.reshape(200, -1)[keep[kind]]
-    return Dataset(rescale(X, 1.0, scale), FACES_SHAPE + (1,), labels[keep[kind]], "faces",
-                   "scikit-image wheel: skimage/data/lfw_subset.npy (Labeled Faces in the Wild subset)", scale)
+    return Dataset(rescale(X, 1.0, pixels), FACES_SHAPE + (1,), labels[keep[kind]], "faces",
+                   "scikit-image wheel: skimage/data/lfw_subset.npy (Labeled Faces in the Wild subset)", pixels)
 
 
-def faces(kind="faces", scale="symmetric", return_labels=False):
+def faces(kind="faces", pixels="symmetric", return_labels=False):
     r"""Faces of the LFW subset bundled with scikit-image, float64 rows (n, 625): image shape (25, 25, 1).
 
     200 grey images of 25 x 25 pixels, stored in [0, 1]: 100 face crops from Labeled Faces in the Wild,
@@ -118,7 +123,7 @@ def faces(kind="faces", scale="symmetric", return_labels=False):
     Parameters
     ----------
     kind : "faces" (the 100 faces, label 1), "nonfaces" (the 100 others, label 0) or "all" (200).
-    scale : "symmetric" maps the stored v in [0, 1] to x = 2 v - 1 in [-1, 1]; "unit" and "raw" keep v.
+    pixels : "symmetric" maps the stored v in [0, 1] to x = 2 v - 1 in [-1, 1]; "unit" and "raw" keep v.
     return_labels : also return the (n,) int64 labels (1 face, 0 non-face).
 
     Raises
@@ -130,7 +135,7 @@ def faces(kind="faces", scale="symmetric", return_labels=False):
     G. B. Huang, M. Mattar, H. Lee, E. Learned-Miller, "Learning to align from scratch", NeurIPS 2012;
     scikit-image ``skimage.data.lfw_subset``.
     """
-    return _arrays(_faces(kind, scale), return_labels)
+    return _arrays(_faces(kind, pixels), return_labels)
 
 
 # ---- photograph patches --------------------------------------------------------------------------
@@ -152,7 +157,7 @@ def _photographs(color: bool) -> tuple:
     return tuple(out)
 
 
-def _patches(size, n, color=False, scale="symmetric", rng=None) -> Dataset:
+def _patches(size, n, color=False, pixels="symmetric", rng=None) -> Dataset:
     size = integer(size, "size", minimum=1, maximum=300)
     n = integer(n, "n", minimum=1)
     rng = as_generator(rng)
@@ -170,12 +175,12 @@ def _patches(size, n, color=False, scale="symmetric", rng=None) -> Dataset:
         windows = np.lib.stride_tricks.sliding_window_view(p, (size, size), axis=(0, 1))  # (R, C', C, s, s)
         out[sel] = windows[r[sel], c[sel]].transpose(0, 2, 3, 1)
     names = ", ".join(f for _, f in COLOR_PHOTOGRAPHS + (() if color else GREY_PHOTOGRAPHS))
-    return Dataset(rescale(out.reshape(n, -1), 255.0, scale), (size, size, C), k, "patches",
+    return Dataset(rescale(out.reshape(n, -1), 255.0, pixels), (size, size, C), k, "patches",
                    f"random {size}x{size} {'colour' if color else 'grey'} patches of the photographs in the "
-                   f"scikit-image and scikit-learn wheels ({names})", scale)
+                   f"scikit-image and scikit-learn wheels ({names})", pixels)
 
 
-def patches(size, n, color=False, scale="symmetric", rng=None, return_labels=False):
+def patches(size, n, color=False, pixels="symmetric", rng=None, return_labels=False):
     r"""Random ``size`` x ``size`` patches of the photographs bundled with scikit-image and scikit-learn.
 
     Float64 rows (n, D) with D = size^2 (grey) or 3 size^2 (``color``): 8 -> 64, 16 -> 256, 8 colour
@@ -195,7 +200,7 @@ def patches(size, n, color=False, scale="symmetric", rng=None, return_labels=Fal
     size : patch side in pixels, 1..300 (the smallest photograph is 300 high).
     n : number of patches.
     color : RGB patches (C = 3) of the colour photographs instead of grey ones.
-    scale : "symmetric" maps the 8-bit values v in [0, 255] to x = 2 v/255 - 1 in [-1, 1]; "unit"
+    pixels : "symmetric" maps the 8-bit values v in [0, 255] to x = 2 v/255 - 1 in [-1, 1]; "unit"
         to v/255; "raw" keeps v.
     rng : Generator or seed (same seed -> identical patches).
     return_labels : also return (n,) int64 labels: the index of the source photograph in
@@ -205,7 +210,7 @@ def patches(size, n, color=False, scale="symmetric", rng=None, return_labels=Fal
     ------
     ImportError if scikit-image (or scikit-learn, or Pillow) is not installed.
     """
-    return _arrays(_patches(size, n, color, scale, rng), return_labels)
+    return _arrays(_patches(size, n, color, pixels, rng), return_labels)
 
 
 # ---- MNIST-1D ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The :class:`Dataset` record and the one pixel-scale convention shared by every data set."""
+"""The :class:`Dataset` record and the one pixel convention shared by every data set."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,8 +7,8 @@ import numpy as np
 
 from .._checks import SpectralTheoryError
 
-#: the pixel scales every image data set accepts (see :func:`rescale`)
-SCALES = ("symmetric", "unit", "raw")
+#: the pixel conventions every image data set accepts (see :func:`rescale`)
+PIXELS = ("symmetric", "unit", "raw")
 
 
 def extra_missing(what: str, package: str) -> ImportError:
@@ -17,20 +17,20 @@ def extra_missing(what: str, package: str) -> ImportError:
                        f"downloaded): pip install 'spectral-theory[data]'  (or: pip install {package})")
 
 
-def rescale(values, levels: float, scale: str) -> np.ndarray:
+def rescale(values, levels: float, pixels: str) -> np.ndarray:
     r"""Stored pixel values :math:`v \in [0, v_{\max}]` (``levels`` = :math:`v_{\max}`) to float64.
 
     ``"symmetric"``: :math:`x = 2 v / v_{\max} - 1 \in [-1, 1]` (the EDM/paper convention for images,
     the default everywhere); ``"unit"``: :math:`x = v / v_{\max} \in [0, 1]`; ``"raw"``: :math:`x = v`.
     """
     v = np.asarray(values, dtype=np.float64)
-    if scale == "symmetric":
+    if pixels == "symmetric":
         return v * (2.0 / levels) - 1.0
-    if scale == "unit":
+    if pixels == "unit":
         return v / levels
-    if scale == "raw":
+    if pixels == "raw":
         return v
-    raise SpectralTheoryError(f"`scale` must be one of {SCALES}; got {scale!r}")
+    raise SpectralTheoryError(f"`pixels` must be one of {PIXELS}; got {pixels!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +44,7 @@ class Dataset:
     labels : (n,) int64 array, or None when the source has none.
     name : short name ("digits", "faces", "patches", "mnist1d", "mnist", "cifar10", "array").
     source : where the values came from (files, package), for reports.
-    scale : the pixel scale of ``data`` (one of :data:`SCALES`, or "as generated" for MNIST-1D).
+    pixels : the pixel convention of ``data`` (one of :data:`PIXELS`, or "as generated" for MNIST-1D).
 
     ``np.asarray(dataset)`` is ``dataset.data``, so a Dataset goes wherever an (n, D) array does, e.g.
     ``st.Gaussian.from_samples(dataset)``.
@@ -55,7 +55,7 @@ class Dataset:
     labels: np.ndarray | None
     name: str
     source: str
-    scale: str
+    pixels: str
 
     def __post_init__(self):
         data = np.asarray(self.data, dtype=np.float64)
@@ -91,4 +91,4 @@ class Dataset:
 
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, n={len(self)}, image_shape={self.image_shape}, "
-                f"labels={'yes' if self.labels is not None else 'no'}, scale={self.scale!r})")
+                f"labels={'yes' if self.labels is not None else 'no'}, pixels={self.pixels!r})")

@@ -112,12 +112,12 @@ def _load_labels(labels, n: int, data_path: Path) -> np.ndarray | None:
     return y.astype(np.int64)
 
 
-def _load_mnist(path: Path, labels, scale: str, raw: bytes | None = None) -> Dataset:
+def _load_mnist(path: Path, labels, pixels: str, raw: bytes | None = None) -> Dataset:
     X = _read_idx(path, IDX_IMAGES, raw)                           # (n, H, W) uint8
     lp = labels if labels is not None else _labels_sibling(path)
     y = _load_labels(lp, X.shape[0], path)
     source = str(path) + (f" + {lp}" if isinstance(lp, (str, Path)) else "")
-    return Dataset(rescale(X.reshape(X.shape[0], -1), 255.0, scale), X.shape[1:] + (1,), y, "mnist", source, scale)
+    return Dataset(rescale(X.reshape(X.shape[0], -1), 255.0, pixels), X.shape[1:] + (1,), y, "mnist", source, pixels)
 
 
 # ---- CIFAR pickles -------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def _read_cifar_batch(path: Path) -> tuple:
     return data, y, key
 
 
-def _load_cifar(paths: list, scale: str) -> Dataset:
+def _load_cifar(paths: list, pixels: str) -> Dataset:
     parts = [_read_cifar_batch(p) for p in paths]
     if len({k for _, _, k in parts}) > 1:
         raise SpectralTheoryError(f"{paths[0].parent}: CIFAR-10 and CIFAR-100 batches mixed")
@@ -191,8 +191,8 @@ def _load_cifar(paths: list, scale: str) -> Dataset:
     # rows are 1024 red, 1024 green, 1024 blue values, each channel row-major: CHW -> HWC
     hwc = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).reshape(data.shape[0], -1)
     name = "cifar100" if parts[0][2] == "fine_labels" else "cifar10"
-    return Dataset(rescale(hwc, 255.0, scale), CIFAR_SHAPE, np.concatenate([y for _, y, _ in parts]), name,
-                   " + ".join(map(str, paths)), scale)
+    return Dataset(rescale(hwc, 255.0, pixels), CIFAR_SHAPE, np.concatenate([y for _, y, _ in parts]), name,
+                   " + ".join(map(str, paths)), pixels)
 
 
 # ---- .npy / .npz ---------------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def _array_from_npz(path: Path, raw: bytes) -> tuple:
                       f"{[y for _, y in _NPZ_KEYS]}) or a single array; found {keys}")
 
 
-def _load_array(path: Path, raw: bytes, labels, image_shape, scale: str) -> Dataset:
+def _load_array(path: Path, raw: bytes, labels, image_shape, pixels: str) -> Dataset:
     if raw[:2] == b"PK":
         X, y = _array_from_npz(path, raw)
     else:
@@ -235,11 +235,11 @@ def _load_array(path: Path, raw: bytes, labels, image_shape, scale: str) -> Data
         levels = 1.0
         if not np.all(np.isfinite(X)):
             raise _fail(path, "holds non-finite values")
-        if scale != "raw" and (X.min() < 0 or X.max() > 1):
-            raise _fail(path, f"{X.dtype} values in [{X.min():g}, {X.max():g}]: scale={scale!r} needs pixel "
-                              f"values in [0, 1] (or unsigned integers); pass scale='raw' to keep them as they are")
+        if pixels != "raw" and (X.min() < 0 or X.max() > 1):
+            raise _fail(path, f"{X.dtype} values in [{X.min():g}, {X.max():g}]: pixels={pixels!r} needs pixel "
+                              f"values in [0, 1] (or unsigned integers); pass pixels='raw' to keep them as they are")
     y = _load_labels(labels if labels is not None else y, n, path)
-    return Dataset(rescale(X, levels, scale), image_shape, y, "array", str(path), scale)
+    return Dataset(rescale(X, levels, pixels), image_shape, y, "array", str(path), pixels)
 
 
 # ---- dispatch ------------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def _mnist_images(folder: Path) -> list:
     return sorted(found.values(), key=lambda p: ("t10k" in p.name or "test" in p.name, p.name))
 
 
-def load(path, labels=None, image_shape=None, scale="symmetric") -> Dataset:
+def load(path, labels=None, image_shape=None, pixels="symmetric") -> Dataset:
     r"""Load the user's own MNIST, CIFAR-10/100 or array files as a :class:`Dataset`.
 
     Formats (told by content; gzip-compressed files are unpacked first):
@@ -272,7 +272,7 @@ def load(path, labels=None, image_shape=None, scale="symmetric") -> Dataset:
       data under ``x``/``images``/``data``/``X``/``x_train`` (or its single array) and the labels under
       the matching ``y``/``labels``/``y_train``.  An (n, D) array is a 1-D signal (1, D, 1) unless
       ``image_shape`` says otherwise.  Unsigned integers are pixel levels 0..max of the dtype (255 for
-      uint8); floats must already be in [0, 1] unless ``scale="raw"``.
+      uint8); floats must already be in [0, 1] unless ``pixels="raw"``.
     * **a folder**: all CIFAR batches in it (``data_batch_*`` in order, then ``test_batch``), or else
       all MNIST images files in it (train, then ``t10k``), concatenated.
 
@@ -281,7 +281,7 @@ def load(path, labels=None, image_shape=None, scale="symmetric") -> Dataset:
     path : a file or a folder.
     labels : labels for idx or array data: a path (idx labels file or ``.npy``) or an array.
     image_shape : (H, W, C) of one row of array data (rows in H, W, C order).
-    scale : "symmetric" (default): pixels v in [0, v_max] -> 2 v/v_max - 1 in [-1, 1]; "unit": v/v_max;
+    pixels : "symmetric" (default): pixels v in [0, v_max] -> 2 v/v_max - 1 in [-1, 1]; "unit": v/v_max;
         "raw": v (see :func:`spectral_theory.datasets.rescale`).
 
     Returns
@@ -297,22 +297,22 @@ def load(path, labels=None, image_shape=None, scale="symmetric") -> Dataset:
     if path.is_dir():
         batches, images = _cifar_batches(path), []
         if batches:
-            return _load_cifar(batches, scale)
+            return _load_cifar(batches, pixels)
         images = _mnist_images(path)
         if not images:
             raise _fail(path, "folder holds neither CIFAR batches (data_batch_*, test_batch) nor MNIST "
                               "images files (*-images-idx3-ubyte[.gz])")
-        parts = [_load_mnist(p, None, scale) for p in images]
+        parts = [_load_mnist(p, None, pixels) for p in images]
         if len({d.image_shape for d in parts}) > 1 or len({d.labels is None for d in parts}) > 1:
             raise _fail(path, "its MNIST files differ in image size or in having labels")
         y = None if parts[0].labels is None else np.concatenate([d.labels for d in parts])
         return Dataset(np.concatenate([d.data for d in parts]), parts[0].image_shape, y, "mnist",
-                       " + ".join(d.source for d in parts), scale)
+                       " + ".join(d.source for d in parts), pixels)
     if not path.is_file():
         raise SpectralTheoryError(f"{path}: no such file or folder")
     raw = _read_bytes(path)
     if raw[:6] == b"\x93NUMPY" or raw[:2] == b"PK":
-        return _load_array(path, raw, labels, image_shape, scale)
+        return _load_array(path, raw, labels, image_shape, pixels)
     if image_shape is not None:
         raise SpectralTheoryError(f"{path}: `image_shape` is for .npy/.npz arrays; idx and CIFAR files carry "
                                   f"their own")
@@ -320,7 +320,7 @@ def load(path, labels=None, image_shape=None, scale="symmetric") -> Dataset:
         if labels is not None:
             raise SpectralTheoryError(f"{path}: a CIFAR batch carries its own labels; `labels` is for idx and "
                                       f"array files")
-        return _load_cifar([path], scale)
+        return _load_cifar([path], pixels)
     if len(raw) >= 4 and raw[:2] == b"\x00\x00":
-        return _load_mnist(path, labels, scale, raw)
+        return _load_mnist(path, labels, pixels, raw)
     raise _fail(path, "unrecognised format: not an MNIST idx file, a CIFAR python batch, .npy or .npz")
