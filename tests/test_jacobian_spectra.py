@@ -20,12 +20,8 @@ def tau_j_eigenvalues(model, tau, x=None):
 
 
 def ks_tangent(law, y, atom_at=-1.0):
-    """KS distance between the eigenvalues away from the atom and the law conditioned on its bulks."""
-    w_atom = sum(w for x, w in law.atoms if x == atom_at)
-    t = np.sort(y[y > atom_at + 1e-8])
-    F = (law.cdf(t) - w_atom) / (1 - w_atom)
-    n = t.size
-    return max(np.max(np.arange(1, n + 1) / n - F), np.max(F - np.arange(n) / n)), n
+    """KS distance of the eigenvalues away from the atom to the law conditioned on its bulks, and their count."""
+    return law.ks_distance(y, exclude_atom=atom_at, atol=1e-8), int(np.count_nonzero(np.abs(y - atom_at) > 1e-8))
 
 
 def edge_scale(law, edge, side, D):

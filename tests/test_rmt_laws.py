@@ -245,3 +245,26 @@ def test_edge_scale_is_johnstones_tracy_widom_scale():
         rmt.MarchenkoPastur(1.0).edge_scale(0.0, 100)
     with pytest.raises(st.SpectralTheoryError, match="not an end"):
         semi.edge_scale(1.0, 100)
+
+
+# ---- KS distance to a law ------------------------------------------------------------------------
+def test_ks_distance_matches_scipy_kstest_for_a_continuous_law():
+    from scipy.stats import kstest
+    law = rmt.MarchenkoPastur(0.3)
+    x = law.sample(500, rng=3)
+    assert law.ks_distance(x) == pytest.approx(kstest(x, law.cdf).statistic, abs=1e-12)
+
+
+def test_ks_distance_is_exact_at_atoms():
+    # sup over a fine grid of |F_n - F| for a law with atoms and a bulk (brute force, both sides of each jump)
+    law = rmt.Silverstein([0.4], [1.0])                  # atom 0.6 at 0 plus a bulk
+    x = np.concatenate([np.zeros(55), 1e-12 * np.ones(3), law.sample(200, rng=1)[law.sample(200, rng=1) > 0][:42]])
+    grid = np.sort(np.concatenate([x, x - 1e-13, x + 1e-13, np.linspace(-1, 5, 2001)]))
+    xs = np.where(np.abs(x) <= 1e-9, 0.0, x)
+    brute = np.max(np.abs(np.searchsorted(np.sort(xs), grid, side="right") / x.size - law.cdf(grid)))
+    assert law.ks_distance(x) == pytest.approx(brute, abs=1e-9)
+    # conditioning the atom away equals the KS distance of the rest to the bulk law
+    rest = x[np.abs(x) > 1e-9]
+    Fc = lambda t: (law.cdf(t) - 0.6) / 0.4                                       # noqa: E731
+    from scipy.stats import kstest
+    assert law.ks_distance(x, exclude_atom=0.0) == pytest.approx(kstest(rest, Fc).statistic, abs=1e-12)
