@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import SpectralTheoryError, array, integer, scalar, unwrap
+from .rmt.density import TW1_MEAN, TW1_STD  # noqa: F401  (TW1_MEAN re-exported)
 
 
 def threshold(aspect):
@@ -273,11 +274,6 @@ def emergence_order(spikes, aspect):
 # ---------------------------------------------------------------------------------------------
 # Finite-size fluctuations
 # ---------------------------------------------------------------------------------------------
-#: mean and standard deviation of the GOE Tracy-Widom law TW_1 (Tracy & Widom 1996; Bornemann 2010)
-TW1_MEAN = -1.2065335745820
-TW1_STD = 1.2680340580149
-
-
 def outlier_variance(snr, aspect):
     r"""Asymptotic variance of :math:`\sqrt N(\hat\mu - \mu(\ell))` for an outlier (noise units).
 

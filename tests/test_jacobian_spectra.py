@@ -7,11 +7,11 @@ from scipy.stats import kstwo
 import spectral_theory as st
 from spectral_theory import SpectralTheoryError
 from spectral_theory.phases import empirical_collapse_parameters
-from spectral_theory.rmt import MarchenkoPastur
+from spectral_theory.rmt import TW1_MEAN, TW1_STD, MarchenkoPastur
 
-# Tracy-Widom (GOE) mean |E TW1| = 1.2065 and sd 1.268; an edge estimate from one matrix is within
-# 6 TW scales of the limit edge except with probability < 1e-6 (plus the mean shift).
-TW_BOUND = 1.21 + 6 * 1.27
+# An edge estimate from one matrix is within 6 Tracy-Widom (GOE) standard deviations of the limit edge
+# plus the mean shift |E TW1|, except with probability < 1e-6.
+TW_BOUND = abs(TW1_MEAN) + 6 * TW1_STD
 
 
 def tau_j_eigenvalues(model, tau, x=None):

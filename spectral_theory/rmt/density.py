@@ -172,6 +172,12 @@ class _BulkQuadrature:
         return self.lo + (self.hi - self.lo) * np.sin(0.5 * theta) ** 2
 
 
+#: Mean and standard deviation of the GOE Tracy-Widom law TW_1, the law of a real symmetric matrix's
+#: extreme eigenvalue on the edge scale (Tracy & Widom 1996; Bornemann 2010): the one copy of these constants.
+TW1_MEAN = -1.2065335745820
+TW1_STD = 1.2680340580149
+
+
 def _as_real_array(x, name):
     try:
         a = np.asarray(x, dtype=np.float64)

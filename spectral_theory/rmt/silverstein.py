@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, array, scalar
+from .._checks import SpectralTheoryError, array, probability_vector, scalar
 from . import _kernels as K
 from .density import SpectralDensity, StieltjesResult
 
@@ -202,10 +202,7 @@ class GeneralizedMarchenkoPastur(_CompanionLaw):
 
     def __init__(self, population_values, population_weights, ratio):
         t = array(population_values, "population_values", ndim=1, nonnegative=True)
-        h = array(population_weights, "population_weights", ndim=1, shape=(t.size,), nonnegative=True)
-        if abs(h.sum() - 1.0) > 1e-10:
-            raise SpectralTheoryError(f"`population_weights` must sum to 1; sum is {h.sum()!r}")
-        h = h / h.sum()
+        h = probability_vector(population_weights, "population_weights", t.size)
         c = scalar(ratio, "ratio", positive=True)
         vals, coeffs = _merge(t, h)
         if vals.size == 0:
