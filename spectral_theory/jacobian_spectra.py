@@ -45,43 +45,12 @@ from numpy.polynomial import chebyshev as _cheb
 
 from ._checks import SpectralTheoryError, array, integer, scalar
 from .models import Empirical, Gaussian, LinearManifold, MoLRG, SpikedCovariance
-from .rmt import GeneralizedMarchenkoPastur, Silverstein, SpectralDensity, StieltjesResult
+from .rmt import AtomicLaw, GeneralizedMarchenkoPastur, Silverstein, SpectralDensity
+from .rmt.atomic import AtomicSpectrum  # noqa: F401  (deprecated alias of AtomicLaw, re-exported)
 
 #: Empirical models: the Gaussian picture is claimed for tau >= EMPIRICAL_MARGIN * tau_collapse, the
 #: collapsed picture (atom at -1) for tau <= tau_collapse / EMPIRICAL_MARGIN.
 EMPIRICAL_MARGIN = 10.0
-
-
-class AtomicSpectrum(SpectralDensity):
-    r"""A purely atomic law :math:`\sum_j w_j \delta_{x_j}` (the exact spectrum of a finite matrix).
-
-    :math:`g(z) = \sum_j w_j / (z - x_j)`; no continuous part.  Equal locations are merged.
-    """
-
-    def __init__(self, locations, weights):
-        x = array(locations, "locations", ndim=1)
-        w = array(weights, "weights", ndim=1, shape=(x.size,), nonnegative=True)
-        if abs(w.sum() - 1.0) > 1e-9:
-            raise SpectralTheoryError(f"`weights` of an atomic law must sum to 1; sum is {w.sum()!r}")
-        keep = w > 0
-        vals, inv = np.unique(x[keep], return_inverse=True)
-        merged = np.bincount(inv, weights=w[keep], minlength=vals.size)
-        self._bulks = ()
-        self._atoms = tuple(zip(vals.tolist(), merged.tolist()))
-
-    def _pdf_inside(self, x):
-        return np.zeros_like(x)
-
-    def _stieltjes_result(self, z):
-        val = sum(w / (z - x) for x, w in self._atoms) + 0j * z
-        zeros = np.zeros(z.shape)
-        return StieltjesResult(val, zeros.astype(int), zeros, np.ones(z.shape, dtype=bool))
-
-    def _moment_formula(self, k):
-        return float(sum(w * x ** k for x, w in self._atoms))
-
-    def __repr__(self):
-        return f"AtomicSpectrum({len(self._atoms)} atoms)"
 
 
 def _eigen_atoms(eigenvalues, dim):
@@ -89,7 +58,7 @@ def _eigen_atoms(eigenvalues, dim):
     lam = np.asarray(eigenvalues, dtype=float)
     locs = np.concatenate([lam, [0.0]])
     weights = np.concatenate([np.full(lam.size, 1.0 / dim), [1.0 - lam.size / dim]])
-    return AtomicSpectrum(locs, weights)
+    return AtomicLaw(locs, weights)
 
 
 def _population(model, component=None):
@@ -128,7 +97,7 @@ def _with_zero_atom(values, weights):
     """Atomic law from (values, weights), the missing weight placed at 0."""
     vals = np.concatenate([values, [0.0]])
     w = np.concatenate([weights, [max(0.0, 1.0 - float(np.sum(weights)))]])
-    return AtomicSpectrum(vals, w / w.sum())
+    return AtomicLaw(vals, w / w.sum())
 
 
 def covariance_spectrum(model, n_samples=None, component=None) -> SpectralDensity:
@@ -194,7 +163,7 @@ def jacobian_spectrum(model, tau, n_samples=None, component=None) -> SpectralDen
         n, d, v = empirical_collapse_parameters(model)
         tc = collapse_tau(n, d, v)
         if tau <= tc / EMPIRICAL_MARGIN:
-            return AtomicSpectrum([-1.0], [1.0])
+            return AtomicLaw([-1.0], [1.0])
         if tau < EMPIRICAL_MARGIN * tc:
             raise SpectralTheoryError(
                 f"Empirical score at tau={tau:g}: inside the crossover around the collapse estimate "

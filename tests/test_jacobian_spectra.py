@@ -197,7 +197,7 @@ def test_bad_input():
     with pytest.raises(SpectralTheoryError, match="n_samples"):
         st.jacobian_spectrum(st.Empirical(np.eye(3)), 1.0, n_samples=5)
     with pytest.raises(SpectralTheoryError, match="weights"):
-        st.AtomicSpectrum([0.0, 1.0], [0.3, 0.3])
+        st.rmt.AtomicLaw([0.0, 1.0], [0.3, 0.3])
     spectra = st.jacobian_spectra(model)
     with pytest.raises(SpectralTheoryError, match="y"):
         spectra.density([0.5], [1.0])

@@ -7,7 +7,8 @@ from .density import (TW1_MEAN, TW1_STD, Gap, JacobianMap, MonotoneMap, Pushforw
                       SpectralDensity, StieltjesResult)
 from .marchenko_pastur import MarchenkoPastur
 from .silverstein import CompanionEquation, GeneralizedMarchenkoPastur, Silverstein
-from .free import (AtomicLaw, FreeConvolution, Semicircle, free_additive_convolution,
+from .atomic import AtomicLaw
+from .free import (FreeConvolution, Semicircle, free_additive_convolution,
                    free_multiplicative_convolution)
 
 __all__ = ["SpectralDensity", "StieltjesResult", "Gap", "MonotoneMap", "JacobianMap",

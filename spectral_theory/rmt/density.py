@@ -225,6 +225,13 @@ class SpectralDensity:
         return [tuple(map(float, a)) for a in self._atoms]
 
     @property
+    def is_atomic(self) -> bool:
+        """True when the law has no continuous part: its Stieltjes transform is a finite sum of poles,
+        exact (the free convolutions then solve on the atoms exactly and find edges from critical
+        points)."""
+        return not self._bulks
+
+    @property
     def continuous_mass(self) -> float:
         """1 - total atom weight (exact, not integrated)."""
         return 1.0 - sum(w for _, w in self._atoms)

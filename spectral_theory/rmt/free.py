@@ -54,6 +54,7 @@ import numpy as np
 from .._checks import SpectralTheoryError, scalar
 from . import _free_kernels as FK
 from . import _kernels as K
+from .atomic import AtomicLaw  # noqa: F401  (re-exported: st.rmt.free.AtomicLaw)
 from .density import SpectralDensity, StieltjesResult
 from .marchenko_pastur import MarchenkoPastur
 from .silverstein import Silverstein, _CompanionLaw
@@ -117,29 +118,6 @@ class Semicircle(SpectralDensity):
         return f"Semicircle(variance={self.variance}, center={self.center})"
 
 
-class AtomicLaw(SpectralDensity):
-    """A purely atomic law ``sum_j w_j delta(x_j)`` (e.g. a population spectrum); g = sum w/(z - x)."""
-
-    def __init__(self, values, weights=None):
-        from .._checks import array, probability_vector
-        x = array(values, "values", ndim=1)
-        if x.size == 0:
-            raise SpectralTheoryError("`values` must not be empty")
-        w = np.full(x.size, 1.0 / x.size) if weights is None else probability_vector(weights, "weights")
-        if w.size != x.size:
-            raise SpectralTheoryError(f"`weights` must have the length of `values` ({x.size}); got {w.size}")
-        locs, inv = np.unique(x[w > 0], return_inverse=True)
-        mass = np.bincount(inv, weights=w[w > 0], minlength=locs.size)
-        self._atoms = tuple(zip(locs.tolist(), mass.tolist()))
-
-    def _stieltjes_result(self, z):
-        g = sum(w / (z - x) for x, w in self._atoms)
-        return StieltjesResult(g, np.zeros(z.shape, dtype=int), np.zeros(z.shape), np.ones(z.shape, dtype=bool))
-
-    def _moment_formula(self, k):
-        return float(sum(w * x ** k for x, w in self._atoms))
-
-
 # ---- helpers ------------------------------------------------------------------------------------
 
 def _discretize(law: SpectralDensity):
@@ -166,7 +144,7 @@ def _kernel_law(law: SpectralDensity):
         gaps = np.ascontiguousarray(np.stack([eq.gap_x_lo, eq.gap_x_hi, eq.gap_s_lo, eq.gap_s_hi]))
         return (FK.LAW_COMPANION, np.array([law._c, eq.eta_top]), eq.a, eq.v, gaps), True
     x, m = _discretize(law)
-    return (FK.LAW_DISCRETE, np.zeros(2), x, m, no_gaps), isinstance(law, AtomicLaw)
+    return (FK.LAW_DISCRETE, np.zeros(2), x, m, no_gaps), law.is_atomic
 
 
 def _hull(law):
