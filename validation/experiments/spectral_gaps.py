@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 import spectral_theory as st
-from spectral_theory.jacobian_spectra import EMPIRICAL_MARGIN
-from spectral_theory.phases import CONSOLIDATION, COVERAGE, TRIVIAL, empirical_collapse_parameters
+from spectral_theory.collapse import EMPIRICAL_MARGIN, empirical_collapse_parameters
+from spectral_theory.phase_diagram import CONSOLIDATION, COVERAGE, TRIVIAL
 from validation.experiment import Check, Figure, Outcome, Series, experiment
 
 SOURCE = "Ventura, Achilli, Silvestri, Lucibello, Ambrogioni, arXiv 2410.05898 (ICLR 2025)"

@@ -7,7 +7,7 @@ from scipy.optimize import brentq
 
 import spectral_theory as st
 from spectral_theory import SpectralTheoryError
-from spectral_theory.phases import CONSOLIDATION, COVERAGE, TRIVIAL
+from spectral_theory.phase_diagram import CONSOLIDATION, COVERAGE, TRIVIAL
 
 MODEL = st.LinearManifold(300, [(30, 1.0), (30, 8.0), (30, 60.0)], rng=3)
 

@@ -1,4 +1,4 @@
-"""Spectra of tau*J: laws from spectral_theory.jacobian_spectra against the models' exact Jacobians
+"""Spectra of tau*J: laws from spectral_theory.spectra against the models' exact Jacobians
 (eigendecomposition of model.score_jacobian) and against closed forms."""
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from scipy.stats import kstwo
 
 import spectral_theory as st
 from spectral_theory import SpectralTheoryError
-from spectral_theory.phases import empirical_collapse_parameters
+from spectral_theory.collapse import empirical_collapse_parameters
 from spectral_theory.rmt import TW1_MEAN, TW1_STD, MarchenkoPastur
 
 # An edge estimate from one matrix is within 6 Tracy-Widom (GOE) standard deviations of the limit edge
@@ -191,9 +191,13 @@ def test_bad_input():
         st.jacobian_spectrum(model, -1.0)
     with pytest.raises(SpectralTheoryError, match="n_samples"):
         st.jacobian_spectrum(model, 1.0, n_samples=1)
-    mix = st.GaussianMixture(np.zeros((2, 3)), np.stack([np.eye(3)] * 2))
-    with pytest.raises(SpectralTheoryError, match="GaussianMixture"):
-        st.jacobian_spectrum(mix, 1.0)
+    mix = st.GaussianMixture(np.zeros((2, 3)), np.stack([np.eye(3), np.diag([4.0, 1.0, 0.0])]))
+    with pytest.raises(SpectralTheoryError, match="GaussianMixture.*component"):
+        st.jacobian_spectrum(mix, 1.0)               # components with different spectra: which one?
+    with pytest.raises(SpectralTheoryError, match="n_samples"):
+        st.jacobian_spectrum(mix, 1.0, n_samples=10, component=0)
+    # near component 1 the local law is that of C_1 = diag(4, 1, 0), pushed forward
+    np.testing.assert_allclose([x for x, _ in st.jacobian_spectrum(mix, 1.0, component=1).atoms], [-1.0, -0.5, -0.2])
     with pytest.raises(SpectralTheoryError, match="n_samples"):
         st.jacobian_spectrum(st.Empirical(np.eye(3)), 1.0, n_samples=5)
     with pytest.raises(SpectralTheoryError, match="weights"):
