@@ -2,8 +2,9 @@
 
 The protocol: :class:`ScoreModel` (``dim``, ``denoise``, ``score``, ``score_jvp``; a trained network
 implements this part alone) and :class:`DataModel` (adds ``mean_vector``, ``covariance``, ``sample``,
-``log_density``, ``covariance_law``).  Adding a model is one file defining the class plus one line in
-``MODELS`` below: ``tests/test_models.py`` then checks every hook of it against independent routes.
+``log_density``, ``covariance_law``).  Adding a model is one file defining the class (with a
+``_examples(rng)`` classmethod: small instances by name) plus one line in ``MODELS`` below:
+``tests/test_models.py`` then checks every hook of it against independent routes.
 """
 from ._base import DataModel, PosteriorModel, ScoreModel
 from .empirical import Empirical

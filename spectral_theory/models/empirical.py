@@ -48,6 +48,11 @@ class Empirical(PosteriorModel):
         self._sq_norms = np.einsum("nd,nd->n", Y, Y)           # (N,)
         self._scale = float(np.max(self._sq_norms))
 
+    @classmethod
+    def _examples(cls, rng):
+        """A small instance for the generic model tests (``tests/test_models.py``)."""
+        return {"empirical": cls(rng.standard_normal((40, 5)))}
+
     @property
     def dim(self) -> int:
         return self.points.shape[1]

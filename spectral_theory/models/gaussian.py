@@ -60,6 +60,14 @@ class Gaussian(PosteriorModel):
                                     eigenvalues[keep][order], 0.0)
 
     @classmethod
+    def _examples(cls, rng):
+        """Small instances for the generic model tests (``tests/test_models.py``), by name."""
+        D = 5
+        A, low = rng.standard_normal((D, D)), rng.standard_normal((D, 2))
+        return {"gaussian_full": cls(rng.standard_normal(D), A @ A.T / D + 0.1 * np.eye(D)),
+                "gaussian_lowrank": cls(rng.standard_normal(D), low @ low.T)}
+
+    @classmethod
     def from_eigen(cls, mean, eigenvalues, eigenvectors):
         r"""Build from :math:`C = V \operatorname{diag}(\lambda) V^\top` with orthonormal columns V (D, r)."""
         mu = array(mean, "mean", ndim=1)
@@ -267,6 +275,11 @@ class LinearManifold(Gaussian):
         U, s, _ = np.linalg.svd(F * np.sqrt(v), full_matrices=False)       # C = U diag(s^2) U^T
         self._set(np.zeros(D), U, s**2, _eig_tol(s**2, D))
 
+    @classmethod
+    def _examples(cls, rng):
+        return {"manifold": cls(5, [(2, 3.0), (1, 0.5)], rng=rng),
+                "manifold_orthonormal": cls(5, [(2, 3.0), (1, 0.5)], basis="orthonormal", rng=rng)}
+
     @property
     def intrinsic_dim(self) -> int:
         return self.factor.shape[1]
@@ -316,6 +329,10 @@ class SpikedCovariance(Gaussian):
         U = np.linalg.qr(as_generator(rng).standard_normal((D, lam.size)))[0]
         self.spikes, self.noise, self.directions = lam, s, U
         self._component = Component(np.zeros(D), U, lam, s)
+
+    @classmethod
+    def _examples(cls, rng):
+        return {"spiked": cls(5, [4.0, 2.0], noise=0.3, rng=rng)}
 
     @property
     def eigenvalues(self) -> np.ndarray:

@@ -37,6 +37,16 @@ class GaussianMixture(PosteriorModel):
         comps = [Gaussian(mus[k], Cs[k])._component for k in range(K)]
         self._init(comps, weights)
 
+    @classmethod
+    def _examples(cls, rng):
+        """Small instances for the generic model tests; "mixture_separated" has components far apart
+        (at each mean the posterior sits on its component, where the local law is exact)."""
+        D = 5
+        A, low = rng.standard_normal((D, D)), rng.standard_normal((D, 2))
+        covs = [np.eye(D) * 0.3, low @ low.T, A @ A.T / D]
+        return {"mixture": cls(rng.standard_normal((3, D)) * 2, covs, weights=[0.2, 0.5, 0.3]),
+                "mixture_separated": cls(40.0 * np.eye(3, D), covs, weights=[0.2, 0.5, 0.3])}
+
     def _init(self, components, weights):
         K = len(components)
         self.components = components
@@ -140,6 +150,11 @@ class MoLRG(GaussianMixture):
         else:
             bases = [np.linalg.qr(rng.standard_normal((n, d)))[0] for d in dims]
         self._from_bases(bases, weights, noise)
+
+    @classmethod
+    def _examples(cls, rng):
+        return {"molrg": cls(5, [1, 3], weights=[0.35, 0.65], noise=0.05, rng=rng),
+                "molrg_noiseless": cls(5, [2, 1], weights=[0.6, 0.4], orthogonal=False, rng=rng)}
 
     @classmethod
     def from_bases(cls, bases, weights=None, noise=0.0):
