@@ -6,6 +6,8 @@ convolutions recognise that from the law itself (``SpectralDensity.is_atomic``),
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._checks import SpectralTheoryError, array, probability_vector
@@ -52,7 +54,6 @@ class AtomicSpectrum(AtomicLaw):
     law and warns once per construction."""
 
     def __init__(self, locations, weights=None):
-        import warnings
         warnings.warn("spectral_theory.AtomicSpectrum is deprecated; use spectral_theory.rmt.AtomicLaw "
                       "(the same law)", DeprecationWarning, stacklevel=2)
         super().__init__(locations, weights)

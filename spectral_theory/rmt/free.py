@@ -49,6 +49,8 @@ checks 1e-9). Bulks or gaps narrower than one grid cell are not seen (a missed b
 """
 from __future__ import annotations
 
+from math import comb
+
 import numpy as np
 
 from .._checks import SpectralTheoryError, scalar
@@ -109,7 +111,6 @@ class Semicircle(SpectralDensity):
         return 0.5 + (u * np.sqrt(1.0 - u * u) + np.arcsin(u)) / np.pi
 
     def _moment_formula(self, k):
-        from math import comb
         m, s2 = self.center, self.variance
         central = [s2 ** (j // 2) * comb(j, j // 2) / (j // 2 + 1) if j % 2 == 0 else 0.0 for j in range(k + 1)]
         return float(sum(comb(k, j) * m ** (k - j) * central[j] for j in range(k + 1)))
