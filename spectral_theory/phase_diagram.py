@@ -41,7 +41,7 @@ import numpy as np
 from ._checks import SpectralTheoryError, scalar
 from .collapse import schedule_time as _time
 from .collapse import speciation_tau
-from .gaps import SpectralGap, spectral_gaps
+from .gaps import spectral_gaps
 from .spectra import covariance_spectrum
 
 TRIVIAL, COVERAGE, CONSOLIDATION = "trivial", "manifold coverage", "consolidation"
