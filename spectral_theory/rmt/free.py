@@ -94,7 +94,9 @@ class Semicircle(SpectralDensity):
 
     def _stieltjes_result(self, z):
         u, r = z - self.center, self.radius
-        g = (u - np.sqrt(u - r) * np.sqrt(u + r)) / (2.0 * self.variance)
+        # (u - S)/(2 s2) with S = sqrt(u - r) sqrt(u + r), rationalised ((u - S)(u + S) = r^2 = 4 s2) so
+        # that nothing cancels at large |z|, where g ~ 1/z
+        g = 2.0 / (u + np.sqrt(u - r) * np.sqrt(u + r))
         res = np.abs(self.variance * g * g - u * g + 1.0) / (np.abs(self.variance * g * g) + np.abs(u * g) + 1.0)
         return StieltjesResult(g, np.zeros(z.shape, dtype=int), res, np.ones(z.shape, dtype=bool))
 
