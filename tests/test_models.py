@@ -1,6 +1,7 @@
 """Data models: exact denoiser, score and Jacobian, each checked against an independent route."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as hst
 
 import spectral_theory as st
 from spectral_theory import SpectralTheoryError
@@ -390,3 +391,28 @@ def test_fitted_covariance_law_against_sampled_covariance(make):
     # eigenvalues per bulk edge and spike
     n_special = 2 * len(law.support()) + sum(1 for x, w in law.atoms if x > 0) + 4
     assert law.ks_distance(lam) < np.sqrt(np.log(2 / 1e-4) / (2 * D)) + n_special / D
+
+
+@settings(max_examples=40, deadline=None)
+@given(dim=hst.integers(2, 6), rank=hst.integers(1, 6), seed=hst.integers(0, 2**31), sigma=hst.floats(0.2, 3.0),
+       alpha=hst.floats(0.3, 1.0), mixture=hst.booleans())
+def test_score_jacobian_and_jvp_against_finite_differences_over_random_covariances(dim, rank, seed, sigma, alpha,
+                                                                                  mixture):
+    rng = np.random.default_rng(seed)
+    covs = []
+    for _ in range(2 if mixture else 1):
+        A = rng.standard_normal((dim, min(rank, dim)))
+        covs.append(A @ A.T * rng.uniform(0.2, 3.0))                   # random PSD, possibly low rank
+    means = rng.standard_normal((len(covs), dim))
+    m = st.GaussianMixture(means, covs, weights=[0.3, 0.7]) if mixture else st.Gaussian(means[0], covs[0])
+    x = points(m, 2, sigma, alpha, seed=seed % 1000)
+    h = 1e-5 * sigma                                                   # the score's length scale is sigma
+    fd = np.stack([(m.score(x + h * e, sigma, alpha) - m.score(x - h * e, sigma, alpha)) / (2 * h)
+                   for e in np.eye(dim)], axis=2)
+    J = m.score_jacobian(x, sigma, alpha)
+    # central differences: truncation O(h^2 |third derivative|) and rounding O(eps |s| / h), both far below 1e-6
+    # of the Jacobian's scale
+    scale = np.abs(J).max() + np.abs(m.score(x, sigma, alpha)).max() / sigma
+    np.testing.assert_allclose(J, fd, atol=1e-6 * scale)
+    V = rng.standard_normal((3, dim))
+    np.testing.assert_allclose(m.score_jvp(x[0], V, sigma, alpha), V @ J[0], atol=1e-10 * scale)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as hst
 
 from spectral_theory import SpectralTheoryError
 from validation.sweep import (SweepError, TaskFailedWarning, _ChunkSizer, grid, run_sweep,
@@ -345,3 +346,17 @@ def test_sigkill_mid_sweep_loses_no_finished_row_and_the_rerun_completes_the_res
     res = run_sweep(_slow, grid(k=range(n)), seed=5, store=path, workers=1, name="killed")
     assert (res.n_skipped, res.n_run) == (n_before, n - n_before) and res.ok
     assert _results(res) == _results(run_sweep(_slow, grid(k=range(n)), seed=5))
+
+
+_values = hst.one_of(hst.integers(-10**6, 10**6), hst.floats(allow_nan=False, allow_infinity=False),
+                     hst.text(max_size=5), hst.booleans())
+
+
+@settings(max_examples=60, deadline=None)
+@given(params=hst.dictionaries(hst.text(min_size=1, max_size=6), _values, min_size=1, max_size=8), order=hst.randoms())
+def test_task_key_and_seed_do_not_depend_on_dict_order(params, order):
+    items = list(params.items())
+    order.shuffle(items)
+    shuffled = dict(items)
+    assert task_key(shuffled) == task_key(params)
+    assert task_seed(7, shuffled).spawn_key == task_seed(7, params).spawn_key
