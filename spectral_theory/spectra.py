@@ -23,7 +23,7 @@ increasing map :math:`f_\tau` (``SpectralDensity.jacobian_pushforward``).  Direc
 
 Beyond Gaussian models the theory is local:
 
-* ``MoLRG`` near component k (posterior weight of k close to 1): :math:`J \approx J_k`, the Jacobian of
+* ``GaussianMixture``, ``MoLRG`` near component k (posterior weight of k close to 1): :math:`J \approx J_k`, the Jacobian of
   that component alone (the between-component term of the mixture Jacobian is
   :math:`O(w_k(1-w_k))`); pass ``component=k``.
 * ``Empirical`` (the exact score of a training set): :math:`J = -I/\tau + \mathrm{Cov}_w/\tau^2`.  For
