@@ -38,10 +38,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, scalar
+from ._checks import SpectralTheoryError
 from .collapse import schedule_time as _time
 from .collapse import speciation_tau
 from .gaps import spectral_gaps
+from .parameters import check
 from .spectra import covariance_spectrum
 
 TRIVIAL, COVERAGE, CONSOLIDATION = "trivial", "manifold coverage", "consolidation"
@@ -91,7 +92,7 @@ class Phases:
 
     def phase(self, tau) -> str:
         """The phase at noise variance ``tau``."""
-        tau = scalar(tau, "tau", positive=True)
+        tau = check("tau", tau, scalar_only=True)
         if tau >= self.tau_trivial:
             return TRIVIAL
         return CONSOLIDATION if tau <= self.tau_consolidation else COVERAGE
@@ -130,7 +131,7 @@ def phases(model, threshold=0.1, n_samples=None, component=None, law=None) -> Ph
     time is added).  ``law``: the model's ``covariance_spectrum`` if already computed (its bulk masses
     are integrated once per law object, so reusing it saves that work).
     """
-    delta = scalar(threshold, "threshold", positive=True)
+    delta = check("threshold", threshold, scalar_only=True)
     if delta >= 0.5:
         raise SpectralTheoryError(f"`threshold` must be in (0, 1/2) (a resolution of tau J in [-1, 0]); got {delta}")
     if law is None:
