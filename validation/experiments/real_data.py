@@ -40,7 +40,7 @@ import numpy as np
 import spectral_theory as st
 from spectral_theory import metrics
 from spectral_theory.distill import gaussian_sample_from_noise
-from spectral_theory.phases import empirical_collapse_parameters
+from spectral_theory.collapse import empirical_collapse_parameters
 from validation.experiment import Check, Figure, Outcome, Series, experiment
 from validation.experiments.hidden_gaussian import SIGMA_MAX, SIGMA_MIN, _m3, _step_gains
 from validation.experiments.spectral_gaps import DELTA           # threshold of a "seen" direction
