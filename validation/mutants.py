@@ -256,13 +256,13 @@ def _narrowest_gap(f, *a, **k):
 
 
 def _atoms_law(atoms):
-    from spectral_theory.jacobian_spectra import AtomicSpectrum
+    from spectral_theory.rmt.atomic import AtomicSpectrum
     return AtomicSpectrum([x for x, _ in atoms], [w for _, w in atoms])
 
 
 def _shift_top_atom(law, by):
     atoms = list(getattr(law, "atoms", ()))
-    if not atoms or not hasattr(law, "_moment_formula") or len(atoms) < 2:
+    if len(atoms) < 2 or law.continuous_mass > 0:          # purely atomic laws only
         return law
     top = max(range(len(atoms)), key=lambda i: atoms[i][0])
     atoms[top] = (atoms[top][0] + by, atoms[top][1])
@@ -271,7 +271,7 @@ def _shift_top_atom(law, by):
 
 def _halve_top_atom(law):
     atoms = list(getattr(law, "atoms", ()))
-    if len(atoms) < 2:
+    if len(atoms) < 2 or law.continuous_mass > 0:
         return law
     top = max(range(len(atoms)), key=lambda i: atoms[i][0])
     low = min(range(len(atoms)), key=lambda i: atoms[i][0])
@@ -356,15 +356,15 @@ MUTANTS: tuple = (
     Mutant("gap-window-factor-2", f"{ST}.gaps.gap_window", "visibility window at threshold 2 Delta",
            _argument("threshold", lambda d: 2 * d)),
     Mutant("gap-profile-dropped-factor", f"{ST}.gaps.gap_profile", "gap profile off by a factor 1/2", _times(0.5)),
-    Mutant("phase-boundary-factor-80", f"{ST}.phases.phases", "trivial | coverage boundary off by a factor 80",
+    Mutant("phase-boundary-factor-80", f"{ST}.phase_diagram.phases", "trivial | coverage boundary off by a factor 80",
            _wrap(lambda f, *a, **k: dataclasses.replace(ph := f(*a, **k), tau_trivial=80 * ph.tau_trivial))),
-    Mutant("consolidation-boundary-delta", f"{ST}.phases.phases",
+    Mutant("consolidation-boundary-delta", f"{ST}.phase_diagram.phases",
            "coverage | consolidation boundary gamma_- Delta (the factor 1/(1 - Delta) dropped)",
            _wrap(lambda f, *a, **k: dataclasses.replace(ph := f(*a, **k),
                                                         tau_consolidation=ph.tau_consolidation * (1 - ph.threshold)))),
-    Mutant("collapse-tau-P-1-over-d", f"{ST}.phases.collapse_tau", "collapse level v/(P^(1/d) - 1) instead of P^(2/d)",
+    Mutant("collapse-tau-P-1-over-d", f"{ST}.collapse.collapse_tau", "collapse level v/(P^(1/d) - 1) instead of P^(2/d)",
            _wrap(_collapse_p_1_over_d)),
-    Mutant("collapse-tau-factor-80", f"{ST}.phases.collapse_tau", "collapse level off by a factor 80",
+    Mutant("collapse-tau-factor-80", f"{ST}.collapse.collapse_tau", "collapse level off by a factor 80",
            _times(80.0)),
     Mutant("silverstein-weights-x2", f"{ST}.rmt.silverstein.Silverstein.__init__",
            "Silverstein law with the block weights m_k/D doubled (the aspect ratio off by 2)",
@@ -388,10 +388,10 @@ MUTANTS: tuple = (
            _wrap(lambda f, *a, **k: tuple(dataclasses.replace(g, n_below=g.n_below + 1) for g in f(*a, **k)))),
     Mutant("predicted-drop-narrowest-gap", f"{ST}.gaps.predicted_drop", "the narrowest predicted gap instead of the widest",
            _wrap(_narrowest_gap)),
-    Mutant("jacobian-spectrum-tangent-shifted", f"{ST}.jacobian_spectra.jacobian_spectrum",
+    Mutant("jacobian-spectrum-tangent-shifted", f"{ST}.spectra.jacobian_spectrum",
            "local Jacobian law with its tangent atom moved by 0.1 towards 0",
            _wrap(lambda f, *a, **k: _shift_top_atom(f(*a, **k), 0.1))),
-    Mutant("jacobian-spectrum-atom-weight", f"{ST}.jacobian_spectra.jacobian_spectrum",
+    Mutant("jacobian-spectrum-atom-weight", f"{ST}.spectra.jacobian_spectrum",
            "local Jacobian law with half the tangent mass moved into the atom at -1",
            _wrap(lambda f, *a, **k: _halve_top_atom(f(*a, **k)))),
 )

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 import spectral_theory as st
-from spectral_theory.jacobian_spectra import EMPIRICAL_MARGIN
-from spectral_theory.phases import CONSOLIDATION, COVERAGE, TRIVIAL, empirical_collapse_parameters
+from spectral_theory.collapse import EMPIRICAL_MARGIN, empirical_collapse_parameters
+from spectral_theory.phase_diagram import CONSOLIDATION, COVERAGE, TRIVIAL
 from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
 
 SOURCE = "Ventura, Achilli, Silvestri, Lucibello, Ambrogioni, arXiv 2410.05898 (ICLR 2025)"
@@ -35,12 +35,6 @@ def _map(lam, tau):
     return -tau / (np.asarray(lam) + tau)
 
 
-def _ks_tangent(law_c, lam_sorted_tangent):
-    """KS distance of the nonzero eigenvalues of C to the law of C conditioned on its bulks."""
-    w0 = sum(w for x, w in law_c.atoms if x == 0.0)
-    F = (law_c.cdf(lam_sorted_tangent) - w0) / (1.0 - w0)
-    n = lam_sorted_tangent.size
-    return float(max(np.max(np.arange(1, n + 1) / n - F), np.max(F - np.arange(n) / n)))
 
 
 def _sample_spectra(D, blocks, reps, rng):
@@ -98,7 +92,7 @@ def _phase_diagram_panel(law_c, ph, taus, sampled_lam, title):
             source=SOURCE,
             compares=("spectral_theory.rmt.silverstein.Silverstein.__init__",
                       "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward",
-                      "spectral_theory.gaps.spectral_gaps", "spectral_theory.phases.phases"), tags=("spectral_gaps", "rmt", "phases"))
+                      "spectral_theory.gaps.spectral_gaps", "spectral_theory.phase_diagram.phases"), tags=("spectral_gaps", "rmt", "phases"))
 def run_phases(ctx):
     Ds = (75, 150, 300) if ctx.quick else (500, 1000, 2000)     # edges and boundaries: finite-size scaling
     D = Ds[-1]
@@ -116,7 +110,7 @@ def run_phases(ctx):
         lam = spectra[D]                                              # (reps, m)
         m = lam.shape[1]
         tag = f"{name}, D={D}"
-        ks = np.array([_ks_tangent(law_c, row) for row in lam])
+        ks = np.array([law_c.ks_distance(row, exclude_atom=0.0) for row in lam])
         checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
                             ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
                             note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)", dof=reps - 1))
@@ -272,7 +266,7 @@ def _log_half(taus, counts, half):
                   "(training-covariance) prediction well above the collapse estimate tau_C = v/(N^(2/m) - 1) "
                   "and drops to zero well below it.",
             source="Ventura et al. 2410.05898; Biroli, Bonnaire, de Bortoli, Mezard, arXiv 2402.18491",
-            compares=("spectral_theory.phases.collapse_tau",),
+            compares=("spectral_theory.collapse.collapse_tau",),
             tags=("spectral_gaps", "memorization"))
 def run_empirical(ctx):
     D, m, v = (80, 6, 1.0) if ctx.quick else (200, 10, 1.0)
@@ -443,7 +437,7 @@ def run_dimension(ctx):
                   "spectrum of tau*J at each noise level matches that at forward-noised points of the same "
                   "tau, and where the posterior has settled on one component it is the local Gaussian law "
                   "(jacobian_spectrum(component=k)) with its phases.",
-            source=SOURCE, compares=("spectral_theory.jacobian_spectra.jacobian_spectrum", "spectral_theory.models.mixture.MoLRG.denoise"), tags=("spectral_gaps", "phases", "samplers"))
+            source=SOURCE, compares=("spectral_theory.spectra.jacobian_spectrum", "spectral_theory.models.mixture.MoLRG.denoise"), tags=("spectral_gaps", "phases", "samplers"))
 def run_trajectories(ctx):
     from validation.jacobians import analytic
     from validation.samplers import edm_sampler
