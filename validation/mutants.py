@@ -103,27 +103,23 @@ def _wrap(transform):
     return make
 
 
-def _times(factor, field=None, index=None):
-    """Multiply the output (or its dataclass ``field``, or tuple element ``index``) by ``factor``."""
+def _times(factor, field=None):
+    """Multiply the output (or its dataclass ``field``) by ``factor``."""
     def transform(f, *a, **k):
         out = f(*a, **k)
         if field is not None:
             return dataclasses.replace(out, **{field: factor * np.asarray(getattr(out, field))})
-        if index is not None:
-            out = list(out)
-            out[index] = factor * np.asarray(out[index])
-            return tuple(out)
         v = factor * np.asarray(out)
         return v.item() if v.ndim == 0 else v
     return _wrap(transform)
 
 
-def _spiked_formula(formula, threshold=np.sqrt):
-    """A spiked-model law ``formula(ell, gamma)`` above ``threshold(gamma)``, the original below."""
+def _spiked_formula(formula):
+    """A spiked-model law ``formula(ell, gamma)`` above the threshold sqrt(gamma), the original below."""
     def transform(f, *a, **k):
         args = _arguments(f, a, k).arguments
         ell, gamma = np.broadcast_arrays(np.asarray(args["spike"], float), np.asarray(args["aspect"], float))
-        above = ell > threshold(gamma)
+        above = ell > np.sqrt(gamma)
         safe = np.where(above, ell, 1.0)
         v = np.where(above, formula(safe, gamma), np.asarray(f(*a, **k)))
         return v.item() if v.ndim == 0 else v
