@@ -2,7 +2,8 @@ r"""The Marchenko-Pastur law against Wishart samples (Marchenko & Pastur 1967; J
 
 ``st.rmt.MarchenkoPastur(aspect=c)`` is the limit spectrum of :math:`S = XX^\top/N` for a p x N
 matrix X of iid standard normal entries, :math:`c = p/N`; every spectral law of the package is built on
-it or its free-probability generalisations.  Measured on sampled matrices at three sizes p (fixed c):
+it or its free-probability generalisations.  Measured on sampled matrices at three sizes (fixed c;
+min(p, N) = 50, 100, 200 nonzero eigenvalues in the quick preset):
 
 * the edges :math:`(1 \pm \sqrt c)^2`: mean extreme (nonzero) eigenvalue, extrapolated to infinite size
   with the :math:`N^{-2/3}` correction of a square-root edge (``validation.experiment.extrapolate``);
@@ -49,11 +50,12 @@ def _wishart_spectra(p, n, reps, rng):
               "spectral_theory.tracy_widom.moments"),
     tags=("rmt", "marchenko-pastur"))
 def run(ctx):
-    ps = (50, 100, 200) if ctx.quick else (200, 400, 800)
+    sizes = (50, 100, 200) if ctx.quick else (200, 400, 800)    # nonzero eigenvalues: min(p, N)
     reps = 100 if ctx.quick else 300
     checks, panels = [], []
     for c in ASPECTS:
         law = rmt.MarchenkoPastur(aspect=c)
+        ps = [n if c <= 1 else int(round(n * c)) for n in sizes]
         ns = [int(round(p / c)) for p in ps]
         spectra = [_wishart_spectra(p, n, reps, ctx.rng) for p, n in zip(ps, ns)]
         tag = f"aspect c={c:g}"
@@ -88,5 +90,5 @@ def run(ctx):
                                    Series("vline", [law.lower_edge, law.upper_edge], label="edges")]))
     return Outcome(checks, [Figure("marchenko_pastur_wishart", "Marchenko-Pastur law against Wishart samples",
                                    panels)],
-                   parameters=dict(sizes_p=list(ps), aspects=list(ASPECTS), replicates=reps),
+                   parameters=dict(nonzero_eigenvalues=list(sizes), aspects=list(ASPECTS), replicates=reps),
                    notes="Nonzero spectrum from the smaller Gram matrix (p x p for c <= 1, N x N for c > 1).")
