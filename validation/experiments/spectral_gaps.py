@@ -393,7 +393,7 @@ def run_dimension(ctx):
     law_c = st.covariance_spectrum(model)
     gaps_small = st.predicted_drop(law_c, 0.05, dim=D)
     taus = np.geomspace(0.01, 200.0, 9 if ctx.quick else 25)
-    sizes = (60, 120, 200) if ctx.quick else (200, 400, 800)   # 0.05 d an integer
+    sizes = (100, 200, 400) if ctx.quick else (200, 400, 800)   # 0.05 d an integer, >= 5 per block
     R = 11 if ctx.quick else 31
     models = {d: [st.LinearManifold(d, [(int(0.05 * d), v) for _, v in blocks], rng=ctx.rng) for _ in range(R)]
               for d in sizes}
