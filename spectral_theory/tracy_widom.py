@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import airy
 
 from ._checks import SpectralTheoryError
@@ -98,7 +99,6 @@ def moments(beta=2) -> tuple:
 
 def quantile(q, beta=2):
     r"""The ``q``-quantile of :math:`F_\beta`, 0 < q < 1 (bisection-safe root of :math:`F_\beta(s) = q`)."""
-    from scipy.optimize import brentq
     q = float(q)
     if not 0 < q < 1:
         raise SpectralTheoryError(f"`q` must be in (0, 1); got {q}")

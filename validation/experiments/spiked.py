@@ -24,6 +24,7 @@ from __future__ import annotations
 
 
 import numpy as np
+from scipy.optimize import brentq
 from threadpoolctl import threadpool_limits
 
 import spectral_theory as st
@@ -410,7 +411,6 @@ def spiked_emergence_order(ctx):
         return s0, s0 * np.nanstd(boot, ddof=1), s0 * err
 
     s_star = np.asarray(sp.emergence_tau(lam, gamma))
-    from scipy.optimize import brentq
     ell_level = brentq(lambda e: float(sp.overlap(e, gamma)) - level, np.sqrt(gamma) * (1 + 1e-12), 1e6)
     checks, measured = [], []
     for i in range(k):
