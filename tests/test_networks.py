@@ -126,6 +126,8 @@ def test_torchmodel_vs_finite_differences(random_mlp):
     np.testing.assert_allclose(m.score_jacobian(x, s, a), Jfd, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(m.score_jvp(x, V, s, a), np.einsum("bij,bj->bi", Jfd, V), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(m.score_jvp(x[2], V, s, a), V @ Jfd[2].T, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(m.score_vjp(x, V, s, a), np.einsum("bji,bj->bi", Jfd, V), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(m.score_vjp(x[2], V, s, a), V @ Jfd[2], rtol=1e-6, atol=1e-6)
     # the score from Tweedie against the denoiser
     np.testing.assert_allclose(m.score(x, s, a), (a * m.denoise(x, s, a) - x) / s**2, rtol=1e-14)
 

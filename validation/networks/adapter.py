@@ -166,6 +166,27 @@ class TorchModel:
         out = (out - Vb) / sigma**2
         return out[0] if np.ndim(V) == 1 else out
 
+    def score_vjp(self, x, V, sigma, alpha=1.0):
+        """:math:`J(x)^\top v` (reverse mode), shapes as :meth:`score_jvp`; with it, the symmetric part
+        :math:`(J + J^\top)/2` of a network's Jacobian (not exactly symmetric) is matrix-free too."""
+        from torch.func import vjp, vmap
+        xb, single = as_batch(x, self.dim)
+        Vb, _ = as_batch(V, self.dim, "V")
+        if not single and Vb.shape != xb.shape:
+            raise SpectralTheoryError(f"`V` must have the shape of `x` {xb.shape} when x is a batch; got {Vb.shape}")
+        sigma, alpha = noise_args(sigma, alpha)
+        f = self._single(sigma / alpha)
+        cotangent = lambda xi, vi: vjp(f, xi)[1](vi)[0]
+        out = np.empty_like(Vb)
+        xs = self._tensor(xb[0] / alpha) if single else None
+        for i in self._chunks(Vb.shape[0]):
+            v = self._tensor(Vb[i:i + self.batch_size])
+            jd = (vmap(cotangent, in_dims=(None, 0))(xs, v) if single else
+                  vmap(cotangent)(self._tensor(xb[i:i + self.batch_size] / alpha), v))
+            out[i:i + self.batch_size] = self._numpy(jd, "vector-Jacobian product")
+        out = (out - Vb) / sigma**2
+        return out[0] if np.ndim(V) == 1 else out
+
     def score_jacobian(self, x, sigma, alpha=1.0):
         """Dense score Jacobian :math:`(J_D - I)/\\sigma^2`: (D, D) at x (D,), (B, D, D) at x (B, D)."""
         from torch.func import jacfwd, vmap

@@ -7,9 +7,11 @@ r"""The low-rank denoising autoencoder of Wang et al. for mixtures of low-rank G
    \qquad \phi = \frac{1}{2\sigma^2(1 + \sigma^2)},
 
 the exact posterior mean of :class:`spectral_theory.MoLRG` (equal weights, unit variance inside each
-subspace; :mod:`spectral_theory.molrg`, eq. lowrank) with the bases :math:`U_k` (D x d_k) as free,
-learnable parameters.  With orthonormal :math:`U_k` equal to the true bases the loss minimiser is exact;
-:attr:`bases` returns the learned column spaces orthonormalised (QR) for
+subspace; :mod:`spectral_theory.molrg`, eq. lowrank) with learnable bases on the Stiefel manifold:
+:math:`U_k = \mathrm{qf}(A_k)`, the Q factor of a free D x d_k parameter :math:`A_k` (differentiable,
+so plain AdamW on :math:`A_k` is gradient descent on the manifold's product).  Free, non-orthonormal
+:math:`U_k` would make the model larger than the MoLRG posterior family (it could fit the training
+set's within-subspace covariance through a wrong span).  :attr:`bases` returns the :math:`U_k` for
 :func:`spectral_theory.molrg.recovery_error`.
 """
 from __future__ import annotations
@@ -41,11 +43,12 @@ class LowRankDAE(torch.nn.Module):
         s2 = sigma**2
         c = 1.0 / (1.0 + s2)
         phi = 1.0 / (2 * s2 * (1.0 + s2))
-        proj = [x @ U.to(x.dtype) for U in self.bases_raw]                              # K x (B, d_k)
+        Us = [torch.linalg.qr(A.to(x.dtype))[0] for A in self.bases_raw]               # K x (D, d_k) orthonormal
+        proj = [x @ U for U in Us]                                                       # K x (B, d_k)
         logits = torch.cat([phi * (p**2).sum(1, keepdim=True) - 0.5 * d * torch.log1p(1.0 / s2)
                             for p, d in zip(proj, self.dims)], dim=1)                    # (B, K)
         w = torch.softmax(logits, dim=1)
-        out = sum(w[:, k:k + 1] * (p @ U.to(x.dtype).T) for k, (p, U) in enumerate(zip(proj, self.bases_raw)))
+        out = sum(w[:, k:k + 1] * (p @ U.T) for k, (p, U) in enumerate(zip(proj, Us)))
         return c * out
 
     @property
