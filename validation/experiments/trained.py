@@ -15,10 +15,12 @@ its check inconclusive (``resolution``), never "agree".
    :math:`\sqrt{(D+1)\,\mathrm{rss}/(D n_{fit})}`, both measured.  The distances of the network to D_M
    and D_G as N grows (memorisation -> generalisation) are the figure.
 2. ``trained_molrg_subspaces`` (Wang et al.): the low-rank DAE trained by gradient descent (AdamW on the
-   EDM loss) recovers the subspaces from N_k = d + 1 (K > 1) and not below N_k = d; the loss's optimum
-   is computed by K-subspaces on the same training set.  A DAE whose loss stays above the
-   optimum's (paired held-out noise, beyond its standard error) did not fit: each unfit run widens the
-   tolerance of the success fraction by 1/trials.
+   EDM loss) recovers the subspaces from N_k = d + 1 (K > 1; checked from 2d, where the fit criterion
+   below separates wrong splits) and not below N_k = d.  The DAE's fit is
+   measured by the training energy its bases leave unexplained (the small-noise limit of its loss)
+   against the optimum's (K-subspaces on the same set, 0 for noiseless data): a DAE leaving more than
+   0.1^2 beyond it (what bases at the success threshold leave for isotropic data) did not fit, and each
+   unfit run widens the tolerance of the success fraction by 1/trials.
 3. ``trained_jacobian_gaps`` (Ventura et al.; Achilli et al.'s D = 30 linear-manifold setting): the
    spectrum of tau J of an MLP score along the reverse trajectory against the exact two-block spectrum
    (gaps of :func:`spectral_theory.spectral_gaps`, peak of :func:`spectral_theory.gap_peak`).  By Weyl's
@@ -28,8 +30,10 @@ its check inconclusive (``resolution``), never "agree".
 4. ``trained_jacobian_alignment`` (Weitzner et al.): eigenvectors of a trained denoiser's Jacobian
    against the principal directions of a Gaussian.  For the exact denoiser they coincide at every noise
    level; by Davis-Kahan (Yu, Wang, Samworth 2015) :math:`\sin\theta_i \le 2\|J_\theta - J\|_{op}/\delta_i`
-   with :math:`\delta_i` the eigengap of the exact Jacobian, so the squared overlap is at least
-   :math:`1 - (2\epsilon/\delta_i)^2`.
+   with :math:`\delta_i` the eigengap of the exact Jacobian (shown; at this training budget it is too
+   loose to discriminate), and to first order :math:`1 - \mathrm{overlap}_i^2 \approx \sum_{j\ne i}
+   E_{ij}^2/(\mu_i - \mu_j)^2` with E the network's error in the exact eigenbasis, measured at
+   independent held-out points (twice this is the allowance).
 
 Without PyTorch every experiment returns no checks (inconclusive) and says so.
 """
@@ -144,7 +148,7 @@ def run_linear_distillation(ctx):
     if ctx.quick:
         ns, widths, seeds, steps = [16, 128, 1024], [64], [0], 1000
     else:
-        ns, widths, seeds, steps = [8, 32, 128, 512, 2048, 8192], [32, 128], [0, 1, 2], 6000
+        ns, widths, seeds, steps = [8, 32, 128, 512, 2048, 8192], [32, 128], [0, 1], 4000
     points = grid(n_train=ns, width=widths, seed=seeds)
     for p in points:
         p.update(dim=dim, model_seed=int(ctx.seed.generate_state(1)[0]), steps=steps, batch=256, n_eval=1000,
@@ -185,38 +189,33 @@ def run_linear_distillation(ctx):
 
 
 # ---- 2. Wang et al.: the low-rank DAE recovers the subspaces from N_k ~ d ----------------------------
-def _paired_excess(dae, optimum, X, rng, levels=(0.05, 0.1, 0.2), draws=32):
-    """Mean and standard error of |D_dae(x) - x0|^2 - |D_opt(x) - x0|^2 over the training points with
-    fresh noise (the same draws for both: paired), at low noise where wrong splits cost most."""
-    diffs = []
-    for c in levels:
-        x0 = np.tile(X, (draws, 1))
-        x = x0 + c * rng.standard_normal(x0.shape)
-        diffs.append(np.sum((dae.denoise(x, c) - x0) ** 2, 1) - np.sum((optimum.denoise(x, c) - x0) ** 2, 1))
-    diff = np.concatenate(diffs)
-    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(diff.size))
+def _unexplained(bases, X):
+    """Fraction of the training energy outside the best-fitting subspace of each point,
+    1 - sum_i max_k |U_k^T x_i|^2 / sum_i |x_i|^2 (the small-noise limit of the DAE's loss)."""
+    return 1.0 - float(st.molrg.clustering_objective(bases, X)[0].sum() / np.sum(X**2))
 
 
 def molrg_task(params, rng):
     """Sweep task: one MoLRG training set; K-subspaces (the optimum) and the best of ``restarts``
-    gradient-trained low-rank DAEs (lowest paired loss against the optimum)."""
+    gradient-trained low-rank DAEs (least unexplained energy)."""
     nets = _networks()
     n, d, K, Nk = params["n"], params["d"], params["K"], params["n_k"]
     model, X = draw_problem(n, d, K, Nk, 0.0, rng)
     ks = st.molrg.fit_subspaces(X, K, [d] * K, rng=rng)
-    optimum = st.molrg.low_rank_denoiser(ks.bases)
     best, seconds = None, 0.0
     for child in rng.spawn(params["restarts"]):
         dae, rec = nets.train_denoiser(X, "lowrank_dae", network_options=dict(dims=[d] * K), steps=params["steps"],
                                        batch_size=params["batch"], lr=params["lr"], ema=0.0, rng=child, threads=1)
         seconds += rec.seconds
-        excess, se = _paired_excess(dae, optimum, X, child)
-        if best is None or excess < best[1]:
-            best = (dae, excess, se)
-    dae, excess, se = best
-    return dict(dae_error=st.molrg.recovery_error(dae.module.bases, model.bases).max_error,
+        u = _unexplained(dae.module.bases, X)
+        if best is None or u < best[1]:
+            best = (dae.module.bases, u)
+    bases, u = best
+    u_opt = _unexplained(ks.bases, X)
+    return dict(dae_error=st.molrg.recovery_error(bases, model.bases).max_error,
                 ks_error=st.molrg.recovery_error(ks.bases, model.bases).max_error,
-                excess_loss=excess, excess_se=se, fitted=bool(excess <= 3 * se), seconds=seconds)
+                unexplained=u, unexplained_optimum=u_opt,
+                fitted=bool(u <= u_opt + st.molrg.SUCCESS_THRESHOLD**2), seconds=seconds)
 
 
 @experiment(
@@ -232,7 +231,7 @@ def run_molrg_subspaces(ctx):
     if ctx.quick:
         n, ds, K, mult, seeds, steps, restarts = 24, [3], 2, [], list(range(2)), 400, 3
     else:
-        n, ds, K, mult, seeds, steps, restarts = 48, [3, 5, 7], 2, [1, 2, 3, 4, 6], list(range(8)), 1500, 8
+        n, ds, K, mult, seeds, steps, restarts = 48, [3, 5, 7], 2, [1, 3, 6], list(range(5)), 1000, 4
     points = []
     for d in ds:
         nks = sorted({max(1, int(round(m * d / 2))) for m in mult} | {d - 1, d, d + 1, 2 * d})
@@ -253,15 +252,20 @@ def run_molrg_subspaces(ctx):
             unfit = np.mean([not r["fitted"] for r in sel])
             f_dae.append(sd)
             f_ks.append(sk)
-            if nk == d and K > 1:
-                at_d.append(f"d={d}: DAE {sd:.2f}, K-subspaces {sk:.2f}")
-                continue            # the optimum is not unique at N_k = d (any split into groups of d fits): no prediction
+            if d <= nk < 2 * d:
+                # N_k = d: the optimum is not unique (any split into groups of d fits); d < N_k < 2d: wrong splits
+                # leave less energy unexplained than the fit criterion resolves, so a fitted DAE is not certified to
+                # be at the global optimum the theory speaks of: reported, not checked
+                at_d.append(f"d={d}, N_k={nk}: DAE {sd:.2f}, K-subspaces {sk:.2f}")
+                continue
             pred = 0.0 if nk < d else 1.0
             checks.append(Check(f"d={d}, N_k={nk}: success fraction of the trained DAE", pred, sd, 0.0,
                                 finite_size=unfit, resolution=0.5,
-                                note="theory: no recovery below N_k = d, recovery from N_k = d + 1 (K > 1; molrg.md); best "
-                                     "of the restarts; a DAE whose loss (training points, fresh low noise) exceeds the "
-                                     "K-subspaces optimum's by > 3 se is unfit and may go either way (1/trials each)"))
+                                note="theory: no recovery below N_k = d, recovery from N_k = d + 1 (K > 1; molrg.md), checked from "
+                                     "N_k = 2d; best "
+                                     "of the restarts; a DAE leaving more than 0.1^2 of the training energy unexplained "
+                                     "beyond the K-subspaces optimum (the fraction a basis at the success threshold leaves "
+                                     "for isotropic data: |P - P_hat|_F^2/(2d)) is unfit and may go either way (1/trials)"))
         panels.append(dict(title=f"d = {d}, K = {K}, n = {n}", xlabel="N_k / d", ylabel="success fraction",
                            series=[Series("points", np.array(cells) / d, f_dae, label="low-rank DAE (AdamW, EDM loss)"),
                                    Series("points", np.array(cells) / d, f_ks, label="optimum (K-subspaces)"),
@@ -269,10 +273,12 @@ def run_molrg_subspaces(ctx):
     fig = Figure("trained_molrg_subspaces", "Subspace recovery by a gradient-trained low-rank DAE", panels)
     n_unfit = sum(not r["fitted"] for r in rows)
     return Outcome(checks, [fig], dict(n=n, dims=ds, K=K, seeds=len(seeds), steps=steps, restarts=restarts),
-                   notes=f"{n_unfit} of {len(rows)} DAE fits (best of {restarts} restarts each) stayed above the optimum's "
-                         "loss (unfit): gradient training of the low-rank DAE from random starts often stalls with one "
-                         "direction of each basis taken from the other subspace (recovery error sqrt(1/d)), a local "
-                         "minimum the loss test detects. Success fractions at N_k = d (tie, not checked): "
+                   notes=f"{n_unfit} of {len(rows)} DAE fits (best of {restarts} restarts each) left more energy unexplained "
+                         "than the success threshold allows (unfit): gradient training of the low-rank DAE from random "
+                         "starts often stalls with one direction of each basis taken from the other subspace (recovery "
+                         "error sqrt(1/d)). Success fractions for d <= N_k < 2d (not checked: at N_k = d the optimum is not unique; "
+                         "below 2d near-optimal wrong splits leave less than 0.1^2 of the energy unexplained, so the "
+                         "loss cannot certify the global optimum): "
                          + "; ".join(at_d) + ".")
 
 
@@ -298,7 +304,7 @@ def run_jacobian_gaps(ctx):
     rng = ctx.rng
     v1, v2 = 4.0, 0.5
     model = st.LinearManifold(30, [(5, v1), (10, v2)], basis="orthonormal", rng=rng)
-    steps, width, batch = (2500, 128, 8) if ctx.quick else (20000, 256, 64)
+    steps, width, batch = (6000, 128, 8) if ctx.quick else (20000, 256, 32)
     with nets.limit_threads(1):
         net, rec = _train_on_model(nets, model, steps, width, rng)
         sigmas = st.edm_sigmas(18 if ctx.quick else 40, 0.01, 50.0)
@@ -371,32 +377,45 @@ def run_jacobian_alignment(ctx):
     lam = np.concatenate([[4.0, 2.0, 1.0, 0.5], np.full(D - 4, 0.05)])
     Q = np.linalg.qr(rng.standard_normal((D, D)))[0]
     g = st.Gaussian.from_eigen(np.zeros(D), lam, Q)
-    steps, width, batch = (2000, 128, 64) if ctx.quick else (15000, 256, 256)
+    steps, width, batch = (4000, 128, 64) if ctx.quick else (15000, 256, 128)
     sig = np.geomspace(0.1, 5.0, 6 if ctx.quick else 16)
     with nets.limit_threads(1):
         net, rec = _train_on_model(nets, g, steps, width, rng)
         overlaps = np.empty((sig.size, k_top))
         ov_se = np.empty((sig.size, k_top))
         eps = np.empty(sig.size)
+        first = np.empty((sig.size, k_top))
         for a, s in enumerate(sig):
+            mu = lam / (lam + s**2)                                 # exact eigenvalues of J_D, eigenvectors Q
             x = g.sample(batch, rng=rng) + s * rng.standard_normal((batch, D))
             Jn = np.eye(D) + s**2 * net.score_jacobian(x, s)       # denoiser Jacobian: I + sigma^2 J_score
-            Je = np.eye(D) + s**2 * g.score_jacobian(x[0], s)
-            eps[a] = float(np.mean(_op_norm(Jn - Je)))
-            vecs = _sym_eig(Jn)[1][:, :, ::-1][:, :, :k_top]   # (B, D, k): top eigenvectors
+            vecs = _sym_eig(Jn)[1][:, :, ::-1][:, :, :k_top]     # (B, D, k): top eigenvectors
             ov = np.einsum("bdk,dk->bk", vecs, Q[:, :k_top]) ** 2                                # (B, k)
             overlaps[a], ov_se[a] = ov.mean(0), ov.std(0, ddof=1) / np.sqrt(batch)
+            # the network's error at independent held-out points, in the exact eigenbasis
+            xh = g.sample(batch, rng=rng) + s * rng.standard_normal((batch, D))
+            E = np.eye(D) + s**2 * net.score_jacobian(xh, s) - (Q * mu) @ Q.T
+            Et = np.einsum("di,bde,ej->bij", Q, 0.5 * (E + np.swapaxes(E, 1, 2)), Q)           # (B, D, D)
+            eps[a] = float(np.mean(_op_norm(E)))
+            dmu = mu[:k_top, None] - mu[None, :]                                                 # (k, D)
+            with np.errstate(divide="ignore"):
+                r = np.where(np.abs(dmu) > 0, Et[:, :k_top, :] ** 2 / dmu**2, 0.0)              # (B, k, D)
+            first[a] = r.sum(axis=2).mean(axis=0)
     shrink = lam / (lam + sig[:, None] ** 2)                            # exact eigenvalues of J_D, (S, D)
     delta = np.minimum(np.abs(np.diff(shrink, axis=1, prepend=np.inf))[:, :k_top],
                        np.abs(np.diff(shrink, axis=1, append=-np.inf))[:, :k_top])
-    allow = np.minimum(1.0, (2 * eps[:, None] / delta) ** 2)
+    allow = np.minimum(1.0, (2 * eps[:, None] / delta) ** 2)          # Davis-Kahan (figure)
     checks = []
     for a in range(0, sig.size, 1 if ctx.quick else 3):
         for i in range(k_top):
             checks.append(Check(f"sigma={sig[a]:.3g}: overlap^2 of eigenvector {i + 1} with principal direction {i + 1}",
-                                1.0, overlaps[a, i], ov_se[a, i], finite_size=allow[a, i], resolution=0.5,
-                                note="Davis-Kahan: 1 - overlap^2 <= (2 |J_net - J|_op / eigengap)^2, network error "
-                                     "measured at the level's held-out points"))
+                                1.0, overlaps[a, i], ov_se[a, i], resolution=0.5,
+                                finite_size=min(1.0, 2 * first[a, i]) if eps[a] < delta[a, i] / 2 else 1.0,
+                                note="first-order perturbation: 1 - overlap^2 ~ sum_j E_ij^2/(mu_i - mu_j)^2, E the "
+                                     "network's Jacobian error at independent held-out points of the level in the exact "
+                                     "eigenbasis, times 2 for the second order; valid only while Weyl excludes an "
+                                     "eigenvalue crossing (|J_net - J|_op < eigengap/2), else inconclusive; the rigorous "
+                                     "Davis-Kahan bound is in the figure"))
     cross = [float(sig[np.argmax(overlaps[:, i] < 0.5)]) if np.any(overlaps[:, i] < 0.5) else float("nan")
              for i in range(k_top)]
     fig = Figure("trained_jacobian_alignment", f"Trained denoiser's Jacobian eigenvectors vs principal directions (D={D})",
@@ -404,8 +423,9 @@ def run_jacobian_alignment(ctx):
                        series=[Series("points", sig, overlaps[:, i], ov_se[:, i], label=f"direction {i + 1} (lambda={lam[i]:.2g})")
                                for i in range(k_top)]
                        + [Series("hline", [], [1.0], label="exact Gaussian denoiser")]),
-                  dict(title="Davis-Kahan allowance", xlabel="sigma", ylabel="(2 eps / gap)^2", logx=True, logy=True,
-                       series=[Series("line", sig, allow[:, i], label=f"direction {i + 1}") for i in range(k_top)])])
+                  dict(title="allowances for 1 - overlap^2", xlabel="sigma", ylabel="allowance", logx=True, logy=True,
+                       series=[Series("line", sig, allow[:, i], label=f"Davis-Kahan, direction {i + 1}") for i in range(k_top)]
+                       + [Series("points", sig, first[:, i], label=f"first order, direction {i + 1}") for i in range(k_top)])])
     return Outcome(checks, [fig], dict(dim=D, eigenvalues=lam, steps=steps, width=width, batch=batch, sigmas=sig),
                    notes="First noise level where the overlap drops below 1/2, directions 1..4: "
                          + ", ".join(f"{c:.3g}" for c in cross)
