@@ -220,6 +220,13 @@ def test_unet_and_lowrank_train():
                                network_options=dict(channels=4, n_features=8), rng=0, threads=1)
     assert m.image_shape == (5, 3, 2) and m.denoise(X[:3], 0.5).shape == (3, 30)
     assert m.score_jvp(X[0], X[:2], 0.5).shape == (2, 30)
+    # forward and reverse products of the (odd-sized, padded) U-Net against central differences, float64
+    m64, _ = nn.train_denoiser(X, "unet", image_shape=(5, 3, 2), steps=2, batch_size=4, dtype="float64",
+                               network_options=dict(channels=4, n_features=8), rng=0, threads=1)
+    Jfd = J.finite_difference_matrix(m64.score, X[:1], 0.5)[0]
+    V = X[1:4]
+    np.testing.assert_allclose(m64.score_jvp(X[0], V, 0.5), V @ Jfd.T, rtol=1e-6, atol=1e-6 * np.abs(Jfd).max())
+    np.testing.assert_allclose(m64.score_vjp(X[0], V, 0.5), V @ Jfd, rtol=1e-6, atol=1e-6 * np.abs(Jfd).max())
     mol = st.MoLRG(10, [2, 2], rng=0)
     m, rec = nn.train_denoiser(mol.sample(40, rng=1), "lowrank_dae", network_options=dict(dims=[2, 2]), steps=5,
                                batch_size=8, rng=0, threads=1)

@@ -11,8 +11,8 @@ interface, numpy float64 in and out, batched:
 
 the VE-equivalent of :math:`x_t = \alpha x_0 + \sigma\xi` (``x_t/alpha = x_0 + (sigma/alpha) xi``) and
 Tweedie's formula (Efron 2011; conventions.md).  Jacobian-vector products are forward-mode autodiff
-(``torch.func.jvp``, vmapped over a block of tangents: about the cost of one forward pass per tangent);
-dense Jacobians are ``torch.func.jacfwd``.  Samplers (:mod:`validation.samplers`), Jacobian routes
+(``torch.func.jvp`` over the batch of (point, tangent) rows: about the cost of one forward pass per
+tangent), transposed products reverse mode; dense Jacobians are D forward-mode products per point.  Samplers (:mod:`validation.samplers`), Jacobian routes
 (:mod:`validation.jacobians`), :mod:`spectral_theory.metrics` and :func:`spectral_theory.distill_linear`
 take it like any exact model.
 """
@@ -81,7 +81,7 @@ class TorchModel:
         if self.image_shape is None:
             return x
         H, W, C = self.image_shape
-        return x.reshape(x.shape[0], H, W, C).permute(0, 3, 1, 2)          # (B, C, H, W)
+        return x.reshape(x.shape[0], H, W, C).permute(0, 3, 1, 2).contiguous()    # (B, C, H, W)
 
     def _from_module(self, y, n):
         if self.image_shape is not None:
@@ -142,60 +142,56 @@ class TorchModel:
         sigma, alpha = noise_args(sigma, alpha)
         return (alpha * self.denoise(x, sigma, alpha) - xb) / sigma**2
 
-    def _single(self, sigma_ve):
-        s = torch.full((1,), sigma_ve, dtype=self.dtype, device=self.device)
-        return lambda xi: self._forward(xi[None], s)[0]
+    def _batched(self, sigma_ve, n):
+        s = torch.full((n,), sigma_ve, dtype=self.dtype, device=self.device)
+        return lambda X: self._forward(X, s)
+
+    def _rows(self, x, V, sigma, alpha):
+        """Validated (points (B, D), tangents (B, D), sigma, alpha, 1-D V?): one point per tangent row."""
+        xb, single = as_batch(x, self.dim)
+        Vb, _ = as_batch(V, self.dim, "V")
+        if not single and Vb.shape != xb.shape:
+            raise SpectralTheoryError(f"`V` must have the shape of `x` {xb.shape} when x is a batch; got {Vb.shape}")
+        sigma, alpha = noise_args(sigma, alpha)
+        points = np.broadcast_to(xb[0], Vb.shape) if single else xb
+        return points / alpha, Vb, sigma, alpha, np.ndim(V) == 1
+
+    def _product(self, mode, x, V, sigma, alpha):
+        from torch.func import jvp, vjp
+        X, Vb, sigma, alpha, vector = self._rows(x, V, sigma, alpha)
+        out = np.empty_like(Vb)
+        for i in self._chunks(Vb.shape[0]):
+            xt, vt = self._tensor(X[i:i + self.batch_size]), self._tensor(Vb[i:i + self.batch_size])
+            f = self._batched(sigma / alpha, xt.shape[0])
+            jd = jvp(f, (xt,), (vt,))[1] if mode == "jvp" else vjp(f, xt)[1](vt)[0]
+            out[i:i + self.batch_size] = self._numpy(jd, f"{mode} product")
+        out = (out - Vb) / sigma**2
+        return out[0] if vector else out
 
     def score_jvp(self, x, V, sigma, alpha=1.0):
-        """:math:`J(x) v` for x (D,) and V (k, D) -> (k, D), or row-wise for x (B, D) and V (B, D)."""
-        from torch.func import jvp, vmap
-        xb, single = as_batch(x, self.dim)
-        Vb, _ = as_batch(V, self.dim, "V")
-        if not single and Vb.shape != xb.shape:
-            raise SpectralTheoryError(f"`V` must have the shape of `x` {xb.shape} when x is a batch; got {Vb.shape}")
-        sigma, alpha = noise_args(sigma, alpha)
-        f = self._single(sigma / alpha)
-        tangent = lambda xi, vi: jvp(f, (xi,), (vi,))[1]
-        out = np.empty_like(Vb)
-        xs = self._tensor(xb[0] / alpha) if single else None
-        for i in self._chunks(Vb.shape[0]):
-            v = self._tensor(Vb[i:i + self.batch_size])
-            jd = (vmap(tangent, in_dims=(None, 0))(xs, v) if single else
-                  vmap(tangent)(self._tensor(xb[i:i + self.batch_size] / alpha), v))
-            out[i:i + self.batch_size] = self._numpy(jd, "Jacobian-vector product")
-        out = (out - Vb) / sigma**2
-        return out[0] if np.ndim(V) == 1 else out
+        """:math:`J(x) v` for x (D,) and V (k, D) -> (k, D), or row-wise for x (B, D) and V (B, D).
+
+        One forward-mode pass (``torch.func.jvp``) over the batch of (point, tangent) rows: the module
+        must treat rows independently (as any denoiser in eval mode does)."""
+        return self._product("jvp", x, V, sigma, alpha)
 
     def score_vjp(self, x, V, sigma, alpha=1.0):
-        """:math:`J(x)^\top v` (reverse mode), shapes as :meth:`score_jvp`; with it, the symmetric part
-        :math:`(J + J^\top)/2` of a network's Jacobian (not exactly symmetric) is matrix-free too."""
-        from torch.func import vjp, vmap
-        xb, single = as_batch(x, self.dim)
-        Vb, _ = as_batch(V, self.dim, "V")
-        if not single and Vb.shape != xb.shape:
-            raise SpectralTheoryError(f"`V` must have the shape of `x` {xb.shape} when x is a batch; got {Vb.shape}")
-        sigma, alpha = noise_args(sigma, alpha)
-        f = self._single(sigma / alpha)
-        cotangent = lambda xi, vi: vjp(f, xi)[1](vi)[0]
-        out = np.empty_like(Vb)
-        xs = self._tensor(xb[0] / alpha) if single else None
-        for i in self._chunks(Vb.shape[0]):
-            v = self._tensor(Vb[i:i + self.batch_size])
-            jd = (vmap(cotangent, in_dims=(None, 0))(xs, v) if single else
-                  vmap(cotangent)(self._tensor(xb[i:i + self.batch_size] / alpha), v))
-            out[i:i + self.batch_size] = self._numpy(jd, "vector-Jacobian product")
-        out = (out - Vb) / sigma**2
-        return out[0] if np.ndim(V) == 1 else out
+        """:math:`J(x)^\top v` (reverse mode, ``torch.func.vjp``), shapes as :meth:`score_jvp`; with it
+        the symmetric part :math:`(J + J^\top)/2` of a network's Jacobian (not exactly symmetric) is
+        matrix-free too."""
+        return self._product("vjp", x, V, sigma, alpha)
 
     def score_jacobian(self, x, sigma, alpha=1.0):
-        """Dense score Jacobian :math:`(J_D - I)/\\sigma^2`: (D, D) at x (D,), (B, D, D) at x (B, D)."""
-        from torch.func import jacfwd, vmap
+        """Dense score Jacobian :math:`(J_D - I)/\sigma^2`: (D, D) at x (D,), (B, D, D) at x (B, D);
+        D forward-mode products per point (the columns), batched."""
         xb, single = as_batch(x, self.dim)
         sigma, alpha = noise_args(sigma, alpha)
-        jac = vmap(jacfwd(self._single(sigma / alpha)))
-        step = max(1, self.batch_size // self.dim)
-        out = np.empty((xb.shape[0], self.dim, self.dim))
-        for i in range(0, xb.shape[0], step):
-            out[i:i + step] = self._numpy(jac(self._tensor(xb[i:i + step] / alpha)), "Jacobian")
-        out = (out - np.eye(self.dim)) / sigma**2
+        D = self.dim
+        eye = np.eye(D)
+        per = max(1, self.batch_size // D)                       # points per chunk of D * per rows
+        out = np.empty((xb.shape[0], D, D))
+        for i in range(0, xb.shape[0], per):
+            pts = xb[i:i + per]
+            cols = self.score_jvp(np.repeat(pts, D, axis=0), np.tile(eye, (pts.shape[0], 1)), sigma, alpha)
+            out[i:i + per] = np.swapaxes(cols.reshape(pts.shape[0], D, D), 1, 2)    # rows of cols are J e_j
         return out[0] if single else out

@@ -21,13 +21,25 @@ def _groups(channels):
     return next(g for g in (8, 4, 2, 1) if channels % g == 0)
 
 
+class _GroupNorm(torch.nn.GroupNorm):
+    """GroupNorm written with ``reshape``: torch's kernel ``view``s its input, which fails in forward-mode
+    autodiff when a strided convolution hands it a non-contiguous tangent."""
+
+    def forward(self, x):
+        B, C = x.shape[:2]
+        g = x.reshape(B, self.num_groups, -1)
+        g = (g - g.mean(-1, keepdim=True)) / torch.sqrt(g.var(-1, unbiased=False, keepdim=True) + self.eps)
+        shape = (1, C) + (1,) * (x.dim() - 2)
+        return g.reshape(x.shape) * self.weight.reshape(shape) + self.bias.reshape(shape)
+
+
 class _Block(torch.nn.Module):
     def __init__(self, c_in, c_out, n_features):
         super().__init__()
-        self.norm1 = torch.nn.GroupNorm(_groups(c_in), c_in)
+        self.norm1 = _GroupNorm(_groups(c_in), c_in)
         self.conv1 = torch.nn.Conv2d(c_in, c_out, 3, padding=1)
         self.cond = torch.nn.Linear(n_features, c_out)
-        self.norm2 = torch.nn.GroupNorm(_groups(c_out), c_out)
+        self.norm2 = _GroupNorm(_groups(c_out), c_out)
         self.conv2 = torch.nn.Conv2d(c_out, c_out, 3, padding=1)
         self.skip = torch.nn.Conv2d(c_in, c_out, 1) if c_in != c_out else torch.nn.Identity()
 
