@@ -250,7 +250,7 @@ _SCRIPT = textwrap.dedent("""
 
 
 def test_checkpoint_resume_after_sigkill(tmp_path):
-    steps = 3000
+    steps = 1500
     ckpt = tmp_path / "run.pt"
     script = tmp_path / "train.py"
     script.write_text(_SCRIPT.format(steps=steps))
@@ -259,7 +259,7 @@ def test_checkpoint_resume_after_sigkill(tmp_path):
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
-    time.sleep(0.3)
+    time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     killed_at = nn.load_checkpoint(ckpt)["step"]
