@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from spectral_theory._checks import SpectralTheoryError, integer
+from spectral_theory.models import ScoreModel
 from spectral_theory.models._base import as_batch, noise_args
 
 from ._torch import torch, torch_dtype
@@ -28,7 +29,7 @@ from ._torch import torch, torch_dtype
 __all__ = ["TorchModel"]
 
 
-class TorchModel:
+class TorchModel(ScoreModel):
     """Adapter: a torch denoiser ``module(x, sigma) -> D(x; sigma)`` as a model.
 
     Parameters
@@ -57,10 +58,10 @@ class TorchModel:
             if len(image_shape) != 3:
                 raise SpectralTheoryError(f"`image_shape` must be (H, W, C); got {image_shape!r}")
             self.image_shape = tuple(integer(v, "image_shape", minimum=1) for v in image_shape)
-            self.dim = int(np.prod(self.image_shape))
+            self._dim = int(np.prod(self.image_shape))
         else:
             self.image_shape = None
-            self.dim = integer(dim, "dim", minimum=1)
+            self._dim = integer(dim, "dim", minimum=1)
         self.module = module
         self.device = torch.device(device)
         if dtype is None:
@@ -71,6 +72,10 @@ class TorchModel:
         if isinstance(module, torch.nn.Module):
             module.eval()
         self._probe()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
 
     def __repr__(self):
         shape = f"image_shape={self.image_shape}" if self.image_shape else f"dim={self.dim}"
@@ -169,7 +174,8 @@ class TorchModel:
         return out[0] if vector else out
 
     def score_jvp(self, x, V, sigma, alpha=1.0):
-        """:math:`J(x) v` for x (D,) and V (k, D) -> (k, D), or row-wise for x (B, D) and V (B, D).
+        """:math:`J(x) v` for x (D,) and V (k, D) -> (k, D) (rows :math:`J v_i`; a network's J is only
+        nearly symmetric), or row-wise for x (B, D) and V (B, D).
 
         One forward-mode pass (``torch.func.jvp``) over the batch of (point, tangent) rows: the module
         must treat rows independently (as any denoiser in eval mode does)."""
