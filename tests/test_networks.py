@@ -128,6 +128,8 @@ def test_torchmodel_vs_finite_differences(random_mlp):
     np.testing.assert_allclose(m.score_jvp(x[2], V, s, a), V @ Jfd[2].T, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(m.score_vjp(x, V, s, a), np.einsum("bji,bj->bi", Jfd, V), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(m.score_vjp(x[2], V, s, a), V @ Jfd[2], rtol=1e-6, atol=1e-6)
+    fwd = nn.TorchModel(m.module, dim=5, jvp="forward")                   # the forward-mode route agrees
+    np.testing.assert_allclose(fwd.score_jvp(x, V, s, a), m.score_jvp(x, V, s, a), rtol=1e-12, atol=1e-12)
     # the score from Tweedie against the denoiser
     np.testing.assert_allclose(m.score(x, s, a), (a * m.denoise(x, s, a) - x) / s**2, rtol=1e-14)
 
@@ -227,6 +229,10 @@ def test_unet_and_lowrank_train():
     V = X[1:4]
     np.testing.assert_allclose(m64.score_jvp(X[0], V, 0.5), V @ Jfd.T, rtol=1e-6, atol=1e-6 * np.abs(Jfd).max())
     np.testing.assert_allclose(m64.score_vjp(X[0], V, 0.5), V @ Jfd, rtol=1e-6, atol=1e-6 * np.abs(Jfd).max())
+    digits = pytest.importorskip("sklearn") and st.datasets.dataset("digits")      # carries image_shape (8, 8, 1)
+    m, _ = nn.train_denoiser(digits, "unet", steps=2, batch_size=4, network_options=dict(channels=4, n_features=8),
+                             rng=0, threads=1)
+    assert m.image_shape == (8, 8, 1)
     mol = st.MoLRG(10, [2, 2], rng=0)
     m, rec = nn.train_denoiser(mol.sample(40, rng=1), "lowrank_dae", network_options=dict(dims=[2, 2]), steps=5,
                                batch_size=8, rng=0, threads=1)
