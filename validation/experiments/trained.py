@@ -73,14 +73,6 @@ def _sweep(ctx, task, points, name):
     return res
 
 
-def _mse(a, b, x, sigma):
-    """Mean over x of |a - b|^2 / D and its standard error (a, b: models or arrays of outputs)."""
-    fa = a if isinstance(a, np.ndarray) else a.denoise(x, sigma)
-    fb = b if isinstance(b, np.ndarray) else b.denoise(x, sigma)
-    e = np.mean((fa - fb) ** 2, axis=1)
-    return float(e.mean()), float(e.std(ddof=1) / np.sqrt(e.size))
-
-
 def _sym_eig(J):
     """Eigen-decomposition of the symmetric part of a batch of Jacobians (ascending)."""
     return np.linalg.eigh(0.5 * (J + np.swapaxes(J, -1, -2)))
@@ -112,14 +104,13 @@ def ldq_task(params, rng):
     for c in LDQ_SIGMAS:
         s = c * rec.sigma_data
         x = fresh + s * rng.standard_normal(fresh.shape)                  # held-out: the true model's noisy points
-        out["mse_M"].append(_mse(net, emp, x, s)[0])
-        out["mse_G"].append(_mse(net, gau, x, s)[0])
-        out["mse_true"].append(_mse(net, model, x, s)[0])
+        for key, ref in (("mse_M", emp), ("mse_G", gau), ("mse_true", model)):
+            out[key].append(metrics.score_field_distance(net, ref, x, s).mse)
         xt = train[rng.integers(0, N, n_eval)]
         xt = xt + s * rng.standard_normal(xt.shape)                        # the training distribution, fresh noise
-        m, se = _mse(net, emp, xt, s)
-        out["fit_M"].append(m)
-        out["fit_M_se"].append(se)
+        fd = metrics.score_field_distance(net, emp, xt, s)
+        out["fit_M"].append(fd.mse)
+        out["fit_M_se"].append(fd.mse_stderr)
         fit = st.distill_linear(net, s, n_fit, train, rng=rng)
         W, b = st.wiener_filter(gau.mean_vector, gau.covariance(), s)
         xs = train[rng.integers(0, N, n_eval)]
