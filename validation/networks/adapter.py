@@ -30,7 +30,7 @@ __all__ = ["TorchModel"]
 
 
 class TorchModel(ScoreModel):
-    """Adapter: a torch denoiser ``module(x, sigma) -> D(x; sigma)`` as a model.
+    r"""Adapter: a torch denoiser ``module(x, sigma) -> D(x; sigma)`` as a model.
 
     Parameters
     ----------
@@ -211,7 +211,7 @@ class TorchModel(ScoreModel):
         return self._product("vjp", x, V, sigma, alpha)
 
     def score_jacobian(self, x, sigma, alpha=1.0):
-        """Dense score Jacobian :math:`(J_D - I)/\sigma^2`: (D, D) at x (D,), (B, D, D) at x (B, D);
+        r"""Dense score Jacobian :math:`(J_D - I)/\sigma^2`: (D, D) at x (D,), (B, D, D) at x (B, D);
         D forward-mode products per point (the columns), batched."""
         xb, single = as_batch(x, self.dim)
         sigma, alpha = noise_args(sigma, alpha)
