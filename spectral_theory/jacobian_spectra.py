@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 
-from ._checks import SpectralTheoryError, array, integer, scalar
+from .checks import SpectralTheoryError, array, integer, scalar
 from .models import Empirical, Gaussian, LinearManifold, MoLRG, SpikedCovariance
 from .rmt import AtomicLaw, GeneralizedMarchenkoPastur, Silverstein, SpectralDensity
 from .rmt.atomic import AtomicSpectrum  # noqa: F401  (deprecated alias of AtomicLaw, re-exported)

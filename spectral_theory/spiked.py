@@ -387,3 +387,10 @@ def interaction_overlap_scale(snrs, aspect, n_samples):
     safe = np.where(diff != 0, diff, 1.0)
     terms = np.where(pair, np.where(diff != 0, th[:, None] * th[None, :] / (n * safe**2), 1.0), 0.0)
     return np.minimum(terms.sum(axis=1), 1.0)
+
+
+__all__ = ["threshold", "top_eigenvalue", "overlap", "snr_from_eigenvalue", "right_overlap",
+           "effective_snr", "emergence_tau", "emergence_abar", "emergence_time", "SpikedPrediction",
+           "predict", "overlap_curves", "emergence_order", "TW1_MEAN", "TW1_STD",
+           "outlier_variance", "edge_scale", "critical_window", "eigenvalue_std",
+           "finite_size_bound", "subcritical_overlap_scale", "interaction_overlap_scale"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, array, integer
+from ..checks import SpectralTheoryError, array, integer
 from ..schedules import EDM, Schedule
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, as_generator, integer, scalar
+from ..checks import SpectralTheoryError, as_generator, integer, scalar
 from ._inputs import _bases, _data, _dims
 from .gradient import _fit_gradient, _retract
 from .ksubspaces import _fit_ksubspaces
@@ -70,3 +70,6 @@ def fit_subspaces(X, n_components, dims, method="ksubspaces", rng=None, *, resta
             restarts = 1
         return _fit_gradient(X, ds, restarts, max_iter, rng, schedule, times, n_noise, gtol, weights, init)
     raise SpectralTheoryError(f"`method` must be 'ksubspaces' or 'gradient'; got {method!r}")
+
+
+__all__ = ["fit_subspaces"]

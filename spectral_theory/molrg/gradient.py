@@ -84,3 +84,6 @@ def _fit_gradient(X, dims, restarts, max_iter, rng, schedule, times, n_noise, gt
                                restarts, "gradient", float(loss), float(gnorm),
                                (float(levels[-1][0]), float(levels[-1][1])))
     return best
+
+
+__all__ = []                     # the trainer is reached through fit.fit_subspaces

@@ -132,3 +132,6 @@ def _fit_ksubspaces(X, dims, restarts, max_iter, patience, rng):
             break
     U, obj, labels, iters, conv = best
     return SubspaceFit(tuple(U), obj, energy, labels, iters, conv, run, "ksubspaces")
+
+
+__all__ = ["clustering_objective"]

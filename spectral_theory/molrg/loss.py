@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import as_generator, integer, scalar
+from ..checks import as_generator, integer, scalar
 from ..models import MoLRG
 from ._inputs import _bases, _data, _noise_levels
 
@@ -133,3 +133,7 @@ def loss_and_gradient(bases, X, xi, sigma, alpha=1.0, weights=None):
         coef = a * 2 * phi * (g[:, k:k + 1] - gbar)                  # (B, 1)
         grads.append((r * a).T @ y + (x * a).T @ (r @ U) + (x * coef).T @ y)   # (n, d_k)
     return float(np.sum(r**2) / B), grads
+
+
+__all__ = ["LossEstimate", "low_rank_denoiser", "whitened_antithetic_noise", "denoising_loss",
+           "pca_loss", "loss_and_gradient"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .._checks import SpectralTheoryError, array, scalar
+from ..checks import SpectralTheoryError, array, scalar
 from ._inputs import _bases
 
 SUCCESS_THRESHOLD = 0.1          # the paper's |P_hat - P|_F / sqrt(2 d) criterion
@@ -66,3 +66,6 @@ def numerical_rank(matrix, energy=0.99):
     rank = np.sum(cum <= energy * total, axis=-1) + 1
     rank = np.where(total[..., 0] > 0, rank, 0)
     return int(rank) if A.ndim == 2 else rank.astype(int)
+
+
+__all__ = ["SUCCESS_THRESHOLD", "Recovery", "recovery_error", "numerical_rank"]

@@ -50,3 +50,6 @@ class SubspaceFit:
     def denoiser(self, weights=None) -> MoLRG:
         """The trained low-rank denoiser (the MoLRG posterior mean with these bases)."""
         return MoLRG.from_bases(self.bases, weights=weights)
+
+
+__all__ = ["SubspaceFit"]

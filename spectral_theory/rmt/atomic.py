@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, array, probability_vector
+from ..checks import SpectralTheoryError, array, probability_vector
 from .density import SpectralDensity, StieltjesResult
 
 
@@ -56,3 +56,6 @@ class AtomicSpectrum(AtomicLaw):
         warnings.warn("spectral_theory.AtomicSpectrum is deprecated; use spectral_theory.rmt.AtomicLaw "
                       "(the same law)", DeprecationWarning, stacklevel=2)
         super().__init__(locations, weights)
+
+
+__all__ = ["AtomicLaw", "AtomicSpectrum"]

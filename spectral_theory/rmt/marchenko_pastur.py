@@ -92,3 +92,6 @@ class MarchenkoPastur(SpectralDensity):
 
     def __repr__(self):
         return f"MarchenkoPastur(ratio={self.ratio}, scale={self.scale})"
+
+
+__all__ = ["MarchenkoPastur"]

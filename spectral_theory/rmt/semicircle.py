@@ -5,7 +5,7 @@ from math import comb
 
 import numpy as np
 
-from .._checks import scalar
+from ..checks import scalar
 from .density import SpectralDensity, StieltjesResult
 
 
@@ -53,3 +53,6 @@ class Semicircle(SpectralDensity):
 
     def __repr__(self):
         return f"Semicircle(variance={self.variance}, center={self.center})"
+
+
+__all__ = ["Semicircle"]

@@ -218,3 +218,6 @@ class GeneralizedMarchenkoPastur(_CompanionLaw):
     def __repr__(self):
         return (f"GeneralizedMarchenkoPastur(population_values={self.population_values.tolist()}, "
                 f"population_weights={self.population_weights.tolist()}, ratio={self.ratio})")
+
+
+__all__ = ["CompanionEquation", "Silverstein", "GeneralizedMarchenkoPastur"]

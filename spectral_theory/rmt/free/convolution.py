@@ -35,7 +35,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..._checks import SpectralTheoryError
+from ...checks import SpectralTheoryError
 from .. import _kernels as K
 from ..density import SpectralDensity, StieltjesResult
 from . import _solver as FK
@@ -354,3 +354,5 @@ def free_multiplicative_convolution(first: SpectralDensity, second: SpectralDens
     return FreeConvolution(first, second, "multiplicative")
 
 
+__all__ = ["free_cumulants", "FreeConvolution", "free_additive_convolution",
+           "free_multiplicative_convolution"]

@@ -326,3 +326,6 @@ def grid_bulks(boundary_g, hull, atoms, n_grid):
     diagnostics = {"method": "grid scan", "n_grid": n_grid, "bisection_steps": steps, "solver_failures": failures,
                    "bracket_width": float(np.max(np.abs(b - a))) if a.size else 0.0}
     return tuple((float(edges[i]), float(edges[i + 1])) for i in range(0, edges.size, 2)), diagnostics
+
+
+__all__ = ["exact_bulks", "grid_bulks"]
