@@ -12,7 +12,8 @@ real axis by continuation:
    z the equations have real coefficients, so both conjugates solve; the limit from above is wanted);
 3. if that fails, once more with the slower shrink 0.7.
 
-:func:`continuation` builds the driver of one problem from its numba pieces; ``p`` is the problem's
+:func:`continuation` builds the driver of one problem from its numba pieces (:func:`chunk` cuts the grid
+the solvers run in parallel); ``p`` is the problem's
 data (a tuple), passed through untouched. The pieces are closure constants, not arguments: a
 dispatcher passed as an argument makes its callers uncachable, a closure keeps ``cache=True``
 (numba keys the cache on the closure's contents).
@@ -87,3 +88,10 @@ def continuation(start, fixed_point, newton, accept, half):
         return w, it, st
 
     return solve
+
+
+@njit(cache=True, error_model="numpy")
+def chunk(c, n, n_chunks):
+    """Bounds [lo, hi) of the c-th of ``n_chunks`` contiguous chunks of n grid points (the solvers run
+    the chunks in parallel and warm-start each point from its predecessor inside a chunk)."""
+    return (c * n) // n_chunks, ((c + 1) * n) // n_chunks

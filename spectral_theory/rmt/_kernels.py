@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, continuation  # noqa: F401
+from ._chunk, continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, chunk, continuation  # noqa: F401
 
 # Every kernel uses numba's "numpy" error model: a real division by zero gives inf/nan, which the
 # residual and status checks report as a failed point, instead of raising inside a prange loop.
@@ -303,8 +303,7 @@ def solve_grid(z, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, ma
     status = np.zeros(n, dtype=np.int64)
     n_chunks = max(1, min(n_chunks, n))
     for c in prange(n_chunks):
-        lo = (c * n) // n_chunks
-        hi = ((c + 1) * n) // n_chunks
+        lo, hi = chunk(c, n, n_chunks)
         have_prev = False
         g_prev = 0j
         for i in range(lo, hi):

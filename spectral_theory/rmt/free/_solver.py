@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, continuation  # noqa: F401
+from .._chunk, continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, chunk, continuation  # noqa: F401
 from .._kernels import cdiv
 from ._laws import NAN, law_transform
 
@@ -247,8 +247,7 @@ def solve_grid(kind, z, law_a, law_b, bulks_a, bulks_b, mean_a, mean_b, eta_top,
     status = np.zeros(n, dtype=np.int64)
     n_chunks = max(1, min(n_chunks, n))
     for c in prange(n_chunks):
-        lo = (c * n) // n_chunks
-        hi = ((c + 1) * n) // n_chunks
+        lo, hi = chunk(c, n, n_chunks)
         hint_a = np.zeros(1, dtype=np.complex128)
         hint_b = np.zeros(1, dtype=np.complex128)
         have_prev = False
