@@ -24,10 +24,10 @@ Solvers (per point, ``prange`` over points):
   ``Im z > 0`` (so it never leaves the Herglotz branch) and converges globally, but only linearly and
   slowly near the real axis;
 * **Newton** on ``z(g) - z``: quadratic, but may jump to another root of the polynomial;
-* hence **continuation** (the shared driver of :mod:`._continuation`): fixed point at ``Im z = eta_top`` (far from the spectrum, a contraction),
-  then ``eta`` shrinks geometrically and each level is solved by Newton warm-started at the previous
-  level (fallback: damped fixed point, then Newton again); every accepted value must satisfy the
-  Herglotz condition. On the real axis inside the support the conjugate root is taken if Newton
+* hence **continuation** (the shared driver of :mod:`._continuation`): fixed point at
+  ``Im z = eta_top`` (far from the spectrum, a contraction), then ``eta`` shrinks geometrically and
+  each level is solved by Newton warm-started at the previous level (fallback: damped fixed point,
+  then Newton again); every accepted value must satisfy the Herglotz condition. On the real axis inside the support the conjugate root is taken if Newton
   lands in the upper half plane (both are roots for real z; the limit from above has Im g <= 0).
 * real ``x`` **outside** the support: bisection in ``s`` on the monotone branch bracketing ``x``
   (exact and branch-safe), then ``g = 1/s``.
@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._chunk, continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, chunk, continuation  # noqa: F401
+from ._continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, chunk, continuation  # noqa: F401
 
 # Every kernel uses numba's "numpy" error model: a real division by zero gives inf/nan, which the
 # residual and status checks report as a failed point, instead of raising inside a prange loop.

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._chunk, continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, chunk, continuation  # noqa: F401
+from .._continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, chunk, continuation  # noqa: F401
 from .._kernels import cdiv
 from ._laws import NAN, law_transform
 
