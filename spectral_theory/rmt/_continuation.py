@@ -1,8 +1,8 @@
 """The one numba driver of the complex continuation in Im z (with one retry), shared by every solver.
 
-A fixed-point equation in the upper (or lower) half plane - the companion equation of
-:mod:`._kernels`, the subordination equations of :mod:`.free` - is solved at a point z near or on the
-real axis by continuation:
+A fixed-point equation in the upper (or lower) half plane - the companion equation of :mod:`._kernels`,
+the subordination equations of :mod:`.free._solver` - is solved at a point z near or on the real axis
+by continuation:
 
 1. plain (damped) fixed-point iteration at ``Im z = eta_top`` (far from the spectrum, a contraction);
 2. ``eta`` shrinks geometrically (factor ``shrink``) down to ``Im z``; each level is solved by Newton

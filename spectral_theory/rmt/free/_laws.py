@@ -9,7 +9,7 @@ transform ``g(w)`` and derivative ``g'(w)`` are evaluated by :func:`law_transfor
 
 * ``LAW_DISCRETE``: ``sum_j m_j delta(x_j)`` (``p1 = x``, ``p2 = m``): ``g = sum m / (w - x)``. Exact for
   an atomic law; for a generic continuous law (atoms + bulk quadrature nodes) it is accurate only
-  while ``w`` stays away from the support - :mod:`.free` then polishes with the exact transforms.
+  while ``w`` stays away from the support - :mod:`.convolution` then polishes with the exact transforms.
 * ``LAW_SEMICIRCLE`` (``par = [center m, variance s2]``): ``g = (u - sqrt(u - R) sqrt(u + R)) / (2 s2)``,
   ``u = w - m``, ``R = 2 sqrt(s2)``, evaluated as ``2 / (u + sqrt(u - R) sqrt(u + R))`` (the product of
   the two roots of ``s2 g^2 - u g + 1 = 0`` is ``1/s2``; no cancellation at large ``|u|``, where the
