@@ -44,6 +44,9 @@ from .distill import LinearFit, distill_linear, wiener_filter
 # mixtures of low-rank Gaussians
 from . import molrg
 
+# one name per quantity: the declared parameters (name, symbol, domain)
+from . import parameters
+
 __all__ = [
     # exceptions
     "SpectralTheoryException", "SpectralTheoryError", "ConvergenceError",

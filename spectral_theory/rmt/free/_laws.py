@@ -78,7 +78,7 @@ def kernel_law(law: SpectralDensity):
     if isinstance(law, Semicircle):
         return (LAW_SEMICIRCLE, np.array([law.center, law.variance]), empty, empty, no_gaps), True
     if isinstance(law, MarchenkoPastur):
-        return (LAW_MARCHENKO_PASTUR, np.array([law.ratio, law.scale]), empty, empty, no_gaps), True
+        return (LAW_MARCHENKO_PASTUR, np.array([law.aspect, law.scale]), empty, empty, no_gaps), True
     if isinstance(law, _CompanionLaw):
         eq = law._eq
         gaps = np.ascontiguousarray(np.stack([eq.gap_x_lo, eq.gap_x_hi, eq.gap_s_lo, eq.gap_s_hi]))
