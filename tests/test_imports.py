@@ -8,7 +8,7 @@ import spectral_theory as st
 
 ROOT = pathlib.Path(st.__file__).parent
 #: top-level names of the optional extras (pyproject's optional-dependencies), importable only lazily
-EXTRAS = {"matplotlib", "tqdm", "dask", "distributed", "sklearn", "torch", "freealg", "mnist1d"}
+EXTRAS = {"matplotlib", "tqdm", "dask", "distributed", "sklearn", "skimage", "PIL", "torch", "freealg", "mnist1d"}
 
 
 def _module_name(path):

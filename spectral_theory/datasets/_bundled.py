@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import random
 from importlib import resources
 
 import numpy as np
@@ -218,8 +219,6 @@ def _mnist1d(n, rng=None) -> Dataset:
     n = integer(n, "n", minimum=1)
     rng = as_generator(rng)
     try:
-        import random
-
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as e:
         raise extra_missing("mnist1d", "mnist1d") from e
