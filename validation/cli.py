@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     v.add_argument("--seed", type=int, default=20241016, help="root seed of every random stream")
     v.add_argument("--quiet", action="store_true", help="no progress bars")
+    v.add_argument("--format", default="png",
+                   help="figure formats, comma-separated among png, pdf, svg (default: %(default)s)")
+    v.add_argument("--style", choices=("paper", "talk"), default="paper",
+                   help="figure sizes, fonts and line widths (default: %(default)s)")
     v.set_defaults(func=_validate)
 
     t = sub.add_parser("latex", help="write a standalone LaTeX document of the derivations")
