@@ -7,8 +7,10 @@ it holds), results, references and a regime of validity.  It knows how to
   when simplify cannot decide, by substituting random rational points drawn from the derivation's
   domain and regime and evaluating the residual with 50 significant digits (mpmath, via ``evalf``);
   its *numeric twins* compare the compiled result with the matching ``spectral_theory`` function;
-* **print** itself: ``latex()`` gives ``align`` environments with ``\label``\ s, ``sympy.latex(d)`` calls
-  the ``_latex`` printer hook, and ``_repr_latex_`` renders it in notebooks;
+* **print** itself (:mod:`derivations.printing`): ``latex()`` gives ``align`` environments with
+  ``\label``\ s derived from the derivation's and the step's names (stable across runs), one row per
+  element of a tuple and long sums broken over rows; ``sympy.latex(d)`` calls the ``_latex`` printer
+  hook, and ``_repr_latex_`` renders it in notebooks;
 * **compile** itself: ``numeric(result)`` returns a numba-compiled (or numpy) function of a result
   (:mod:`derivations.codegen`).
 
@@ -25,8 +27,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from spectral_theory._checks import SpectralTheoryError, as_generator
+
+from .bibliography import collect
+from .printing import TexPrinter, latex
 
 #: significant digits of the random-point checks, and the residual they must reach
 CHECK_DIGITS = 50
@@ -155,7 +161,7 @@ def _resolve(dotted: str):
 
 def _describe_symbol(s) -> str:
     r"""LaTeX of a symbol's assumptions: ``\gamma > 0``, ``x \in \mathbb{R}``, ..."""
-    t = sp.latex(s)
+    t = latex(s)
     if getattr(s, "is_positive", None):
         return f"{t} > 0"
     if getattr(s, "is_nonnegative", None):
@@ -163,7 +169,7 @@ def _describe_symbol(s) -> str:
     if getattr(s, "is_real", None):
         return rf"{t} \in \mathbb{{R}}"
     if isinstance(s, sp.MatrixSymbol):
-        return rf"{t} \in \mathbb{{R}}^{{{sp.latex(s.shape[0])} \times {sp.latex(s.shape[1])}}}"
+        return rf"{t} \in \mathbb{{R}}^{{{latex(s.shape[0])} \times {latex(s.shape[1])}}}"
     return rf"{t} \in \mathbb{{C}}"
 
 
@@ -171,11 +177,136 @@ _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}":
                 "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
 
 
+_TEX_RELATIONS = {">=": r"$\geq$", "<=": r"$\leq$", ">": "$>$", "<": "$<$"}
+
+
+def _escape(prose: str) -> str:
+    out = "".join(_TEX_SPECIAL.get(c, c) for c in prose)
+    return re.sub(r">=|<=|>|<", lambda m: _TEX_RELATIONS[m.group()], out)
+
+
 def tex_text(text: str) -> str:
-    """Escape prose for LaTeX, leaving ``$...$`` math segments untouched."""
+    """Escape prose for LaTeX, leaving ``$...$`` math segments untouched; relations in prose (``>=``)
+    become math (``$\\geq$``): no text-font glyph is needed for them."""
     parts = re.split(r"(\$[^$]*\$)", text)
-    return "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1
-                   else "".join(_TEX_SPECIAL.get(c, c) for c in p) for p in parts)
+    return "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1 else _escape(p) for p in parts)
+
+
+def tex_title(text: str) -> str:
+    """:func:`tex_text` for a sectioning command: each math segment also gets a plain-text form for the
+    PDF bookmarks (``\\texorpdfstring``)."""
+    parts = re.split(r"(\$[^$]*\$)", text)
+    return "".join(rf"\texorpdfstring{{{p}}}{{{_plain(p[1:-1])}}}" if p.startswith("$") and len(p) > 1
+                   else _escape(p) for p in parts)
+
+
+def _plain(math: str) -> str:
+    r"""A bookmark-safe rendering of inline math: ``\tau = a^2`` -> ``tau = a2``, ``F^\top`` -> ``FT``."""
+    math = re.sub(r"\\(top|mathrm|mathbf|operatorname|left|right)\b", lambda m: "T" if m.group(1) == "top" else "", math)
+    math = re.sub(r"\\([A-Za-z]+)", r"\1", math)
+    return re.sub(r"[{}_\\$]", "", math).replace("^", r"\textasciicircum{}").strip()
+
+
+#: a displayed row longer than this (estimated in characters of output) is broken at its top-level sum
+MAX_ROW_WIDTH = 48             # about 460 pt of a 10 pt document's 500 pt text width
+
+
+def _group(tex: str, i: int) -> tuple:
+    """The brace group starting at ``tex[i] == '{'``: (content, index after it)."""
+    depth = 0
+    for j in range(i, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[j], 0)
+        if depth == 0:
+            return tex[i + 1:j], j + 1
+    return tex[i + 1:], len(tex)
+
+
+def tex_width(tex: str) -> float:
+    r"""Rough width of displayed LaTeX in characters: a command counts 1, a fraction its wider part,
+    sub/superscripts 0.7, spacing and ``\left``/``\right`` nothing (only used to decide where to break)."""
+    width, i = 0.0, 0
+    while i < len(tex):
+        c = tex[i]
+        if tex.startswith(r"\frac", i) and i + 5 < len(tex) and tex[i + 5] == "{":
+            num, i = _group(tex, i + 5)
+            den, i = _group(tex, i) if i < len(tex) and tex[i] == "{" else ("", i)
+            width += max(tex_width(num), tex_width(den)) + 0.5
+            continue
+        if c in "^_":
+            i += 1
+            if i < len(tex) and tex[i] == "{":
+                part, i = _group(tex, i)
+                width += 0.7 * tex_width(part)
+            else:
+                width += 0.7
+                i += 1
+            continue
+        if c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+            name = m.group(1)
+            i += len(m.group(0))
+            width += 0 if name in ("left", "right", ",", " ", ";", "!", "mathrm", "mathbf", "operatorname") else 1
+            continue
+        width += 0 if c in "{} " else (2.5 if c in "+-=<>" else 1)    # binary operators carry spaces
+        i += 1
+    return width
+
+
+def equation_rows(lhs, rhs, printer=None, width: float = MAX_ROW_WIDTH) -> list:
+    """The rows of ``lhs = rhs`` in an ``align``: one row per element when both sides are tuples of
+    one length; a row wider than ``width`` (:func:`tex_width` units) broken before a top-level ``+``/``-`` (of the
+    right-hand side, or of its factor in parentheses: ``c (a + b + ...)``)."""
+    p = (printer or TexPrinter())._print
+    if isinstance(lhs, sp.Tuple) and isinstance(rhs, sp.Tuple) and len(lhs) == len(rhs):
+        return [row for l_, r_ in zip(lhs, rhs) for row in equation_rows(l_, r_, printer, width)]
+    left, right = p(lhs), p(rhs)
+    if tex_width(left) + tex_width(right) <= width:
+        return [f"{left} &= {right}"]
+    prefix, pieces, suffix = _split_sum(rhs, p)
+    if len(pieces) < 2:
+        return [f"{left} &= {right}"]          # nothing to break at; the compile test reports overfull rows
+    rows, current = [], f"{left} &= {prefix}"
+    for k, (joiner, piece) in enumerate(pieces):
+        text = f"{joiner}{piece}" if k or joiner == "- " else piece
+        if k and tex_width(current) + tex_width(text) > width:
+            rows.append(current)
+            current = r"&\quad {}" + (text if joiner.strip() else r"\times " + text)
+        else:
+            current += (" " if k else "") + text
+    rows.append(current + suffix)
+    return rows
+
+
+def _split_sum(expr, p) -> tuple:
+    """(prefix, [(joiner, printed piece)], suffix) of an expression to break over rows: the terms of a
+    sum; of the one sum in a product (``c \\Big( a + b \\Big)``), in a long denominator
+    (``c \\Big/ \\Big( a + b \\Big)``) or in a function's argument (``E\\Big( a + b \\Big)``); else the
+    factors of a product (a long fraction as ``\\frac{1}{d}`` times its numerator's factors)."""
+    printer = p.__self__
+    if isinstance(expr, sp.Add):
+        return "", _terms(expr, printer), ""
+    if isinstance(expr, AppliedUndef) and len(expr.args) == 1 and isinstance(expr.args[0], sp.Add):
+        return printer._deal_with_super_sub(expr.func.__name__) + r" \Big(", _terms(expr.args[0], printer), r" \Big)"
+    if not isinstance(expr, sp.Mul) or any(isinstance(a, sp.MatrixExpr) for a in expr.args):
+        return "", [], ""
+    num, den = sp.fraction(expr)
+    if den != 1 and isinstance(den, sp.Add) and not isinstance(num, sp.Add):
+        return p(num) + r" \Big/ \Big(", _terms(den, printer), r" \Big)"
+    factors = sp.Mul.make_args(num)
+    sums = [a for a in factors if isinstance(a, sp.Add)]
+    coeff = sp.Mul(*[a for a in factors if not isinstance(a, sp.Add)]) / den     # all but the sums
+    if len(sums) == 1:
+        return (p(coeff) if coeff != 1 else "") + r" \Big(", _terms(sums[0], printer), r" \Big)"
+    if sums:
+        pieces = ([p(coeff)] if coeff != 1 else []) + [r"\left(" + p(a) + r"\right)" for a in sums]
+    else:                                      # a long fraction of products: 1/den times each factor
+        pieces = ([p(1 / den)] if den != 1 else []) + [p(a) for a in factors]
+    return "", [("", f) for f in pieces], ""
+
+
+def _terms(expr, printer) -> list:
+    return [("- ", printer._print(-t)) if t.could_extract_minus_sign() else ("+ ", printer._print(t))
+            for t in printer._as_ordered_terms(expr, order=None)]
 
 
 @dataclass(frozen=True)
@@ -304,51 +435,59 @@ class Derivation:
     def _label(self, label: str) -> str:
         return f"{self.name}:{label}"
 
-    def _equation(self, lhs, rhs, printer=None) -> str:
-        p = printer._print if printer is not None else sp.latex
-        return f"{p(lhs)} &= {p(rhs)}"
+    def _align(self, items, labels: bool, width: float = MAX_ROW_WIDTH) -> str:
+        """An ``align`` of (explanation, lhs, rhs, label) items; a multi-row item is labelled on its
+        last row (the others are ``\\nonumber``)."""
+        blocks = []
+        for why, lhs, rhs, label in items:
+            rows = equation_rows(lhs, rhs, width=width)
+            tag = rf" \label{{eq:{self._label(label)}}}" if labels else ""
+            body = " \\nonumber \\\\\n".join(rows) + tag
+            blocks.append((rf"\intertext{{{tex_text(why)}}}" + "\n" if why else "") + body)
+        return "\\begin{align}\n" + " \\\\\n".join(blocks) + "\n\\end{align}"
 
-    def latex_steps(self, labels: bool = True, printer=None) -> str:
-        r"""The steps as one ``align`` environment with ``\intertext`` explanations."""
-        lines = []
-        for i, s in enumerate(self.steps):
-            text = rf"\intertext{{{tex_text(s.why)}}}" if s.why else ""
-            label = rf" \label{{eq:{self._label(s.label)}}}" if labels else ""
-            lines.append(f"{text}\n{self._equation(s.lhs, s.rhs, printer)}{label}")
-        return "\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}"
+    def latex_steps(self, labels: bool = True, width: float = MAX_ROW_WIDTH) -> str:
+        r"""The steps as one ``align`` environment with ``\intertext`` explanations; labels
+        ``eq:<derivation>:<step>``."""
+        return self._align([(s.why, s.lhs, s.rhs, s.label) for s in self.steps], labels, width)
 
-    def latex_results(self, labels: bool = True, printer=None) -> str:
-        lines = []
-        for r in self.results:
-            label = rf" \label{{eq:{self._label('result:' + r.name)}}}" if labels else ""   # steps may share the name
-            lines.append(rf"\intertext{{{tex_text(r.description)}}}"
-                         f"\n{self._equation(r.symbol, r.expr, printer)}{label}")
-        return "\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}"
+    def latex_results(self, labels: bool = True, width: float = MAX_ROW_WIDTH) -> str:
+        """The results as one ``align``; labels ``eq:<derivation>:result:<name>`` (steps may share a name)."""
+        return self._align([(r.description, r.symbol, r.expr, "result:" + r.name) for r in self.results],
+                           labels, width)
 
-    def latex(self, level: str = "section") -> str:
-        r"""A complete LaTeX section: statement, assumptions, regime, steps, results, references."""
+    def latex(self, level: str = "section", cite: bool = True, width: float = MAX_ROW_WIDTH) -> str:
+        r"""A complete LaTeX section: statement, assumptions, regime, steps, results, references.
+
+        With ``cite`` the references are ``\cite`` d by their BibTeX keys (:mod:`derivations.bibliography`;
+        the document or the ``.bib`` file supplies the entries); without, they are listed in full.
+        ``width`` is the row width at which displayed equations break (:func:`equation_rows`)."""
         symbols = "\n".join(rf"  \item ${_describe_symbol(s)}$: {tex_text(text)}"
                             for s, text in self.symbols.items())
-        refs = "\n".join(rf"  \item {tex_text(r)}" for r in self.references)
+        refs = collect(self.references)
+        references = (rf"\paragraph{{References.}} \cite{{{','.join(r.key for r in refs)}}}." if cite else
+                      "\n".join([r"\paragraph{References.}", r"\begin{itemize}",
+                                 *(rf"  \item {r.text()}" for r in refs), r"\end{itemize}"]))
         return "\n".join([
-            rf"\{level}{{{tex_text(self.title)}}}\label{{sec:{self.name}}}",
+            rf"\{level}{{{tex_title(self.title)}}}\label{{sec:{self.name}}}",
             rf"\noindent\textbf{{Derivation}} \texttt{{{tex_text(self.name)}}}. {tex_text(self.statement)}",
             "", r"\paragraph{Symbols and assumptions.}", r"\begin{itemize}", symbols, r"\end{itemize}",
             rf"\paragraph{{Regime of validity.}} {tex_text(self.regime_text)}"
-            + (rf" (${sp.latex(self.regime)}$)." if self.regime is not sp.true else "."),
-            "", r"\paragraph{Steps.}", self.latex_steps(),
-            "", r"\paragraph{Results.}", self.latex_results(),
-            "", r"\paragraph{References.}", r"\begin{itemize}", refs, r"\end{itemize}", ""])
+            + (rf" (${latex(self.regime)}$)." if self.regime is not sp.true else "."),
+            "", r"\paragraph{Steps.}", self.latex_steps(width=width),
+            "", r"\paragraph{Results.}", self.latex_results(width=width),
+            "", references, ""])
 
     def _latex(self, printer) -> str:
-        """sympy printer hook: ``sympy.latex(derivation)`` gives steps and results (no labels)."""
+        """sympy printer hook: ``sympy.latex(derivation)`` gives steps and results (no labels), printed
+        by :class:`~derivations.printing.TexPrinter` whatever printer asked."""
         return r"\begin{aligned}" + " \\\\ ".join(
-            self._equation(x.lhs if isinstance(x, Step) else x.symbol,
-                           x.rhs if isinstance(x, Step) else x.expr, printer)
-            for x in (*self.steps, *self.results)) + r"\end{aligned}"
+            row for x in (*self.steps, *self.results)
+            for row in equation_rows(x.lhs if isinstance(x, Step) else x.symbol,
+                                     x.rhs if isinstance(x, Step) else x.expr)) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:
-        return "$$" + sp.latex(self) + "$$"
+        return "$$" + latex(self) + "$$"
 
     def __repr__(self) -> str:
         return (f"Derivation({self.name!r}: {len(self.steps)} steps, results "
