@@ -93,7 +93,10 @@ def run(ctx):
         checks.append(Check(f"order of {method} (Richardson, n={steps[-3]}..{steps[-1]})", predicted, p[-1], se[-1],
                             finite_size=abs(p[-1] - p[-2]), resolution=0.5,
                             note="finite size = change of the extrapolated order over the last doubling"))
-        series_err.append(Series("points", steps, rms, label=f"{method} RMS error", group=f"{method} (slope $-{predicted:g}$)"))
+        e2 = err[method]                                   # (steps, samples): delta-method error of the RMS
+        rms_se = e2.std(axis=1, ddof=1) / np.sqrt(e2.shape[1]) / (2 * rms)
+        series_err.append(Series("points", steps, rms, rms_se, label=f"{method} RMS error",
+                                 group=f"{method} (slope $-{predicted:g}$)"))
         series_err.append(Series("line", steps, rms[-1] * (steps / steps[-1]) ** -predicted, label=f"slope -{predicted:g}",
                                  group=f"{method} (slope $-{predicted:g}$)"))
 
