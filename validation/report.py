@@ -122,7 +122,7 @@ def _figure_lines(spec, formats) -> list:
     text = " ".join(t for t in (f"*{title}.*" if "png" not in formats else "", spec.get("caption", "")) if t)
     if files:
         text += (" " if text else "") + "Vector: " + ", ".join(files) + "."
-    return lines + ([text] if text else [])
+    return lines + (["", text] if lines and text else [text] if text else [])
 
 
 __all__ = ["write_report", "load_results", "markdown"]

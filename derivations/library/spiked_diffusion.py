@@ -90,7 +90,8 @@ def build() -> Derivation:
                  gamma: "aspect ratio $D/N$", ell: "spike strength in noise units",
                  abar: "VP cumulative signal fraction $\\bar\\alpha$"},
         steps=steps, results=results,
-        references=("paul2007asymptotics", "benaych2012singular", "weitzner2024relation", "notes:spiked", "notes:conventions"),
+        references=("paul2007asymptotics", "benaych2012singular", "weitzner2024relation", "notes:spiked",
+                    "notes:conventions"),
         regime=sp.true, regime_text="$D, N \\to \\infty$ with $\\gamma = D/N$ fixed; one spike (each spike of "
                                     "a rank-k model independently)",
         domain={lam: (0.05, 6), s: (0.01, 4), gamma: (0.05, 4), ell: (0.05, 8), abar: (0.01, 0.99)},
