@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAX_COLUMNS = 3
+_GROUPED = ("line", "step", "points")           # kinds whose group shares one legend entry
 FORMATS = ("png", "pdf", "svg")
 
 
@@ -129,11 +130,11 @@ def draw_figure(spec, st: Style, figure_class):
 def _legend_entries(panel) -> int:
     """How many legend entries :func:`_legend` will draw for a panel (to size the room under it)."""
     series = panel.get("series", [])
-    groups = {s.get("group") for s in series if s.get("group") and s["kind"] in ("line", "points")}
-    own = sum(1 for s in series if s.get("label") and not (s.get("group") and s["kind"] in ("line", "points"))
+    groups = {s.get("group") for s in series if s.get("group") and s["kind"] in _GROUPED}
+    own = sum(1 for s in series if s.get("label") and not (s.get("group") and s["kind"] in _GROUPED)
               and s["kind"] != "heatmap")
-    kinds = {s["kind"] for s in series if s.get("group") and s["kind"] in ("line", "points")}
-    return own + len(groups) + (2 if kinds == {"line", "points"} else 0)
+    kinds = {s["kind"] for s in series if s.get("group") and s["kind"] in _GROUPED}
+    return own + len(groups) + (2 if "points" in kinds and kinds & {"line", "step"} else 0)
 
 
 def _colours(series):
@@ -160,7 +161,7 @@ def draw_panel(ax, panel, st: Style):
     for s, colour in zip(series, colours):
         kind, label, group = s["kind"], s.get("label") or None, s.get("group") or None
         x, y, yerr = (_floats(s.get(k)) for k in ("x", "y", "yerr"))
-        if group and kind in ("line", "points"):
+        if group and kind in _GROUPED:
             label = None                           # the group's legend entry stands for it
         handle = None
         if kind == "line":
@@ -174,7 +175,7 @@ def draw_panel(ax, panel, st: Style):
                 ax.hist(xs, bins=min(80, max(10, int(len(xs) ** 0.5))), density=True, alpha=0.45,
                         color=colour, label=label)
         elif kind == "step":
-            ax.step(x, y, where="mid", color=colour, label=label)
+            (handle,) = ax.step(x, y, where="mid", color=colour, label=label)
         elif kind in ("vline", "hline"):
             if label is not None or reference < 0:
                 reference += 1
@@ -197,7 +198,7 @@ def draw_panel(ax, panel, st: Style):
         ax.set_xscale("log")
     if panel.get("logy"):
         ax.set_yscale("log")
-    ax.set_title(panel.get("title", ""))
+    ax.set_title(_wrap(panel.get("title", ""), int(st.panel_width * 72 / (0.62 * st.font_size))))
     ax.set_xlabel(panel.get("xlabel", ""))
     ax.set_ylabel(panel.get("ylabel", ""))
     _legend(ax, grouped, st)
@@ -215,7 +216,7 @@ def _legend(ax, grouped, st: Style):
             handles.append(tuple(members.values()))
             labels.append(group)
             kinds |= set(members)
-    if grouped and kinds == {"line", "points"}:
+    if "points" in kinds and kinds & {"line", "step"}:
         handles += [Line2D([], [], color="0.35"), Line2D([], [], color="0.35", marker="o", ls="none")]
         labels += ["theory", "measured"]
     if not labels:
@@ -226,6 +227,24 @@ def _legend(ax, grouped, st: Style):
     else:                                          # long legends go under the axes, not over the data
         ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False,
                   handler_map=handler)
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a title into lines of at most ``width`` characters at spaces outside ``$...$`` math."""
+    words, inside = [], False
+    for token in text.split(" "):
+        if inside:
+            words[-1] += " " + token
+        else:
+            words.append(token)
+        inside ^= token.count("$") % 2 == 1
+    lines = [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return "\n".join(lines)
 
 
 def _floats(values):

@@ -194,8 +194,8 @@ def spiked_mean_projection(ctx):
                                         b_bound, note="trace identity with the diagonal's bounds"))
                 checks.append(Check(f"{tag}: off-support cross term", 0.0, M[k, k + 1], Mse[k, k + 1],
                                     note="exact by symmetry"))
-                series += [Series("line", np.arange(1, k + 3), np.r_[op.diagonal, op.off_support, op.off_support],
-                                  label=f"predicted ({name})", group=name),
+                series += [Series("step", np.arange(1, k + 3), np.r_[op.diagonal, op.off_support, op.off_support],
+                                  label=f"predicted ({name})", group=name),    # one value per index: no interpolation
                            Series("points", np.arange(1, k + 3), np.diag(M), np.diag(Mse), label=f"measured ({name})",
                                   group=name)]
             panels.append(dict(title=f"diagonal of $E[P]$, $\\gamma={gamma:g}$ ($k+1, k+2$: off-support)",
