@@ -21,18 +21,16 @@ claim is what the machine proves; the ``why`` sentence says how they relate.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
 
 from spectral_theory._checks import SpectralTheoryError, as_generator
 
 from .bibliography import collect
-from .printing import TexPrinter, latex
+from .printing import MAX_ROW_WIDTH, equation_rows, latex, tex_text, tex_title
 
 #: significant digits of the random-point checks, and the residual they must reach
 CHECK_DIGITS = 50
@@ -171,142 +169,6 @@ def _describe_symbol(s) -> str:
     if isinstance(s, sp.MatrixSymbol):
         return rf"{t} \in \mathbb{{R}}^{{{latex(s.shape[0])} \times {latex(s.shape[1])}}}"
     return rf"{t} \in \mathbb{{C}}"
-
-
-_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
-
-
-_TEX_RELATIONS = {">=": r"$\geq$", "<=": r"$\leq$", ">": "$>$", "<": "$<$"}
-
-
-def _escape(prose: str) -> str:
-    out = "".join(_TEX_SPECIAL.get(c, c) for c in prose)
-    return re.sub(r">=|<=|>|<", lambda m: _TEX_RELATIONS[m.group()], out)
-
-
-def tex_text(text: str) -> str:
-    """Escape prose for LaTeX, leaving ``$...$`` math segments untouched; relations in prose (``>=``)
-    become math (``$\\geq$``): no text-font glyph is needed for them."""
-    parts = re.split(r"(\$[^$]*\$)", text)
-    return "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1 else _escape(p) for p in parts)
-
-
-def tex_title(text: str) -> str:
-    """:func:`tex_text` for a sectioning command: each math segment also gets a plain-text form for the
-    PDF bookmarks (``\\texorpdfstring``)."""
-    parts = re.split(r"(\$[^$]*\$)", text)
-    return "".join(rf"\texorpdfstring{{{p}}}{{{_plain(p[1:-1])}}}" if p.startswith("$") and len(p) > 1
-                   else _escape(p) for p in parts)
-
-
-def _plain(math: str) -> str:
-    r"""A bookmark-safe rendering of inline math: ``\tau = a^2`` -> ``tau = a2``, ``F^\top`` -> ``FT``."""
-    math = re.sub(r"\\(top|mathrm|mathbf|operatorname|left|right)\b", lambda m: "T" if m.group(1) == "top" else "", math)
-    math = re.sub(r"\\([A-Za-z]+)", r"\1", math)
-    return re.sub(r"[{}_\\$]", "", math).replace("^", r"\textasciicircum{}").strip()
-
-
-#: a displayed row longer than this (estimated in characters of output) is broken at its top-level sum
-MAX_ROW_WIDTH = 48             # about 460 pt of a 10 pt document's 500 pt text width
-
-
-def _group(tex: str, i: int) -> tuple:
-    """The brace group starting at ``tex[i] == '{'``: (content, index after it)."""
-    depth = 0
-    for j in range(i, len(tex)):
-        depth += {"{": 1, "}": -1}.get(tex[j], 0)
-        if depth == 0:
-            return tex[i + 1:j], j + 1
-    return tex[i + 1:], len(tex)
-
-
-def tex_width(tex: str) -> float:
-    r"""Rough width of displayed LaTeX in characters: a command counts 1, a fraction its wider part,
-    sub/superscripts 0.7, spacing and ``\left``/``\right`` nothing (only used to decide where to break)."""
-    width, i = 0.0, 0
-    while i < len(tex):
-        c = tex[i]
-        if tex.startswith(r"\frac", i) and i + 5 < len(tex) and tex[i + 5] == "{":
-            num, i = _group(tex, i + 5)
-            den, i = _group(tex, i) if i < len(tex) and tex[i] == "{" else ("", i)
-            width += max(tex_width(num), tex_width(den)) + 0.5
-            continue
-        if c in "^_":
-            i += 1
-            if i < len(tex) and tex[i] == "{":
-                part, i = _group(tex, i)
-                width += 0.7 * tex_width(part)
-            else:
-                width += 0.7
-                i += 1
-            continue
-        if c == "\\":
-            m = re.match(r"\\([A-Za-z]+|.)", tex[i:])
-            name = m.group(1)
-            i += len(m.group(0))
-            width += 0 if name in ("left", "right", ",", " ", ";", "!", "mathrm", "mathbf", "operatorname") else 1
-            continue
-        width += 0 if c in "{} " else (2.5 if c in "+-=<>" else 1)    # binary operators carry spaces
-        i += 1
-    return width
-
-
-def equation_rows(lhs, rhs, printer=None, width: float = MAX_ROW_WIDTH) -> list:
-    """The rows of ``lhs = rhs`` in an ``align``: one row per element when both sides are tuples of
-    one length; a row wider than ``width`` (:func:`tex_width` units) broken before a top-level ``+``/``-`` (of the
-    right-hand side, or of its factor in parentheses: ``c (a + b + ...)``)."""
-    p = (printer or TexPrinter())._print
-    if isinstance(lhs, sp.Tuple) and isinstance(rhs, sp.Tuple) and len(lhs) == len(rhs):
-        return [row for l_, r_ in zip(lhs, rhs) for row in equation_rows(l_, r_, printer, width)]
-    left, right = p(lhs), p(rhs)
-    if tex_width(left) + tex_width(right) <= width:
-        return [f"{left} &= {right}"]
-    prefix, pieces, suffix = _split_sum(rhs, p)
-    if len(pieces) < 2:
-        return [f"{left} &= {right}"]          # nothing to break at; the compile test reports overfull rows
-    rows, current = [], f"{left} &= {prefix}"
-    for k, (joiner, piece) in enumerate(pieces):
-        text = f"{joiner}{piece}" if k or joiner == "- " else piece
-        if k and tex_width(current) + tex_width(text) > width:
-            rows.append(current)
-            current = r"&\quad {}" + (text if joiner.strip() else r"\times " + text)
-        else:
-            current += (" " if k else "") + text
-    rows.append(current + suffix)
-    return rows
-
-
-def _split_sum(expr, p) -> tuple:
-    """(prefix, [(joiner, printed piece)], suffix) of an expression to break over rows: the terms of a
-    sum; of the one sum in a product (``c \\Big( a + b \\Big)``), in a long denominator
-    (``c \\Big/ \\Big( a + b \\Big)``) or in a function's argument (``E\\Big( a + b \\Big)``); else the
-    factors of a product (a long fraction as ``\\frac{1}{d}`` times its numerator's factors)."""
-    printer = p.__self__
-    if isinstance(expr, sp.Add):
-        return "", _terms(expr, printer), ""
-    if isinstance(expr, AppliedUndef) and len(expr.args) == 1 and isinstance(expr.args[0], sp.Add):
-        return printer._deal_with_super_sub(expr.func.__name__) + r" \Big(", _terms(expr.args[0], printer), r" \Big)"
-    if not isinstance(expr, sp.Mul) or any(isinstance(a, sp.MatrixExpr) for a in expr.args):
-        return "", [], ""
-    num, den = sp.fraction(expr)
-    if den != 1 and isinstance(den, sp.Add) and not isinstance(num, sp.Add):
-        return p(num) + r" \Big/ \Big(", _terms(den, printer), r" \Big)"
-    factors = sp.Mul.make_args(num)
-    sums = [a for a in factors if isinstance(a, sp.Add)]
-    coeff = sp.Mul(*[a for a in factors if not isinstance(a, sp.Add)]) / den     # all but the sums
-    if len(sums) == 1:
-        return (p(coeff) if coeff != 1 else "") + r" \Big(", _terms(sums[0], printer), r" \Big)"
-    if sums:
-        pieces = ([p(coeff)] if coeff != 1 else []) + [r"\left(" + p(a) + r"\right)" for a in sums]
-    else:                                      # a long fraction of products: 1/den times each factor
-        pieces = ([p(1 / den)] if den != 1 else []) + [p(a) for a in factors]
-    return "", [("", f) for f in pieces], ""
-
-
-def _terms(expr, printer) -> list:
-    return [("- ", printer._print(-t)) if t.could_extract_minus_sign() else ("+ ", printer._print(t))
-            for t in printer._as_ordered_terms(expr, order=None)]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from validation import figures, report, suite                            # noqa:
 from validation.experiment import Figure, Series, registry               # noqa: E402
 
 CHEAP = ("spiked_mean_projection", "spectral_gap_peak_window", "spiked_emergence_order", "molrg_jacobian_rank",
-         "spiked_overlaps", "spectral_gap_phases")
+         "spiked_overlaps")
 MAX_ASPECT, MAX_WIDTH_PX = 3.0, 2400
 
 
@@ -36,9 +36,9 @@ def _synthetic():
     panels = [every_kind, heat] + [dict(title=f"panel {i}", xlabel="u", ylabel="v",
                                         series=[Series("line", x, x**i, label="curve")]) for i in range(5)]
     return [dict(name="synthetic", claim="synthetic figures", source="tests", preset="quick", seconds=0.0,
-                 verdict="agree", checks=[], parameters={}, notes="", error=None, figures=[asdict(Figure("synthetic_grid", "Seven panels", panels,
-                                                           caption="A caption.")),
-                                            asdict(Figure("synthetic_one", "One panel", [every_kind]))])]
+                 verdict="agree", checks=[], parameters={}, notes="", error=None,
+                 figures=[asdict(Figure("synthetic_grid", "Seven panels", panels, caption="A caption.")),
+                          asdict(Figure("synthetic_one", "One panel", [every_kind]))])]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_measured_points_carry_error_bars(records):
         for spec in rec["figures"]:
             for panel in spec["panels"]:
                 for s in panel["series"]:
-                    if s["kind"] == "points" and rec["name"] not in ("spectral_gap_phases",):   # raw eigenvalues
+                    if s["kind"] == "points":
                         assert s.get("yerr") is not None, (spec["name"], s["label"])
 
 

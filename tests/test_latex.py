@@ -11,9 +11,8 @@ import sympy as sp
 
 import derivations
 from derivations.bibliography import BIBLIOGRAPHY, bibtex, collect, resolve
-from derivations.core import equation_rows, tex_text, tex_title
 from derivations.document import SNIPPET_PACKAGES, build_bib, build_document, build_snippet, compile_pdf
-from derivations.printing import Notation, latex
+from derivations.printing import Notation, equation_rows, latex, tex_text, tex_title
 from sympy.core.function import AppliedUndef
 
 NAMES = derivations.names()
