@@ -107,7 +107,9 @@ def test_each_source_is_listed_once():
 def _check_log(log: str):
     undefined = re.findall(r"Undefined control sequence.*\n.*", log)
     assert not undefined, undefined
-    assert "Citation" not in log or "undefined" not in log, "undefined citations"
+    # LaTeX's warnings for a reference or citation it could not resolve, and its end-of-run summary
+    assert not re.search(r"(Reference|Citation) `[^']*' on page \d+ undefined|There were undefined", log), \
+        re.findall(r".*undefined.*", log)[:5]
     wide = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
     assert all(w <= 10 for w in wide), f"overfull boxes wider than 10 pt: {sorted(wide)[-5:]}"
 
@@ -150,7 +152,6 @@ def test_snippet_and_bib_compile_in_a_minimal_document(tmp_path):
     compile_pdf(paper, bibtex=True)
     log = paper.with_suffix(".log").read_text(errors="replace")
     _check_log(log)
-    assert "undefined" not in log.lower().replace("undefined references", "")
     blg = paper.with_suffix(".blg").read_text(errors="replace")
     assert "error message" not in blg, blg
 
