@@ -9,10 +9,10 @@ Drawing conventions, so that a figure reads the same in every experiment:
   measurements: markers with their error bars; ``band`` is a sampled range; ``hist`` a density histogram.
 * Series sharing a ``group`` (a theory curve and the points that measure it) share one colour and one
   legend entry (labelled by the group, with grey "theory" and "measured" key entries); series without
-  a group get their own colour and entry.
+  a group get their own colour and entry.  A group or label keeps its colour in every panel.
 * Reference lines (``vline``/``hline``, e.g. phase boundaries) cycle through distinct line styles and
-  dark colours, each with its legend entry; an unlabelled one continues the style of the one before it
-  (the two ends of a window).
+  dark colours, each with its legend entry, one style per label in every panel of a figure; an
+  unlabelled one continues the style of the one before it (the two ends of a window).
 * Heat maps have one tick per cell row/column (only values that exist).
 * At most :data:`MAX_COLUMNS` panels per row; more wrap into a grid.
 """
@@ -114,49 +114,61 @@ def draw_figure(spec, st: Style, figure_class):
     rows = -(-len(panels) // MAX_COLUMNS)
     cols = -(-len(panels) // rows)                 # 4 panels as 2 x 2, not 3 + 1
     line = st.font_size / 72 * 1.25                # one text line, inches
-    legend_room = max(-(-n // 2) * line * 0.8 + line for n in map(_legend_entries, panels))
-    legend_room = legend_room if max(map(_legend_entries, panels)) > 4 else 0.0
+    legend_room = max(_legend_rows(_legend_labels(panel)) * line * 0.8 + line for panel in panels)
+    legend_room = legend_room if max(len(_legend_labels(panel)) for panel in panels) > 4 else 0.0
     fig = figure_class(figsize=(st.panel_width * cols, (st.panel_height + legend_room) * rows + 2 * line),
                        layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    references, colours = {}, {}                   # one style and colour per label across the panels
     for ax, panel in zip(axes, panels):
-        draw_panel(ax, panel, st)
+        draw_panel(ax, panel, st, references, colours)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     fig.suptitle(spec.get("title", spec["name"]))
     return fig
 
 
-def _legend_entries(panel) -> int:
-    """How many legend entries :func:`_legend` will draw for a panel (to size the room under it)."""
+def _legend_labels(panel) -> list:
+    """The legend texts :func:`_legend` will draw for a panel (to size the room under it)."""
     series = panel.get("series", [])
-    groups = {s.get("group") for s in series if s.get("group") and s["kind"] in _GROUPED}
-    own = sum(1 for s in series if s.get("label") and not (s.get("group") and s["kind"] in _GROUPED)
-              and s["kind"] != "heatmap")
+    own = [s["label"] for s in series if s.get("label") and s["kind"] != "heatmap"
+           and not (s.get("group") and s["kind"] in _GROUPED)]
+    groups = list(dict.fromkeys(s["group"] for s in series if s.get("group") and s["kind"] in _GROUPED))
     kinds = {s["kind"] for s in series if s.get("group") and s["kind"] in _GROUPED}
-    return own + len(groups) + (2 if "points" in kinds and kinds & {"line", "step"} else 0)
+    return own + groups + (["theory", "measured"] if "points" in kinds and kinds & {"line", "step"} else [])
 
 
-def _colours(series):
-    """Colour per series: one per group (theory and its measurements alike), in order of appearance."""
+def _legend_columns(labels) -> int:
+    """Two legend columns under a panel when the texts are short enough to fit its width side by side."""
+    return 2 if max(map(len, labels), default=0) <= 20 else 1
+
+
+def _legend_rows(labels) -> int:
+    return -(-len(labels) // _legend_columns(labels))
+
+
+def _colours(series, keys) -> list:
+    """Colour per series: one per group (theory and its measurements alike), else per label, shared by
+    the panels of a figure through ``keys``; series with neither get a colour of their own."""
     from matplotlib import rcParams
     cycle = rcParams["axes.prop_cycle"].by_key()["color"]
-    keys, out = {}, []
-    for i, s in enumerate(series):
+    out = []
+    for s in series:
         if s["kind"] in ("vline", "hline", "heatmap"):
             out.append(None)
             continue
-        key = s.get("group") or f"#{i}"
+        key = s.get("group") or s.get("label") or object()
         keys.setdefault(key, cycle[len(keys) % len(cycle)])
         out.append(keys[key])
     return out
 
 
-def draw_panel(ax, panel, st: Style):
+def draw_panel(ax, panel, st: Style, references=None, colours=None):
     import numpy as np
     series = panel.get("series", [])
-    colours = _colours(series)
-    reference = -1
+    colours = _colours(series, {} if colours is None else colours)
+    references = {} if references is None else references
+    reference = 0
     grouped = {}                                   # group -> legend handles of its line/points series
     for s, colour in zip(series, colours):
         kind, label, group = s["kind"], s.get("label") or None, s.get("group") or None
@@ -177,8 +189,8 @@ def draw_panel(ax, panel, st: Style):
         elif kind == "step":
             (handle,) = ax.step(x, y, where="mid", color=colour, label=label)
         elif kind in ("vline", "hline"):
-            if label is not None or reference < 0:
-                reference += 1
+            if label is not None:
+                reference = references.setdefault(label, len(references))
             c, dash = _REFERENCE_STYLES[reference % len(_REFERENCE_STYLES)]
             draw = ax.axvline if kind == "vline" else ax.axhline
             for v in (x if kind == "vline" else (y if y is not None and len(y) else x)):
@@ -198,7 +210,7 @@ def draw_panel(ax, panel, st: Style):
         ax.set_xscale("log")
     if panel.get("logy"):
         ax.set_yscale("log")
-    ax.set_title(_wrap(panel.get("title", ""), int(st.panel_width * 72 / (0.62 * st.font_size))))
+    ax.set_title(_wrap(panel.get("title", ""), int(st.panel_width * 72 / (0.7 * st.font_size))))
     ax.set_xlabel(panel.get("xlabel", ""))
     ax.set_ylabel(panel.get("ylabel", ""))
     _legend(ax, grouped, st)
@@ -225,8 +237,8 @@ def _legend(ax, grouped, st: Style):
     if len(labels) <= 4:
         ax.legend(handles, labels, framealpha=0.85, handler_map=handler)
     else:                                          # long legends go under the axes, not over the data
-        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False,
-                  handler_map=handler)
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+                  ncols=_legend_columns(labels), frameon=False, handler_map=handler)
 
 
 def _wrap(text: str, width: int) -> str:
