@@ -24,6 +24,8 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, translate
 
+from spectral_theory._checks import SpectralTheoryError
+
 _OPERATORS = {"max": r"\max", "min": r"\min"}
 
 
@@ -69,7 +71,7 @@ class TexPrinter(LatexPrinter):
 
     def _split_super_sub(self, name: str):
         if name is None or "{" in name or "\\" in name:
-            raise ValueError(f"symbol name {name!r} contains LaTeX; name symbols like identifiers "
+            raise SpectralTheoryError(f"symbol name {name!r} contains LaTeX; name symbols like identifiers "
                              "(tau_lo) or use derivations.printing.Notation for displayed notation")
         base, supers, subs = split_super_sub(name)
         return translate(base), [_script(s) for s in supers], [_script(s) for s in subs]
@@ -88,7 +90,7 @@ class Notation(sp.Symbol):
 
     def __new__(cls, name: str, tex: str, **assumptions):
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_']*", name):
-            raise ValueError(f"Notation name {name!r} must be a plain identifier")
+            raise SpectralTheoryError(f"Notation name {name!r} must be a plain identifier")
         cls._sanitize(assumptions, cls)
         obj = sp.Symbol.__xnew__(cls, name, **assumptions)    # uncached: the name alone does not identify it
         obj._tex = tex
