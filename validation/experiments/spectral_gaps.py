@@ -94,7 +94,8 @@ def _phase_diagram_panel(law_c, ph, taus, sampled_lam, title):
                       "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward",
                       "spectral_theory.gaps.spectral_gaps", "spectral_theory.phase_diagram.phases"), tags=("spectral_gaps", "rmt", "phases"))
 def run_phases(ctx):
-    Ds = (75, 150, 300) if ctx.quick else (500, 1000, 2000)     # edges and boundaries: finite-size scaling
+    Ds = (80, 160, 320) if ctx.quick else (500, 1000, 2000)     # edges and boundaries: finite-size scaling
+    # (every block fraction times every D an integer: the same law at every size)
     D = Ds[-1]
     reps = 40 if ctx.quick else 100         # per size (>= MIN_DOF + 1)
     shapes = {"one block": [(0.2, 1.0)], "two blocks": [(0.1, 1.0), (0.1, 16.0)]}
@@ -198,7 +199,7 @@ def _measured_profile_features(a, b, taus, delta):
                   "resolution Delta exactly on the predicted window, a and b the Silverstein edges.",
             source=SOURCE, compares=("spectral_theory.gaps.gap_peak", "spectral_theory.gaps.gap_window", "spectral_theory.gaps.gap_profile", "spectral_theory.rmt.silverstein.Silverstein.__init__"), tags=("spectral_gaps", "rmt"))
 def run_peak_window(ctx):
-    D = 300 if ctx.quick else 2000
+    D = 320 if ctx.quick else 2000                # 0.1 D/4 an integer: the same law at every size
     dims = (D // 4, D // 2, D)
     reps = 40 if ctx.quick else 100
     shape = [(0.1, 1.0), (0.1, 16.0)]
