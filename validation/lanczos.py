@@ -4,11 +4,12 @@ An operator is a batched ``matvec``: a block ``V`` of shape (k, D) (k vectors as
 ``A V`` of shape (k, D), one GEMM-shaped call (never a Python loop over vectors).
 
 * :func:`lanczos_tridiagonal` - k *independent* Lanczos recurrences (one per probe row), advanced
-  together: one matvec of the whole block per step.  Full reorthogonalisation by classical
-  Gram-Schmidt applied twice ("CGS2", Giraud et al. 2005), batched over probes as stacked GEMVs
-  (``numpy.matmul`` on (k, j, D) x (k, D, 1)).  The first projection is the Arnoldi column
-  :math:`h_{ij} = q_i^\top A q_j`, so symmetry is checked for free: for symmetric A,
-  :math:`h_{j-1,j} = \beta_{j-1}` and :math:`h_{ij} = 0` for :math:`i < j - 1`.  The tridiagonal
+  together: one matvec of the whole block per step.  Full reorthogonalisation: after the three-term
+  step, one classical Gram-Schmidt pass against the whole basis (a second one only when the first
+  removed much), batched over probes as stacked GEMVs (``numpy.matmul`` on (k, j, D) x (k, D, 1)).
+  Its coefficients are the Arnoldi entries the three-term recurrence leaves out, so symmetry is
+  checked for free: for symmetric A, :math:`q_i^\top A q_j = 0` for :math:`i < j - 1` and
+  :math:`q_{j-1}^\top A q_j = \beta_{j-1}`.  The tridiagonal
   eigenproblems (Gauss quadrature) are solved stacked by ``numpy.linalg.eigh`` on (k, m, m).
 * :func:`lanczos_eigenpairs` - extreme eigenpairs by block Lanczos (one Krylov space grown from a
   block of b vectors, full reorthogonalisation, Rayleigh-Ritz on the whole basis; no restarts: the
@@ -114,8 +115,11 @@ def lanczos_tridiagonal(matvec, probes, n_steps, *, name="matvec") -> Tridiagona
 
     Step j for every live probe p (rows of the block, one ``matvec`` call per step):
 
-    .. math::  w = A q_j,\quad h = Q_{\le j}^\top w,\quad w \leftarrow w - Q_{\le j} h
-               \text{ (twice)},\quad \alpha_j = h_j,\quad \beta_j = |w|,\quad q_{j+1} = w/\beta_j .
+    .. math::  w = A q_j - \beta_{j-1} q_{j-1} - \alpha_j q_j,\quad c = Q_{\le j}^\top w,\quad
+               w \leftarrow w - Q_{\le j} c,\quad \beta_j = |w|,\quad q_{j+1} = w/\beta_j
+
+    (the full pass repeated when it shrank w by more than half: "twice is enough", Parlett, *The
+    Symmetric Eigenvalue Problem*, sec. 6.9).
 
     A probe stops when :math:`\beta_j \le 10^{-10}|Aq_j|` (its Krylov space is invariant; the rest of
     its tridiagonal is unused).  A matvec whose Arnoldi coefficients break the symmetric pattern by
@@ -138,22 +142,28 @@ def lanczos_tridiagonal(matvec, probes, n_steps, *, name="matvec") -> Tridiagona
         W = apply(matvec, Q[:, j], name)                           # (k', D)
         count += W.shape[0]
         scale = np.linalg.norm(W, axis=1)                          # |A q_j|
-        h = np.matmul(Qj, W[:, :, None])[:, :, 0]                  # (k', j+1) Arnoldi column
-        W -= np.matmul(h[:, None, :], Qj)[:, 0]
-        h2 = np.matmul(Qj, W[:, :, None])[:, :, 0]                 # second Gram-Schmidt pass
-        W -= np.matmul(h2[:, None, :], Qj)[:, 0]
-        h += h2
-        if j >= 1:                                                 # h_{j-1,j} = beta_{j-1}, older ones 0
-            dev = np.abs(h[:, j - 1] - beta[live, j - 1])
-            if j >= 2:
-                dev = np.maximum(dev, np.abs(h[:, :j - 1]).max(axis=1))
-            rel = float(np.max(dev / np.maximum(scale, np.finfo(float).tiny)))
+        if j >= 1:                                                 # three-term recurrence first
+            W -= beta[live, j - 1][:, None] * Q[:, j - 1]
+        a = np.einsum("kd,kd->k", Q[:, j], W)
+        W -= a[:, None] * Q[:, j]
+        # one full Gram-Schmidt pass against the whole basis: for symmetric A its coefficients are the
+        # rounding drift only; for non-symmetric A they are the Arnoldi entries h_ij (i < j - 1) and
+        # h_{j-1,j} - beta_{j-1}, so they measure the asymmetry
+        before = np.linalg.norm(W, axis=1)
+        c = np.matmul(Qj, W[:, :, None])[:, :, 0]                  # (k', j+1)
+        W -= np.matmul(c[:, None, :], Qj)[:, 0]
+        if j >= 1:
+            rel = float(np.max(np.abs(c[:, :j]).max(axis=1) / np.maximum(scale, np.finfo(float).tiny)))
             asym = max(asym, rel)
             if rel > SYMMETRY_TOL:
                 raise _asymmetry_error(name, rel, j)
-        alpha[live, j] = h[:, j]
+        if np.any(np.linalg.norm(W, axis=1) < 0.5 * before):       # "twice is enough" (Parlett)
+            c2 = np.matmul(Qj, W[:, :, None])[:, :, 0]
+            W -= np.matmul(c2[:, None, :], Qj)[:, 0]
+            c += c2
+        alpha[live, j] = a + c[:, j]
         b = np.linalg.norm(W, axis=1)
-        stop = b <= _BREAKDOWN * np.maximum(scale, np.abs(h[:, j]))
+        stop = b <= _BREAKDOWN * np.maximum(scale, np.abs(alpha[live, j]))
         beta[live, j] = np.where(stop, 0.0, b)
         if j == m - 1:
             break

@@ -4,8 +4,7 @@ r"""Matrix-free score-Jacobian operators: batched products J V of a block V (k, 
   models, O(N D) for Empirical, per the model).
 * :func:`finite_difference_operator` - central differences of a black-box score,
   :math:`Jv \approx |v|\,(s(x + h\hat v) - s(x - h\hat v))/(2h)`, one score call on the (2k, D) stack;
-  symmetric only to O(h^2) plus rounding O(eps |s|/h), with the default
-  :math:`h = \epsilon^{1/3}\sigma/\alpha` of :mod:`validation.jacobians`.
+  symmetric only to O(h^2) plus rounding O(eps |s|/h), with the step :func:`default_step`.
 * :func:`torch_operator` - forward-mode autodiff (``torch.func.jvp``, vmapped over the block) of a
   torch score; its transpose by ``torch.func.vjp`` (a network's Jacobian need not be symmetric).
 * :func:`symmetry_test` - a probe test of :math:`u^\top A v = v^\top A u`; :func:`symmetric_part` -
@@ -56,6 +55,12 @@ class Operator:
         return Operator(self.rmatvec, self.dim, self.matvec, False, f"{self.name}^T")
 
 
+def default_step(sigma, alpha=1.0) -> float:
+    r"""Central-difference step :math:`h = \epsilon^{1/3}\sigma/\alpha`: balances the truncation error
+    O(h^2) against rounding O(eps/h) on the score's natural length scale (the noise level of x_t)."""
+    return float(np.cbrt(np.finfo(float).eps) * sigma / alpha)
+
+
 def _point(x):
     return array(x, "x", ndim=1)
 
@@ -82,10 +87,9 @@ def finite_difference_operator(score, x, sigma, alpha=1.0, h=None) -> Operator:
     (2k, D) stack); zero rows give 0.  Error O(h^2 |s'''|) + O(eps |s|/h); not exactly symmetric
     (no ``rmatvec``: the Jacobian of a score is symmetric only if the score is a gradient).
     """
-    from .jacobians import _default_h
     x0 = _point(x)
     sigma, alpha = scalar(sigma, "sigma", positive=True), scalar(alpha, "alpha", positive=True)
-    step = _default_h(sigma, alpha) if h is None else scalar(h, "h", positive=True)
+    step = default_step(sigma, alpha) if h is None else scalar(h, "h", positive=True)
     D = x0.size
 
     def matvec(V):

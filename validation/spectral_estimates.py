@@ -58,8 +58,8 @@ class KSDistance:
     ``value`` :math:`\sup_x |\hat F(x) - F(x)|`; ``stderr`` the largest pointwise standard error of
     :math:`\hat F` over the points of the sup (the sup of the probe noise concentrates within about one
     such unit of its mean, Borell-TIS, and its mean is a few units: :math:`\sqrt{2\ln n_{\rm eff}}`);
-    ``resolution`` the quadrature's own bound on :math:`|E\hat F - F|` (SLQ: the mean CMS step bound;
-    KPM: 0, both sides being smoothed by the same kernel).  A law consistent with the estimate has
+    ``resolution`` the quadrature's own bound on :math:`\sup|E\hat F - F|` (SLQ: the sup of the pointwise
+    CMS bound ``SLQEstimate.cdf_bound``; KPM: 0, both sides being smoothed by the same kernel).  A law consistent with the estimate has
     ``value <= z * stderr + resolution`` (plus the law's own finite-size allowance).
     """
     value: float
@@ -193,6 +193,23 @@ class SLQEstimate(SpectralEstimate):
     def _probe_moment(self, p):
         return np.einsum("km,km->k", self.weights, self.nodes ** p)
 
+    def cdf_bound(self, x, strict=False):
+        r"""Pointwise CMS bound on :math:`|E\hat F(x) - F(x)|`: the probe mean of
+        :math:`\max(w'_\nu, w'_{\nu+1})` for x between a probe's nodes :math:`\nu` and
+        :math:`\nu + 1`, with :math:`w'` the weight of an unresolved node and 0 for a resolved one
+        (``strict``: the bound on P(X < x)).  At most ``cdf_resolution`` everywhere."""
+        xa = np.asarray(x, dtype=np.float64).ravel()
+        live = self.weights > 0                                               # pads sit on top
+        unres = np.where(self.converged | ~live, 0.0, self.weights)
+        ext = np.hstack([np.zeros((self.n_probes, 1)), unres, np.zeros((self.n_probes, 1))])
+        nu = np.empty((self.n_probes, xa.size), dtype=int)
+        for s in range(0, xa.size, _CHUNK):
+            xs = xa[None, None, s:s + _CHUNK]
+            below = self.nodes[:, :, None] < xs if strict else self.nodes[:, :, None] <= xs
+            nu[:, s:s + _CHUNK] = np.einsum("km,kmn->kn", live.astype(int), below)
+        b = np.maximum(np.take_along_axis(ext, nu, 1), np.take_along_axis(ext, nu + 1, 1))
+        return b.mean(axis=0).reshape(np.shape(x))
+
     def pdf(self, x, bandwidth=None):
         r"""Gaussian-smoothed density :math:`\frac1k\sum_{p,i} w_{pi}\,\phi_h(x - \theta_{pi})`, h =
         ``bandwidth`` (default ``node_spacing``: narrower shows the nodes, not the density)."""
@@ -276,8 +293,9 @@ class SLQEstimate(SpectralEstimate):
         right, left = self._probe_cdf(hi), self._probe_cdf(lo, strict=True)
         (mr, sr), (ml, sl) = _mean_se(right), _mean_se(left)
         value = max(np.abs(mr - F(hi)).max(), np.abs(ml - F_left(lo)).max())
+        bound = max(self.cdf_bound(hi).max(), self.cdf_bound(lo, strict=True).max())
         return KSDistance(float(value), float(max(np.nanmax(sr, initial=0), np.nanmax(sl, initial=0)))
-                          if self.n_probes > 1 else float("nan"), self.cdf_resolution)
+                          if self.n_probes > 1 else float("nan"), float(bound))
 
 
 def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None) -> SLQEstimate:
