@@ -177,7 +177,8 @@ def main(argv=None):
         return
     t_run, t_compile, anchor = res
     ks_a = anchor.ks_distance(lam)
-    print(f"\nanchor matfree {__import__('matfree').__version__} (JAX, same {k} Rademacher probes x {steps} steps, "
+    from importlib.metadata import version
+    print(f"\nanchor matfree {version('matfree')} (JAX, same {k} Rademacher probes x {steps} steps, "
           f"full reorthogonalisation)")
     print(f"{'route':<32}{'time s':>10}{'KS eig':>10}")
     print(f"{'ours (slq_density)':<32}{t_slq:>10.2f}{ks_e.value:>10.4f}")
