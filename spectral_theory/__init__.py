@@ -33,4 +33,7 @@ from .distill import distill_linear, wiener_filter
 # mixtures of low-rank Gaussians
 from . import molrg
 
+# one name per quantity: the declared parameters (name, symbol, domain)
+from . import parameters
+
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -28,8 +28,8 @@ the formulas come from ``theory/spectral_gaps.md`` (Ventura et al., arXiv 2410.0
 
 For a model (or a spectral law of C) the module also gives every gap of :math:`\tau J` at once
 (``spectral_gaps``: location, width, the number of eigenvalues below - the dimension the gap reveals),
-the **manifold gap** :math:`\gamma_-/(\gamma_- + \tau)` above the atom at -1 of the normal directions
-(``manifold_gap``, ``manifold_gap_profile``, ``manifold_gap_window``;
+the **manifold gap** :math:`b/(b + \tau)` (Ventura et al.'s :math:`\gamma_-/(\gamma_- + \tau)`) above the
+atom at -1 of the normal directions (``manifold_gap``, ``manifold_gap_profile``, ``manifold_gap_window``;
 ``derivations.derive("gaps_manifold_gap")``), profiles over :math:`\tau` (``gap_profiles``), and the
 dimension read off the largest drop of an observed sorted spectrum (``estimate_dimension``) with the
 theory's prediction of where that drop lies (``predicted_drop``: the widest gap at that tau).
@@ -40,12 +40,12 @@ from dataclasses import dataclass as _dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, array, scalar, unwrap
+from ._checks import SpectralTheoryError, array, unwrap
+from .parameters import check, renamed
 
 
 def _edges(a, b):
-    a = array(a, "a", positive=True)
-    b = array(b, "b", positive=True)
+    a, b = check("a", a), check("b", b)
     if np.any(b <= a):
         raise SpectralTheoryError("the lower edge `b` of the upper bulk must exceed the upper edge `a` "
                                   f"of the lower bulk; got a={a}, b={b}")
@@ -65,7 +65,7 @@ def gap_profile(a, b, tau):
     float or ndarray (broadcast shape), in (0, 1).
     """
     a, b = _edges(a, b)
-    tau = array(tau, "tau", positive=True)
+    tau = check("tau", tau)
     return unwrap(tau * (b - a) / ((tau + a) * (tau + b)))
 
 
@@ -94,9 +94,7 @@ def gap_window(a, b, threshold):
         ``threshold == G_max`` the window is the single point ``(tau_max, tau_max)``.
     """
     a, b = _edges(a, b)
-    delta = array(threshold, "threshold", positive=True)
-    if np.any(delta >= 1):
-        raise SpectralTheoryError(f"`threshold` must be in (0, 1) (gaps of tau J are < 1); got {delta}")
+    delta = check("threshold", threshold)                   # in (0, 1): gaps of tau J are < 1
     ra, rb = np.sqrt(a), np.sqrt(b)
     peak = (rb - ra) / (rb + ra)
     if np.any(delta > peak):
@@ -162,22 +160,21 @@ class SpectralGap:
         return float(lo), float(hi)
 
 
-def manifold_gap_profile(gamma, tau):
-    r"""Width of the manifold gap :math:`\gamma/(\gamma + \tau)` (gamma: smallest nonzero eigenvalue
-    or lower bulk edge of C); tends to 1 as tau -> 0."""
-    gamma = array(gamma, "gamma", positive=True)
-    tau = array(tau, "tau", positive=True)
-    return unwrap(gamma / (gamma + tau))
+@renamed(gamma="b")
+def manifold_gap_profile(b, tau):
+    r"""Width of the manifold gap :math:`b/(b + \tau)` (b: smallest nonzero eigenvalue or lower bulk
+    edge of C, Ventura et al.'s :math:`\gamma_-`; ``gap_profile`` with a = 0); tends to 1 as tau -> 0."""
+    b, tau = check("b", b), check("tau", tau)
+    return unwrap(b / (b + tau))
 
 
-def manifold_gap_window(gamma, threshold):
+@renamed(gamma="b")
+def manifold_gap_window(b, threshold):
     r"""Noise range ``(0, tau_hi)`` where the manifold gap is at least ``threshold``:
-    :math:`\tau_{hi} = \gamma (1 - \Delta)/\Delta`."""
-    gamma = float(array(gamma, "gamma", positive=True))
-    delta = float(array(threshold, "threshold", positive=True))
-    if delta >= 1:
-        raise SpectralTheoryError(f"`threshold` must be in (0, 1); got {delta}")
-    return 0.0, gamma * (1.0 - delta) / delta
+    :math:`\tau_{hi} = b (1 - \Delta)/\Delta`."""
+    b = check("b", b, scalar_only=True)
+    delta = check("threshold", threshold, scalar_only=True)
+    return 0.0, b * (1.0 - delta) / delta
 
 
 def _law_and_dim(model_or_law, dim, n_samples=None, component=None):
@@ -202,7 +199,7 @@ def spectral_gaps(model_or_law, tau, dim=None, n_samples=None, component=None) -
     -------
     tuple of :class:`SpectralGap`.
     """
-    tau = scalar(tau, "tau", positive=True)
+    tau = check("tau", tau, scalar_only=True)
     law, D = _law_and_dim(model_or_law, dim, n_samples, component)
     out = []
     for g in law.gaps():
@@ -243,9 +240,10 @@ class GapProfiles:
         return [g.window(threshold) for g in self.gaps]
 
 
-def gap_profiles(model_or_law, taus, dim=None, n_samples=None, component=None) -> GapProfiles:
-    """Width of each gap of tau J over ``taus`` (one law of C, mapped for every tau)."""
-    taus = array(taus, "taus", ndim=1, positive=True)
+@renamed(taus="tau")
+def gap_profiles(model_or_law, tau, dim=None, n_samples=None, component=None) -> GapProfiles:
+    """Width of each gap of tau J over the grid ``tau`` (one law of C, mapped for every tau)."""
+    taus = check("tau", tau, ndim=1)
     gaps = spectral_gaps(model_or_law, taus[0], dim, n_samples, component)
     widths = np.array([[g.b / (g.b + t) if g.a == 0 else t * (g.b - g.a) / ((t + g.a) * (t + g.b))
                         for t in taus] for g in gaps]).reshape(len(gaps), taus.size)

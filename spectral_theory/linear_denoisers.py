@@ -2,14 +2,14 @@ r"""Linear denoisers learned from noisy samples, and linear diffusion as power i
 
 Setting (``theory/spiked.md``; Weitzner, Delbracio, Milanfar, Giryes, arXiv 2410.14730): rank-k data
 :math:`x_0 = \sum_i \sqrt{\lambda_i} z_i u_i` in :math:`\mathbb R^D`, N training samples observed at VE
-noise variance s, :math:`x = x_0 + \sqrt s\, n`, aspect ratio :math:`\gamma = D/N`.  Two linear denoisers
-are built from the top-k eigenpairs :math:`(\hat\mu_i, \hat u_i)` of the (uncentred, zero-mean model)
-sample covariance :math:`\frac1N X^\top X`:
+noise variance s (the parameter ``tau``; written s in this module's formulas), :math:`x = x_0 + \sqrt s\, n`,
+aspect ratio :math:`\gamma = D/N`.  Two linear denoisers are built from the top-k eigenpairs
+:math:`(\hat\mu_i, \hat u_i)` of the (uncentred, zero-mean model) sample covariance :math:`\frac1N X^\top X`:
 
 * the **PCA projection** :math:`P_s = \sum_{i\le k} \hat u_i \hat u_i^\top` (the paper's denoiser);
 * the **empirical Wiener shrinkage** :math:`W_s = \sum_{i\le k} w_i \hat u_i \hat u_i^\top` with
   :math:`w_i = \hat\lambda_i/(\hat\lambda_i + s)` and the plug-in :math:`\hat\lambda_i = (\hat\mu_i - s)_+`
-  or the de-biased :math:`\hat\lambda_i = s\,\ell(\hat\mu_i/s)` (:func:`spiked.snr_from_eigenvalue`).
+  or the de-biased :math:`\hat\lambda_i = s\,\ell(\hat\mu_i/s)` (:func:`spiked.spike_from_eigenvalue`).
 
 By rotation invariance of the noise their mean over training sets is diagonal in the true basis:
 :math:`E[P_s] = \sum_i c_i u_i u_i^\top + b\,(I - UU^\top)`, with :math:`c_i \to` overlap(:math:`\lambda_i/s`)
@@ -29,6 +29,7 @@ import scipy.linalg
 
 from . import spiked
 from ._checks import SpectralTheoryError, array, integer, scalar
+from .parameters import check, renamed, renamed_attribute
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +81,8 @@ def pca_projection(X, rank) -> LinearDenoiser:
     return LinearDenoiser(np.ones(vals.size), vecs, vals, "projection")
 
 
-def wiener_shrinkage(X, noise, rank, debias=False) -> LinearDenoiser:
+@renamed(noise="tau")
+def wiener_shrinkage(X, tau, rank, debias=False) -> LinearDenoiser:
     r"""Empirical Wiener filter :math:`\sum_i \hat\lambda_i/(\hat\lambda_i + s)\,\hat u_i\hat u_i^\top`.
 
     ``debias=False``: plug-in :math:`\hat\lambda_i = (\hat\mu_i - s)_+`.  ``debias=True``: the spike
@@ -88,7 +90,7 @@ def wiener_shrinkage(X, noise, rank, debias=False) -> LinearDenoiser:
     0 for eigenvalues inside the Marchenko-Pastur bulk (aspect :math:`\gamma = D/N` from X's shape).
     """
     X = array(X, "X", ndim=2)
-    s = scalar(noise, "noise", positive=True)
+    s = check("tau", tau, scalar_only=True)
     vals, vecs = top_eigenpairs(X, rank)
     lam = _spike_estimates(vals, s, X.shape[1] / X.shape[0], debias)
     return LinearDenoiser(lam / (lam + s), vecs, vals, "wiener")
@@ -101,7 +103,7 @@ def _spike_estimates(mu, s, gamma, debias):
     out = np.zeros_like(mu)
     above = mu > edge
     if np.any(above):
-        out[above] = s * np.asarray(spiked.snr_from_eigenvalue(mu[above] / s, gamma))
+        out[above] = s * np.asarray(spiked.spike_from_eigenvalue(mu[above] / s, gamma))
     return out
 
 
@@ -113,15 +115,17 @@ class MeanOperator:
     r"""Predicted mean of a linear denoiser over training sets, diagonal in the true basis:
     :math:`\sum_i c_i u_i u_i^\top + b (I - UU^\top)`.
 
-    ``diagonal`` (k,) are the :math:`c_i`, ``off_support`` is b; ``noise``, ``aspect``, ``dim``, ``kind``
+    ``diagonal`` (k,) are the :math:`c_i`, ``off_support`` is b; ``tau``, ``aspect``, ``dim``, ``kind``
     record the inputs."""
 
     diagonal: np.ndarray
     off_support: float
-    noise: float
+    tau: float
     aspect: float
     dim: int
     kind: str
+
+    noise = renamed_attribute("tau")
 
     def matrix(self, directions) -> np.ndarray:
         """The D x D operator in a given orthonormal basis of the spikes (``directions`` D x k)."""
@@ -129,15 +133,16 @@ class MeanOperator:
         return self.off_support * np.eye(self.dim) + (U * (self.diagonal - self.off_support)) @ U.T
 
 
-def _setting(spikes, noise, aspect, dim):
+def _setting(spikes, tau, aspect, dim):
     lam = spiked._spikes(spikes, dim)
-    d = integer(dim, "dim", minimum=1)
+    d = check("dim", dim)
     if lam.size >= d:
         raise SpectralTheoryError(f"rank k = {lam.size} must be < `dim` = {d} (no off-support directions)")
-    return lam, scalar(noise, "noise", positive=True), scalar(aspect, "aspect", positive=True), d
+    return lam, check("tau", tau, scalar_only=True), check("aspect", aspect, scalar_only=True), d
 
 
-def mean_projection(spikes, noise, aspect, dim) -> MeanOperator:
+@renamed(noise="tau")
+def mean_projection(spikes, tau, aspect, dim) -> MeanOperator:
     r"""Predicted :math:`E[P_s]` of the rank-k PCA projection (k = number of spikes).
 
     Detected spikes (:math:`\ell_i > \sqrt\gamma`) get :math:`c_i = ` overlap(:math:`\ell_i`); an
@@ -145,7 +150,7 @@ def mean_projection(spikes, noise, aspect, dim) -> MeanOperator:
     the bulk value b.  The trace of :math:`P_s` is k, hence
     :math:`b = (k - \sum_{\rm detected} c_i)/(D - n_{\rm detected})`.
     """
-    lam, s, gamma, D = _setting(spikes, noise, aspect, dim)
+    lam, s, gamma, D = _setting(spikes, tau, aspect, dim)
     pred = spiked.predict(lam, s, gamma)
     det = pred.detectable
     b = (lam.size - pred.overlaps[det].sum()) / (D - det.sum())
@@ -153,7 +158,8 @@ def mean_projection(spikes, noise, aspect, dim) -> MeanOperator:
     return MeanOperator(c, float(b), s, gamma, D, "projection")
 
 
-def mean_wiener(spikes, noise, aspect, dim, debias=False) -> MeanOperator:
+@renamed(noise="tau")
+def mean_wiener(spikes, tau, aspect, dim, debias=False) -> MeanOperator:
     r"""Predicted mean of the empirical Wiener shrinkage :func:`wiener_shrinkage`.
 
     The weight of empirical direction i tends to :math:`w_i = \hat\lambda_i/(\hat\lambda_i + s)` evaluated
@@ -162,7 +168,7 @@ def mean_wiener(spikes, noise, aspect, dim, debias=False) -> MeanOperator:
     :math:`\hat\lambda_i = \lambda_i` above and 0 below.  Then :math:`c_i = w_i\,\mathrm{overlap}_i` for
     detected spikes and the trace :math:`\sum_i w_i` fixes the bulk value b, as in :func:`mean_projection`.
     """
-    lam, s, gamma, D = _setting(spikes, noise, aspect, dim)
+    lam, s, gamma, D = _setting(spikes, tau, aspect, dim)
     pred = spiked.predict(lam, s, gamma)
     det = pred.detectable
     lam_hat = np.where(det, lam, 0.0) if debias else pred.eigenvalues - s
@@ -205,19 +211,20 @@ class ReverseMean:
             return np.where(tot > 0, m2[:, self.leading] / np.where(tot > 0, tot, 1.0), np.nan)
 
 
-def reverse_mean(spikes, taus, aspect, dim, denoiser="projection") -> ReverseMean:
+@renamed(taus="tau")
+def reverse_mean(spikes, tau, aspect, dim, denoiser="projection") -> ReverseMean:
     r"""Per-component multipliers of the mean linear reverse process :math:`\prod_t E[P_{s_t}]`.
 
     Parameters
     ----------
     spikes : :math:`\lambda_i` (k < dim).
-    taus : VE noise variances in the order the denoisers are applied (e.g. ``schedule.tau(times)`` for
+    tau : VE noise variances in the order the denoisers are applied (e.g. ``schedule.tau(times)`` for
         decreasing times).
     aspect : :math:`\gamma = D/N` of each step's training set.
     dim : ambient dimension D.
     denoiser : "projection", "wiener" or "wiener-debiased" (which :class:`MeanOperator` each step uses).
     """
-    tau = np.atleast_1d(array(taus, "taus", ndim=(0, 1), positive=True))
+    tau = np.atleast_1d(check("tau", tau, ndim=(0, 1)))
     makers = {"projection": mean_projection, "wiener": mean_wiener,
               "wiener-debiased": lambda *a: mean_wiener(*a, debias=True)}
     if denoiser not in makers:
@@ -235,39 +242,43 @@ def reverse_mean(spikes, taus, aspect, dim, denoiser="projection") -> ReverseMea
     return ReverseMean(tau, mult, off, ratios, off_ratio, lead, denoiser)
 
 
-def steps_to_dominate(spikes, taus, aspect, dim, tol, denoiser="projection"):
+@renamed(taus="tau")
+def steps_to_dominate(spikes, tau, aspect, dim, tol, denoiser="projection"):
     r"""Number of steps after which every other component of the mean output is at most ``tol`` times
     the leading one (spike ratios and the off-support ratio), or ``None`` if the schedule never gets
     there.  This is the power-iteration statement: with a constant noise level the count is
     :func:`constant_noise_steps`."""
     t = scalar(tol, "tol", positive=True, hi=1.0, hi_open=True)
-    rm = reverse_mean(spikes, taus, aspect, dim, denoiser)
+    rm = reverse_mean(spikes, tau, aspect, dim, denoiser)
     others = np.delete(rm.ratios, rm.leading, axis=1)
     worst = np.column_stack([others, rm.off_ratio]).max(axis=1) if others.size else rm.off_ratio
     ok = np.isfinite(worst) & (worst <= t)
     return int(np.argmax(ok)) + 1 if np.any(ok) else None
 
 
-def contraction_factor(spikes, noise, aspect):
+@renamed(noise="tau")
+def contraction_factor(spikes, tau, aspect):
     r"""Per-step contraction :math:`c_j/c_1` of each spike relative to the leading one (asymptotic
     overlaps; 0 for an undetected spike), the analogue of :math:`\lambda_j/\lambda_1` in power iteration."""
-    pred = spiked.predict(spikes, noise, aspect)
+    pred = spiked.predict(spikes, tau, aspect)
     lead = int(np.argmax(pred.spikes))
     if pred.overlaps[lead] <= 0:
-        raise SpectralTheoryError(f"the leading spike is below the BBP threshold at noise={noise}: "
+        raise SpectralTheoryError(f"the leading spike is below the BBP threshold at tau={tau}: "
                                   "no contraction towards it (every overlap is 0)")
     return pred.overlaps / pred.overlaps[lead]
 
 
-def contraction_first_order(spikes, noise, aspect):
-    r"""First-order-in-s contraction :math:`1 - \gamma s (1/\lambda_j - 1/\lambda_1)` (small noise)."""
+@renamed(noise="tau")
+def contraction_first_order(spikes, tau, aspect):
+    r"""First-order-in-tau contraction :math:`1 - \gamma \tau (1/\lambda_j - 1/\lambda_1)` (small noise)."""
     lam = np.atleast_1d(array(spikes, "spikes", ndim=(0, 1), positive=True))
-    s = scalar(noise, "noise", positive=True)
-    gamma = scalar(aspect, "aspect", positive=True)
+    s = check("tau", tau, scalar_only=True)
+    gamma = check("aspect", aspect, scalar_only=True)
     return 1 - gamma * s * (1 / lam - 1 / lam.max())
 
 
-def constant_noise_steps(leading, second, noise, aspect, tol):
+@renamed(noise="tau")
+def constant_noise_steps(leading, second, tau, aspect, tol):
     r"""Steps of power iteration at a constant noise level s until the second component is ``tol``
     times the leading one: :math:`\lceil \log(\mathrm{tol}) / \log(c_2/c_1) \rceil`; to first order in s
     :math:`\approx \log(1/\mathrm{tol}) / (\gamma s (1/\lambda_2 - 1/\lambda_1))`, inversely
@@ -278,7 +289,7 @@ def constant_noise_steps(leading, second, noise, aspect, tol):
     if l2 > l1:
         raise SpectralTheoryError(f"`second`={l2} must not exceed `leading`={l1}")
     t = scalar(tol, "tol", positive=True, hi=1.0, hi_open=True)
-    r = contraction_factor([l1, l2], noise, aspect)[1]
+    r = contraction_factor([l1, l2], tau, aspect)[1]
     if r >= 1:
         return None
     if r <= 0:

@@ -40,6 +40,7 @@ import numpy as np
 from ._checks import SpectralTheoryError, integer, scalar
 from .gaps import SpectralGap, spectral_gaps
 from .models import Empirical, Gaussian
+from .parameters import check
 
 TRIVIAL, COVERAGE, CONSOLIDATION = "trivial", "manifold coverage", "consolidation"
 
@@ -157,7 +158,7 @@ class Phases:
 
     def phase(self, tau) -> str:
         """The phase at noise variance ``tau``."""
-        tau = scalar(tau, "tau", positive=True)
+        tau = check("tau", tau, scalar_only=True)
         if tau >= self.tau_trivial:
             return TRIVIAL
         return CONSOLIDATION if tau <= self.tau_consolidation else COVERAGE
@@ -197,7 +198,7 @@ def phases(model, threshold=0.1, n_samples=None, component=None, law=None) -> Ph
     are integrated once per law object, so reusing it saves that work).
     """
     from .jacobian_spectra import covariance_spectrum
-    delta = scalar(threshold, "threshold", positive=True)
+    delta = check("threshold", threshold, scalar_only=True)
     if delta >= 0.5:
         raise SpectralTheoryError(f"`threshold` must be in (0, 1/2) (a resolution of tau J in [-1, 0]); got {delta}")
     if law is None:

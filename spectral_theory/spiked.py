@@ -16,9 +16,9 @@ fixed (Baik, Ben Arous & Péché 2005; Baik & Silverstein 2006; Paul 2007):
 Beyond the rank-one core this module gives
 
 * the fixed-training-set (information-plus-noise) variant: :func:`right_overlap`;
-* the diffusion form: spikes :math:`\lambda_i` seen at VE noise variance s have :math:`\ell_i = \lambda_i/s`
-  (:func:`effective_snr`, :func:`predict` for rank k, :func:`overlap_curves` for a whole spectrum), and
-  emerge below :math:`s^*_i = \lambda_i/\sqrt\gamma` (:func:`emergence_tau`, :func:`emergence_abar`,
+* the diffusion form: spikes :math:`\lambda_i` seen at VE noise variance :math:`\tau` have spike
+  strengths :math:`\ell_i = \lambda_i/\tau` (:func:`effective_spike`, :func:`predict` for rank k,
+  :func:`overlap_curves` for a whole spectrum), and emerge below :math:`\tau^*_i = \lambda_i/\sqrt\gamma` (:func:`emergence_tau`, :func:`emergence_abar`,
   :func:`emergence_time` under any schedule, :func:`emergence_order`);
 * finite-size scales: the Gaussian outlier variance (:func:`outlier_variance`, Paul 2007), the
   Tracy-Widom edge scale (:func:`edge_scale`), the critical window (:func:`critical_window`),
@@ -36,43 +36,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, array, integer, scalar, unwrap
+from ._checks import SpectralTheoryError, unwrap
+from .parameters import check, renamed, renamed_attribute, renamed_function, warn_renamed
 
 
 def threshold(aspect):
     r"""BBP threshold :math:`\ell_c = \sqrt\gamma` on the spike strength (in noise units)."""
-    return unwrap(np.sqrt(array(aspect, "aspect", positive=True)))
+    return unwrap(np.sqrt(check("aspect", aspect)))
 
 
-def top_eigenvalue(snr, aspect):
+@renamed(snr="spike")
+def top_eigenvalue(spike, aspect):
     r"""Limit of the largest sample eigenvalue (units of the noise variance).
 
     :math:`(1 + \ell)(1 + \gamma/\ell)` for :math:`\ell > \sqrt\gamma`, else :math:`(1 + \sqrt\gamma)^2`.
-    ``snr`` is :math:`\ell \ge 0`, ``aspect`` is :math:`\gamma = D/N > 0`.
+    ``spike`` is :math:`\ell \ge 0`, ``aspect`` is :math:`\gamma = D/N > 0`.
     """
-    ell = array(snr, "snr", nonnegative=True)
-    gamma = array(aspect, "aspect", positive=True)
-    ell, gamma = np.broadcast_arrays(ell, gamma)
+    ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
-    safe = np.where(above, ell, 1.0)                       # no division by a zero snr below threshold
+    safe = np.where(above, ell, 1.0)                       # no division by a zero spike below threshold
     return unwrap(np.where(above, (1 + safe) * (1 + gamma / safe), (1 + np.sqrt(gamma)) ** 2))
 
 
-def overlap(snr, aspect):
+@renamed(snr="spike")
+def overlap(spike, aspect):
     r"""Limit of the squared overlap :math:`|\langle\hat u, u\rangle|^2` of the top sample eigenvector.
 
     :math:`(\ell^2 - \gamma)/(\ell(\ell + \gamma))` (:math:`= (1 - \gamma/\ell^2)/(1 + \gamma/\ell)`)
     for :math:`\ell > \sqrt\gamma`, 0 otherwise; continuous at the threshold, where it is exactly 0.
     """
-    ell = array(snr, "snr", nonnegative=True)
-    gamma = array(aspect, "aspect", positive=True)
-    ell, gamma = np.broadcast_arrays(ell, gamma)
+    ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
     return unwrap(np.where(above, (safe**2 - gamma) / (safe * (safe + gamma)), 0.0))
 
 
-def snr_from_eigenvalue(mu, aspect):
+def spike_from_eigenvalue(mu, aspect):
     r"""Invert :func:`top_eigenvalue`: the spike strength whose outlier sits at ``mu``.
 
     :math:`\ell = (c + \sqrt{c^2 - 4\gamma})/2`, :math:`c = \mu - 1 - \gamma`; the discriminant is
@@ -85,9 +84,7 @@ def snr_from_eigenvalue(mu, aspect):
         if some ``mu`` lies below the Marchenko-Pastur edge: such an eigenvalue is not an outlier and
         carries no information on a spike (every :math:`\ell \le \sqrt\gamma` gives the edge).
     """
-    mu = array(mu, "mu", positive=True)
-    gamma = array(aspect, "aspect", positive=True)
-    mu, gamma = np.broadcast_arrays(mu, gamma)
+    mu, gamma = np.broadcast_arrays(check("mu", mu), check("aspect", aspect))
     edge = (1 + np.sqrt(gamma)) ** 2
     if np.any(mu < edge):
         i = np.unravel_index(np.argmax(edge - mu), mu.shape)
@@ -102,7 +99,8 @@ def snr_from_eigenvalue(mu, aspect):
 # ---------------------------------------------------------------------------------------------
 # Information-plus-noise (a fixed clean training set with fresh noise)
 # ---------------------------------------------------------------------------------------------
-def right_overlap(snr, aspect):
+@renamed(snr="spike")
+def right_overlap(spike, aspect):
     r"""Squared overlap of the top *right* singular vector with the clean sample-index vector.
 
     Fixed clean training set :math:`Y` (N x D, rank one: :math:`Y = \sqrt{N\lambda}\, v u^\top` with
@@ -118,31 +116,29 @@ def right_overlap(snr, aspect):
     as for the spiked covariance (conditionally on the clean coefficients both models coincide).
     Exactly at the threshold the value is 0 (no division by zero).
     """
-    ell, gamma = _snr_aspect(snr, aspect)
+    ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
     return unwrap(np.where(above, (safe**2 - gamma) / (safe * (safe + 1.0)), 0.0))
 
 
 # ---------------------------------------------------------------------------------------------
-# Diffusion form: spikes lambda_i at VE noise variance s (= tau)
+# Diffusion form: spikes lambda_i at VE noise variance tau
 # ---------------------------------------------------------------------------------------------
-def _snr_aspect(snr, aspect):
-    ell = array(snr, "snr", nonnegative=True)
-    gamma = array(aspect, "aspect", positive=True)
-    return np.broadcast_arrays(ell, gamma)
+def _spike_aspect(spike, aspect):
+    return np.broadcast_arrays(check("spike", spike), check("aspect", aspect))
 
 
-def effective_snr(eigenvalue, noise):
-    r"""Spike strength in noise units :math:`\ell = \lambda/s` (VE noise variance ``noise`` = s = tau;
-    VP: :math:`s = (1 - \bar\alpha)/\bar\alpha`).  Rejects negative eigenvalues and noise <= 0."""
-    lam = array(eigenvalue, "eigenvalue", nonnegative=True)
-    s = array(noise, "noise", positive=True)
-    return unwrap(lam / s)
+@renamed(eigenvalue="spikes", noise="tau")
+def effective_spike(spikes, tau):
+    r"""Spike strength in noise units :math:`\ell = \lambda/\tau` (VE noise variance tau;
+    VP: :math:`\tau = (1 - \bar\alpha)/\bar\alpha`).  Rejects negative spikes and tau <= 0."""
+    return unwrap(check("spikes", spikes) / check("tau", tau))
 
 
-def emergence_tau(eigenvalue, aspect):
-    r"""Noise variance below which a spike of size ``eigenvalue`` is estimable from noisy samples.
+@renamed(eigenvalue="spikes")
+def emergence_tau(spikes, aspect):
+    r"""Noise variance below which a spike of size ``spikes`` is estimable from noisy samples.
 
     :math:`\ell = \lambda/s > \sqrt\gamma \iff s < s^* = \lambda/\sqrt\gamma`.  In the reverse
     process (noise decreasing) the direction *emerges* at :math:`s^*`: large eigenvalues first.
@@ -150,47 +146,44 @@ def emergence_tau(eigenvalue, aspect):
     (see :func:`emergence_time`); under VP the condition reads
     :math:`\bar\alpha > \sqrt\gamma/(\lambda + \sqrt\gamma)` (:func:`emergence_abar`).
     """
-    lam = array(eigenvalue, "eigenvalue", nonnegative=True)
-    gamma = array(aspect, "aspect", positive=True)
-    return unwrap(lam / np.sqrt(gamma))
+    return unwrap(check("spikes", spikes) / np.sqrt(check("aspect", aspect)))
 
 
-def emergence_abar(eigenvalue, aspect):
+@renamed(eigenvalue="spikes")
+def emergence_abar(spikes, aspect):
     r"""VP form of :func:`emergence_tau`: the direction is estimable iff
     :math:`\bar\alpha > \sqrt\gamma / (\lambda + \sqrt\gamma)` (from :math:`\tau = (1-\bar\alpha)/\bar\alpha`)."""
-    lam = array(eigenvalue, "eigenvalue", nonnegative=True)
-    rg = np.sqrt(array(aspect, "aspect", positive=True))
-    return unwrap(rg / (lam + rg))
+    rg = np.sqrt(check("aspect", aspect))
+    return unwrap(rg / (check("spikes", spikes) + rg))
 
 
-def emergence_time(eigenvalue, aspect, schedule):
+@renamed(eigenvalue="spikes")
+def emergence_time(spikes, aspect, schedule):
     r"""Time at which a spike emerges under ``schedule``: ``schedule.time_of_tau(emergence_tau)``.
 
     Raises
     ------
     SpectralTheoryError
         if the emergence noise level lies outside the schedule's range of tau (the direction is then
-        estimable over the whole schedule, or never); the message names the eigenvalue.
+        estimable over the whole schedule, or never); the message names the spike.
     """
-    tau = np.atleast_1d(emergence_tau(eigenvalue, aspect))
+    tau = np.atleast_1d(emergence_tau(spikes, aspect))
     lo, hi = schedule.tau(schedule.t_min), schedule.tau(schedule.t_max)
     bad = (tau < lo * (1 - 1e-12)) | (tau > hi * (1 + 1e-12))
     if np.any(bad):
-        lam = np.atleast_1d(array(eigenvalue, "eigenvalue", nonnegative=True))
-        lam = np.broadcast_to(lam, tau.shape)
+        lam = np.broadcast_to(np.atleast_1d(check("spikes", spikes)), tau.shape)
         i = int(np.argmax(bad))
         raise SpectralTheoryError(
-            f"`eigenvalue`={lam[i]} emerges at tau={tau[i]}, outside the range [{lo}, {hi}] of "
+            f"`spikes`={lam[i]} emerges at tau={tau[i]}, outside the range [{lo}, {hi}] of "
             f"{type(schedule).__name__}: no emergence time within the schedule")
     t = schedule.time_of_tau(tau)
-    return t[0] if np.ndim(eigenvalue) == 0 and np.ndim(aspect) == 0 else t
+    return t[0] if np.ndim(spikes) == 0 and np.ndim(aspect) == 0 else t
 
 
 def _spikes(spikes, dim=None):
-    lam = array(spikes, "spikes", ndim=(0, 1), nonnegative=True)
-    lam = np.atleast_1d(lam)
+    lam = np.atleast_1d(check("spikes", spikes, ndim=(0, 1)))
     if dim is not None:
-        d = integer(dim, "dim", minimum=1)
+        d = check("dim", dim)
         if lam.size > d:
             raise SpectralTheoryError(f"rank k = {lam.size} (number of `spikes`) exceeds `dim` = {d}")
     return lam
@@ -202,8 +195,8 @@ class SpikedPrediction:
 
     Attributes (arrays over the k spikes, in the order given)
     ----------
-    spikes, noise, aspect : inputs :math:`\lambda_i`, :math:`s`, :math:`\gamma = D/N`.
-    snr : :math:`\ell_i = \lambda_i/s`.
+    spikes, tau, aspect : inputs :math:`\lambda_i`, :math:`\tau`, :math:`\gamma = D/N`.
+    spike : :math:`\ell_i = \lambda_i/\tau`.
     detectable : :math:`\ell_i > \sqrt\gamma`.
     eigenvalues : limits of the top-k sample eigenvalues in data units, :math:`s\,\mu(\ell_i)`
         (the bulk edge :math:`s(1+\sqrt\gamma)^2` for undetectable spikes).
@@ -213,24 +206,28 @@ class SpikedPrediction:
     """
 
     spikes: np.ndarray
-    noise: float
+    tau: float
     aspect: float
-    snr: np.ndarray
+    spike: np.ndarray
     detectable: np.ndarray
     eigenvalues: np.ndarray
     overlaps: np.ndarray
     right_overlaps: np.ndarray
     emergence_taus: np.ndarray
 
+    noise = renamed_attribute("tau")
+    snr = renamed_attribute("spike")
 
-def predict(spikes, noise, aspect, dim=None) -> SpikedPrediction:
+
+@renamed(noise="tau")
+def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     r"""Rank-k spiked prediction: each spike behaves as in the rank-1 model (BBP 2005; Paul 2007;
     Benaych-Georges & Nadakuditi 2011), for :math:`\gamma < 1` and :math:`\gamma > 1` alike.
 
     Parameters
     ----------
     spikes : eigenvalues :math:`\lambda_i \ge 0` of the clean data (rank k).
-    noise : VE noise variance :math:`s > 0`.
+    tau : VE noise variance :math:`\tau > 0`.
     aspect : :math:`\gamma = D/N > 0`.
     dim : optional ambient dimension D (checks k <= D).
 
@@ -240,25 +237,37 @@ def predict(spikes, noise, aspect, dim=None) -> SpikedPrediction:
     eigenspace is predicted (each individual eigenvector is an arbitrary rotation within it).
     """
     lam = _spikes(spikes, dim)
-    s = scalar(noise, "noise", positive=True)
-    gamma = scalar(aspect, "aspect", positive=True)
+    s = check("tau", tau, scalar_only=True)
+    gamma = check("aspect", aspect, scalar_only=True)
     ell = lam / s
     return SpikedPrediction(
-        spikes=lam, noise=s, aspect=gamma, snr=ell, detectable=ell > np.sqrt(gamma),
+        spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
         eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
         overlaps=np.atleast_1d(overlap(ell, gamma)),
         right_overlaps=np.atleast_1d(right_overlap(ell, gamma)),
         emergence_taus=np.atleast_1d(emergence_tau(lam, gamma)))
 
 
-def overlap_curves(spikes, aspect, taus):
-    r"""Squared overlaps of a whole spectrum versus noise level: array (len(taus), k) with entry
+@renamed(taus="tau")
+def overlap_curves(spikes, *positional, tau=None, aspect=None):
+    r"""Squared overlaps of a whole spectrum versus noise level: array (len(tau), k) with entry
     :math:`\mathrm{overlap}(\lambda_i/\tau_t, \gamma)`.  Column i leaves zero at
-    :math:`\tau = \lambda_i/\sqrt\gamma`, so larger eigenvalues emerge at higher noise."""
+    :math:`\tau = \lambda_i/\sqrt\gamma`, so larger eigenvalues emerge at higher noise.
+
+    ``tau`` (a grid) and ``aspect`` are keywords: the old positional order ``(spikes, aspect, taus)``
+    still works with a ``DeprecationWarning``; the next release takes ``(spikes, tau, aspect)``, the
+    order of :func:`predict` (the two orders cannot be told apart from the values, so there is no
+    silent switch)."""
+    if positional:
+        if len(positional) != 2 or tau is not None or aspect is not None:
+            raise SpectralTheoryError("overlap_curves takes `tau=` and `aspect=` by keyword")
+        warn_renamed("positional (aspect, taus)", "keywords tau=, aspect=", "overlap_curves", stacklevel=4)
+        aspect, tau = positional
+    if tau is None or aspect is None:
+        raise SpectralTheoryError("overlap_curves needs `tau=` (noise variances) and `aspect=`")
     lam = _spikes(spikes)
-    tau = array(taus, "taus", ndim=(0, 1), positive=True)
-    tau = np.atleast_1d(tau)
-    gamma = scalar(aspect, "aspect", positive=True)
+    tau = np.atleast_1d(check("tau", tau, ndim=(0, 1)))
+    gamma = check("aspect", aspect, scalar_only=True)
     return np.asarray(overlap(lam[None, :] / tau[:, None], gamma))
 
 
@@ -266,7 +275,7 @@ def emergence_order(spikes, aspect):
     r"""Indices of the spikes in the order in which they emerge as the noise decreases (decreasing
     :math:`s_i^* = \lambda_i/\sqrt\gamma`, i.e. decreasing eigenvalue; ties keep the input order)."""
     lam = _spikes(spikes)
-    scalar(aspect, "aspect", positive=True)
+    check("aspect", aspect, scalar_only=True)
     return np.argsort(-lam, kind="stable")
 
 
@@ -278,7 +287,8 @@ TW1_MEAN = -1.2065335745820
 TW1_STD = 1.2680340580149
 
 
-def outlier_variance(snr, aspect):
+@renamed(snr="spike")
+def outlier_variance(spike, aspect):
     r"""Asymptotic variance of :math:`\sqrt N(\hat\mu - \mu(\ell))` for an outlier (noise units).
 
     Real Gaussian data, spike above threshold: (Paul 2007, Thm 3 for :math:`\gamma < 1`; Bai & Yao 2008
@@ -289,7 +299,7 @@ def outlier_variance(snr, aspect):
     vanishing at the threshold, where the Gaussian regime gives way to the :math:`N^{-2/3}` edge
     regime (:func:`edge_scale`).  Returns 0 for :math:`\ell \le \sqrt\gamma`.
     """
-    ell, gamma = _snr_aspect(snr, aspect)
+    ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
     return unwrap(np.where(above, 2 * (1 + safe) ** 2 * (1 - gamma / safe**2), 0.0))
@@ -304,8 +314,8 @@ def edge_scale(aspect, n_samples):
     threshold the top eigenvalue fluctuates on this same :math:`N^{-2/3}` scale (Baik, Ben Arous &
     Péché 2005), with a deformed law.
     """
-    rg = np.sqrt(array(aspect, "aspect", positive=True))
-    n = array(n_samples, "n_samples", positive=True)
+    rg = np.sqrt(check("aspect", aspect))
+    n = check("n_samples", n_samples)
     return unwrap(n ** (-2.0 / 3.0) * (1 + rg) * (1 + 1 / rg) ** (1.0 / 3.0))
 
 
@@ -317,32 +327,34 @@ def critical_window(aspect, n_samples):
     :math:`w = \gamma^{1/4}\sqrt{\text{edge scale}} \propto N^{-1/3}`: within a few w of
     :math:`\sqrt\gamma` neither asymptotic branch is accurate.
     """
-    gamma = array(aspect, "aspect", positive=True)
+    gamma = check("aspect", aspect)
     return unwrap(gamma**0.25 * np.sqrt(np.asarray(edge_scale(gamma, n_samples))))
 
 
-def eigenvalue_std(snr, aspect, n_samples):
+@renamed(snr="spike")
+def eigenvalue_std(spike, aspect, n_samples):
     r"""Leading-order standard deviation of the top sample eigenvalue (noise units) for one sample of
     size N: :math:`\sqrt{\sigma^2(\ell)/N}` (:func:`outlier_variance`) above the threshold, combined in
     quadrature with the Tracy-Widom edge value :math:`\mathrm{sd}(TW_1)\times` :func:`edge_scale`
     (which dominates within the critical window and below it)."""
-    ell, gamma = _snr_aspect(snr, aspect)
-    n = array(n_samples, "n_samples", positive=True)
+    ell, gamma = _spike_aspect(spike, aspect)
+    n = check("n_samples", n_samples)
     gauss = np.asarray(outlier_variance(ell, gamma)) / n
     edge = (TW1_STD * np.asarray(edge_scale(gamma, n))) ** 2
     return unwrap(np.sqrt(gauss + edge))
 
 
-def finite_size_bound(fn, snr, aspect, n_samples, windows=2.0, points=41):
-    r"""Stated finite-size bound for an asymptotic spiked quantity ``fn(snr, aspect)`` at sample size N.
+@renamed(snr="spike")
+def finite_size_bound(fn, spike, aspect, n_samples, windows=2.0, points=41):
+    r"""Stated finite-size bound for an asymptotic spiked quantity ``fn(spike, aspect)`` at sample size N.
 
     :math:`B = \max_{|\ell' - \ell| \le k w} |f(\ell') - f(\ell)|` with w the critical window
     (:func:`critical_window`) and k = ``windows``: the deviation an :math:`O(N^{-1/3})` shift of the
-    effective SNR would cause.  This covers the crossover at the threshold (where the corrections are
+    effective spike strength would cause.  This covers the crossover at the threshold (where the corrections are
     largest, :math:`O(N^{-1/3})` for the overlap and :math:`O(N^{-2/3})` for the eigenvalue) and is
     conservative far above it, where the bias of the mean is :math:`O(1/N)`.
     """
-    ell, gamma = _snr_aspect(snr, aspect)
+    ell, gamma = _spike_aspect(spike, aspect)
     w = windows * np.asarray(critical_window(gamma, n_samples))
     grid = np.linspace(-1.0, 1.0, points).reshape((points,) + (1,) * ell.ndim)
     shifted = np.maximum(ell + grid * w, 0.0)
@@ -350,7 +362,8 @@ def finite_size_bound(fn, snr, aspect, n_samples, windows=2.0, points=41):
     return unwrap(np.max(np.abs(vals - np.asarray(fn(ell, gamma))), axis=0))
 
 
-def subcritical_overlap_scale(snr, aspect, n_samples):
+@renamed(snr="spike")
+def subcritical_overlap_scale(spike, aspect, n_samples):
     r"""Scale of the squared overlap of the top sample eigenvector with an *undetected* spike.
 
     Below the threshold the top eigenvector is a bulk-edge vector whose overlap with u vanishes as
@@ -360,14 +373,15 @@ def subcritical_overlap_scale(snr, aspect, n_samples):
     critical window at :math:`\sqrt\gamma - \ell \sim N^{-1/3}`; capped at 1; 0 above the threshold.
     Used as the stated finite-size bound of a predicted 0 overlap (an order of magnitude, not a limit).
     """
-    ell, gamma = _snr_aspect(snr, aspect)
-    n = array(n_samples, "n_samples", positive=True)
+    ell, gamma = _spike_aspect(spike, aspect)
+    n = check("n_samples", n_samples)
     below = ell < np.sqrt(gamma)
     gap = np.where(below, np.sqrt(gamma) - ell, 1.0)
     return unwrap(np.where(below, np.minimum(1.0 / (n * gap**2), 1.0), 0.0))
 
 
-def interaction_overlap_scale(snrs, aspect, n_samples):
+@renamed(snrs="spike")
+def interaction_overlap_scale(spike, aspect, n_samples):
     r"""O(1/N) loss of overlap of each detected spike to the other detected spikes of a rank-k model.
 
     Each spike is asymptotically independent of the others, but at finite N the sample eigenvector
@@ -377,9 +391,9 @@ def interaction_overlap_scale(snrs, aspect, n_samples):
     other *detected* spikes (an undetected spike is part of the bulk, whose share the overlap formula
     already accounts for); 0 for an undetected spike; capped at 1 (1 for a degenerate pair).
     """
-    ell = np.atleast_1d(array(snrs, "snrs", ndim=(0, 1), nonnegative=True))
-    gamma = scalar(aspect, "aspect", positive=True)
-    n = scalar(n_samples, "n_samples", positive=True)
+    ell = np.atleast_1d(check("spike", spike, ndim=(0, 1)))
+    gamma = check("aspect", aspect, scalar_only=True)
+    n = check("n_samples", n_samples, scalar_only=True)
     det = ell > np.sqrt(gamma)
     th = 1 + ell
     diff = th[:, None] - th[None, :]
@@ -387,3 +401,9 @@ def interaction_overlap_scale(snrs, aspect, n_samples):
     safe = np.where(diff != 0, diff, 1.0)
     terms = np.where(pair, np.where(diff != 0, th[:, None] * th[None, :] / (n * safe**2), 1.0), 0.0)
     return np.minimum(terms.sum(axis=1), 1.0)
+
+
+
+#: deprecated spellings (one release): the spike strength is ``spike``, ``snr`` is ``Schedule.snr``
+effective_snr = renamed_function(effective_spike, "effective_snr")
+snr_from_eigenvalue = renamed_function(spike_from_eigenvalue, "snr_from_eigenvalue")

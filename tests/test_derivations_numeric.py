@@ -94,14 +94,14 @@ def test_spiked_closed_forms_and_edge_cases():
     assert spiked.overlap(0.0, g) == 0.0 and spiked.top_eigenvalue(0.0, g) == (1 + np.sqrt(g)) ** 2
     assert spiked.top_eigenvalue(np.sqrt(g), g) == pytest.approx((1 + np.sqrt(g)) ** 2, rel=1e-15)
     ells = np.linspace(0.8, 10, 50)
-    np.testing.assert_allclose(spiked.snr_from_eigenvalue(spiked.top_eigenvalue(ells, g), g), ells, rtol=1e-12)
-    assert spiked.snr_from_eigenvalue((1 + np.sqrt(g)) ** 2, g) == pytest.approx(np.sqrt(g), rel=1e-12)
+    np.testing.assert_allclose(spiked.spike_from_eigenvalue(spiked.top_eigenvalue(ells, g), g), ells, rtol=1e-12)
+    assert spiked.spike_from_eigenvalue((1 + np.sqrt(g)) ** 2, g) == pytest.approx(np.sqrt(g), rel=1e-12)
     np.testing.assert_allclose(spiked.overlap(ells, g), (1 - g / ells**2) / (1 + g / ells), rtol=1e-13)
     with pytest.raises(SpectralTheoryError, match="below the Marchenko-Pastur edge"):
-        spiked.snr_from_eigenvalue(2.0, g)
+        spiked.spike_from_eigenvalue(2.0, g)
     with pytest.raises(SpectralTheoryError, match="aspect"):
         spiked.overlap(1.0, 0.0)
-    with pytest.raises(SpectralTheoryError, match="snr"):
+    with pytest.raises(SpectralTheoryError, match="spike"):
         spiked.top_eigenvalue(-1.0, 0.5)
 
 
@@ -137,10 +137,10 @@ def test_bbp_below_threshold_sticks_to_the_edge_monte_carlo():
     assert abs(tops.mean() - edge) < 2 * tw_scale + 4 * se
 
 
-def test_snr_from_eigenvalue_debiases_a_measured_outlier():
+def test_spike_from_eigenvalue_debiases_a_measured_outlier():
     D, N, ell, R = 400, 800, 3.0, 8
     tops, _ = _spiked_top(D, N, ell, R, np.random.default_rng(5))
-    est = spiked.snr_from_eigenvalue(tops, D / N)
+    est = spiked.spike_from_eigenvalue(tops, D / N)
     # first-order error propagation of the eigenvalue's own spread, plus the O(1/N) bias
     slope = 1 / (1 - (D / N) / ell**2)                     # d ell / d mu at the theory point
     se = est.std(ddof=1) / np.sqrt(R)

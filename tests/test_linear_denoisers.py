@@ -45,17 +45,17 @@ def test_wiener_weights():
     Wd = ld.wiener_shrinkage(X, 1.5, 4, debias=True)
     edge = 1.5 * (1 + np.sqrt(30 / 80)) ** 2
     out = Wd.sample_eigenvalues > edge
-    lam_d = np.where(out, 1.5 * sp.snr_from_eigenvalue(np.maximum(Wd.sample_eigenvalues, edge) / 1.5, 30 / 80), 0)
+    lam_d = np.where(out, 1.5 * sp.spike_from_eigenvalue(np.maximum(Wd.sample_eigenvalues, edge) / 1.5, 30 / 80), 0)
     np.testing.assert_allclose(Wd.weights, lam_d / (lam_d + 1.5))
 
 
 @pytest.mark.parametrize("call, word", [
     (lambda: ld.pca_projection(np.ones((5, 4)), 5), "rank"),
-    (lambda: ld.wiener_shrinkage(np.ones((5, 4)), 0.0, 1), "noise"),
+    (lambda: ld.wiener_shrinkage(np.ones((5, 4)), 0.0, 1), "tau"),
     (lambda: ld.mean_projection([1.0, -1.0], 1.0, 0.5, 10), "spikes"),
     (lambda: ld.mean_projection([1.0] * 3, 1.0, 0.5, 2), "rank"),
     (lambda: ld.mean_projection([1.0], 1.0, 0.0, 10), "aspect"),
-    (lambda: ld.mean_projection([1.0], -1.0, 0.5, 10), "noise"),
+    (lambda: ld.mean_projection([1.0], -1.0, 0.5, 10), "tau"),
     (lambda: ld.reverse_mean([1.0], [1.0], 0.5, 10, denoiser="nope"), "denoiser"),
     (lambda: ld.steps_to_dominate([2.0, 1.0], [0.1], 0.5, 10, tol=1.5), "tol"),
     (lambda: ld.contraction_factor([2.0, 1.0], 100.0, 0.5), "threshold"),

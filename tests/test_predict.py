@@ -10,16 +10,17 @@ from validation.predict import predict
 
 
 def test_bbp_matches_the_core_and_json_output(capsys):
-    assert main(["predict", "bbp", "spike=3", "noise=1.5", "aspect=0.5", "--json"]) == 0
+    assert main(["predict", "bbp", "spikes=3", "tau=1.5", "aspect=0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["snr"] == 2.0
+    assert out["spike"] == 2.0
+    assert predict("bbp", dict(spike="2", aspect="0.5")) == out
     assert out["overlap"] == st.spiked.overlap(2.0, 0.5)
     assert out["top_eigenvalue"] == st.spiked.top_eigenvalue(2.0, 0.5)
     assert out["right_overlap"] == st.spiked.right_overlap(2.0, 0.5)
 
 
 def test_emergence_time_inverts_the_schedule():
-    out = predict("emergence", dict(eigenvalue="4", aspect="0.25", schedule="vp"))
+    out = predict("emergence", dict(spikes="4", aspect="0.25", schedule="vp"))
     assert out["tau"] == pytest.approx(4 / np.sqrt(0.25), rel=1e-14)
     assert st.VP().tau(out["time"]) == pytest.approx(out["tau"], rel=1e-10)
 
@@ -35,7 +36,7 @@ def test_phases_spectrum_and_collapse_run(capsys):
     ph = predict("phases", dict(blocks="40:4,40:0.5", dim="400", threshold="0.1", schedule="ou"))
     assert ph["tau_trivial"] > ph["tau_manifold_gap"] > ph["tau_consolidation"]
     assert st.OU().tau(ph["t_trivial"]) == pytest.approx(ph["tau_trivial"], rel=1e-9)
-    sp = predict("spectrum", dict(weights="0.1,0.1", variances="4,0.5"))
+    sp = predict("spectrum", dict(fractions="0.1,0.1", variances="4,0.5"))
     law = st.rmt.Silverstein([0.1, 0.1], [4.0, 0.5])
     assert [tuple(v) for k, v in sp.items() if k.startswith("bulk")] == [tuple(b) for b in law.support()]
     assert predict("collapse", dict(n_points="1000", dim="10"))["tau_collapse"] == st.collapse_tau(1000, 10)
@@ -44,12 +45,14 @@ def test_phases_spectrum_and_collapse_run(capsys):
 
 
 @pytest.mark.parametrize("argv,msg", [
-    (["predict", "bpp", "snr=1"], "did you mean 'bbp'"),
-    (["predict", "bbp", "snr=1"], "aspect"),
+    (["predict", "bpp", "spike=1"], "did you mean 'bbp'"),
+    (["predict", "bbp", "spike=1"], "aspect"),
+    (["predict", "bbp", "aspect=1"], "needs parameter spike="),
+    (["predict", "bbp", "spike=1", "tau=1", "aspect=1"], "not both"),
     (["predict", "gap", "a=1", "b=2", "c=3"], "does not take"),
-    (["predict", "bbp", "snr=1", "aspect=-1"], "aspect"),
+    (["predict", "bbp", "spike=1", "aspect=-1"], "aspect"),
     (["predict", "gap", "a=1", "b"], "key=value"),
-    (["predict", "emergence", "eigenvalue=1", "aspect=1", "schedule=xx"], "schedule"),
+    (["predict", "emergence", "spikes=1", "aspect=1", "schedule=xx"], "schedule"),
     (["predict", "phases", "blocks=4-1", "dim=10"], "blocks"),
 ])
 def test_bad_input_is_a_clear_error(argv, msg, capsys):

@@ -7,17 +7,17 @@ from spectral_theory import SpectralTheoryError, rmt
 
 @pytest.mark.parametrize("make,match", [
     (lambda: rmt.Silverstein([0.3], [-1.0]), "variances"),
-    (lambda: rmt.Silverstein([0.7, 0.6], [1.0, 2.0]), "weights"),
-    (lambda: rmt.Silverstein([-0.1, 0.3], [1.0, 2.0]), "weights"),
+    (lambda: rmt.Silverstein([0.7, 0.6], [1.0, 2.0]), "fractions"),
+    (lambda: rmt.Silverstein([-0.1, 0.3], [1.0, 2.0]), "fractions"),
     (lambda: rmt.Silverstein([0.3, 0.2], [1.0]), "variances"),
-    (lambda: rmt.Silverstein([0.0], [1.0]), "weights"),
+    (lambda: rmt.Silverstein([0.0], [1.0]), "fractions"),
     (lambda: rmt.GeneralizedMarchenkoPastur([1.0, 2.0], [0.5, 0.6], 0.5), "population_weights"),
     (lambda: rmt.GeneralizedMarchenkoPastur([1.0, -2.0], [0.5, 0.5], 0.5), "population_values"),
-    (lambda: rmt.GeneralizedMarchenkoPastur([1.0], [1.0], 0.0), "ratio"),
-    (lambda: rmt.GeneralizedMarchenkoPastur([1.0], [1.0], -1.0), "ratio"),
-    (lambda: rmt.MarchenkoPastur(0.0), "ratio"),
+    (lambda: rmt.GeneralizedMarchenkoPastur([1.0], [1.0], 0.0), "aspect"),
+    (lambda: rmt.GeneralizedMarchenkoPastur([1.0], [1.0], -1.0), "aspect"),
+    (lambda: rmt.MarchenkoPastur(0.0), "aspect"),
     (lambda: rmt.MarchenkoPastur(0.5, scale=-1.0), "scale"),
-    (lambda: rmt.MarchenkoPastur(np.nan), "ratio"),
+    (lambda: rmt.MarchenkoPastur(np.nan), "aspect"),
     (lambda: rmt.JacobianMap(0.0), "tau"),
 ])
 def test_bad_parameters(make, match):

@@ -23,18 +23,18 @@ Z = norm.isf(0.001 / 2)          # two-sided 0.1 % per check
 @pytest.mark.parametrize("call, word", [
     (lambda: sp.threshold(0.0), "aspect"),
     (lambda: sp.overlap(2.0, -1.0), "aspect"),
-    (lambda: sp.overlap(-0.5, 1.0), "snr"),
+    (lambda: sp.overlap(-0.5, 1.0), "spike"),
     (lambda: sp.right_overlap(1.0, 0.0), "aspect"),
     (lambda: sp.predict([1.0, -2.0], 1.0, 0.5), "spikes"),
-    (lambda: sp.predict([1.0], 0.0, 0.5), "noise"),
-    (lambda: sp.predict([1.0], -1.0, 0.5), "noise"),
+    (lambda: sp.predict([1.0], 0.0, 0.5), "tau"),
+    (lambda: sp.predict([1.0], -1.0, 0.5), "tau"),
     (lambda: sp.predict([1.0, 2.0, 3.0], 1.0, 0.5, dim=2), "rank"),
-    (lambda: sp.effective_snr(1.0, 0.0), "noise"),
-    (lambda: sp.emergence_tau(-1.0, 0.5), "eigenvalue"),
+    (lambda: sp.effective_spike(1.0, 0.0), "tau"),
+    (lambda: sp.emergence_tau(-1.0, 0.5), "spikes"),
     (lambda: sp.emergence_time(1e9, 0.5, st.VP(0.1, 20.0)), "outside the range"),
     (lambda: sp.emergence_time(1e-12, 0.5, st.VE(0.01, 10.0)), "outside the range"),
-    (lambda: sp.snr_from_eigenvalue(1.0, 0.5), "edge"),
-    (lambda: sp.overlap_curves([1.0], 0.5, [0.0, 1.0]), "taus"),
+    (lambda: sp.spike_from_eigenvalue(1.0, 0.5), "edge"),
+    (lambda: sp.overlap_curves([1.0], tau=[0.0, 1.0], aspect=0.5), "tau"),
 ])
 def test_bad_input_names_the_parameter(call, word):
     with pytest.raises(st.SpectralTheoryError, match=word):
@@ -62,7 +62,7 @@ def test_identities(gamma):
     # BGN 2012 right-singular-vector form 1 - (c + theta^2)/(theta^2 (theta^2 + 1)), theta^2 = ell
     np.testing.assert_allclose(sp.right_overlap(ell, gamma), 1 - (gamma + ell) / (ell * (ell + 1)),
                                rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(sp.snr_from_eigenvalue(sp.top_eigenvalue(ell, gamma), gamma), ell, rtol=1e-10)
+    np.testing.assert_allclose(sp.spike_from_eigenvalue(sp.top_eigenvalue(ell, gamma), gamma), ell, rtol=1e-10)
     assert np.all(np.diff(ov) > 0) and np.all((ov > 0) & (ov < 1))
     # continuity at the threshold of the eigenvalue (from above)
     assert sp.top_eigenvalue(np.sqrt(gamma) * (1 + 1e-9), gamma) == pytest.approx((1 + np.sqrt(gamma)) ** 2)
@@ -98,7 +98,7 @@ def test_predict_and_curves_rank_k():
     np.testing.assert_allclose(p.eigenvalues, 0.5 * sp.top_eigenvalue(lam / 0.5, 2.0))
     np.testing.assert_allclose(p.overlaps, sp.overlap(lam / 0.5, 2.0))
     taus = np.geomspace(0.01, 100, 50)
-    curves = sp.overlap_curves(lam, 2.0, taus)
+    curves = sp.overlap_curves(lam, tau=taus, aspect=2.0)
     assert curves.shape == (50, 3)
     np.testing.assert_allclose(curves[7], sp.predict(lam, taus[7], 2.0).overlaps)
     np.testing.assert_array_equal(sp.emergence_order([1.0, 5.0, 3.0], 0.5), [1, 2, 0])

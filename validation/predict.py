@@ -5,20 +5,27 @@ Each quantity is a thin wrapper over the numeric core: it parses ``key=value`` p
 
 Examples::
 
-    spectral-theory predict bbp snr=2 aspect=0.5
-    spectral-theory predict emergence eigenvalue=4 aspect=0.25 schedule=vp
+    spectral-theory predict bbp spike=2 aspect=0.5
+    spectral-theory predict bbp spikes=3 tau=1.5 aspect=0.5
+    spectral-theory predict emergence spikes=4 aspect=0.25 schedule=vp
     spectral-theory predict gap a=0.5 b=4 threshold=0.1
     spectral-theory predict phases blocks=50:4,50:0.5 dim=500 threshold=0.1 schedule=ou
     spectral-theory predict collapse n_points=1000 dim=10 schedule=ou
-    spectral-theory predict spectrum weights=0.1,0.1 variances=4,0.5
+    spectral-theory predict spectrum fractions=0.1,0.1 variances=4,0.5
+
+Keys are the parameter names of ``spectral_theory.parameters``; the old keys (``snr``, ``spike`` with
+``noise``, ``eigenvalue``, ``weights`` of ``spectrum``) still work for one release, with a warning.
 """
 from __future__ import annotations
 
 import json
 import math
+import sys
+import warnings
 
 import spectral_theory as st
 from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.parameters import warn_renamed
 
 SCHEDULES = {"vp": st.VP, "ve": st.VE, "ou": st.OU, "edm": st.EDM, "ddpm": st.VP.ddpm_linear}
 
@@ -51,21 +58,29 @@ def _time(schedule, tau):
 
 def bbp(p):
     """Rank-1 spiked covariance: BBP threshold, top sample eigenvalue (units of the noise), squared
-    overlaps. Parameters: ``snr`` (lambda/s) or ``spike`` and ``noise``; ``aspect`` (D/N)."""
+    overlaps. Parameters: ``spike`` (ell = lambda/tau) or ``spikes`` (lambda) and ``tau``; ``aspect`` (D/N)."""
+    if "noise" in p and "spike" in p:                      # the old spelling: spike = lambda at noise = tau
+        warn_renamed("spike=, noise=", "spikes=, tau=", "predict bbp")
+        p["spikes"], p["tau"] = p.pop("spike"), p.pop("noise")
     aspect = float(p.pop("aspect"))
-    snr = float(p.pop("snr")) if "snr" in p else st.spiked.effective_snr(float(p.pop("spike")), float(p.pop("noise")))
-    return dict(snr=snr, aspect=aspect, threshold=st.spiked.threshold(aspect),
-                top_eigenvalue=st.spiked.top_eigenvalue(snr, aspect), overlap=st.spiked.overlap(snr, aspect),
-                right_overlap=st.spiked.right_overlap(snr, aspect))
+    if "spikes" in p or "tau" in p:
+        if "spike" in p:
+            raise SpectralTheoryError("`predict bbp` takes `spike` (already in noise units) or `spikes` with `tau`, not both")
+        spike = st.spiked.effective_spike(float(p.pop("spikes")), float(p.pop("tau")))
+    else:
+        spike = float(p.pop("spike"))
+    return dict(spike=spike, aspect=aspect, threshold=st.spiked.threshold(aspect),
+                top_eigenvalue=st.spiked.top_eigenvalue(spike, aspect), overlap=st.spiked.overlap(spike, aspect),
+                right_overlap=st.spiked.right_overlap(spike, aspect))
 
 
 def emergence(p):
-    """Noise variance (and schedule time) below which a component of ``eigenvalue`` is estimable from
-    N = D/``aspect`` samples: tau* = lambda/sqrt(gamma)."""
+    """Noise variance (and schedule time) below which a component of eigenvalue ``spikes`` is estimable
+    from N = D/``aspect`` samples: tau* = lambda/sqrt(gamma)."""
     sched = _schedule(p)
-    lam, aspect = float(p.pop("eigenvalue")), float(p.pop("aspect"))
+    lam, aspect = float(p.pop("spikes")), float(p.pop("aspect"))
     tau = st.spiked.emergence_tau(lam, aspect)
-    return dict(eigenvalue=lam, aspect=aspect, tau=tau, time=_time(sched, tau))
+    return dict(spikes=lam, aspect=aspect, tau=tau, time=_time(sched, tau))
 
 
 def gap(p):
@@ -111,9 +126,9 @@ def collapse(p):
 
 
 def spectrum(p):
-    """Support, atoms and gaps of the multi-block law of C = F diag(v) F^T (``weights`` m_k/D,
+    """Support, atoms and gaps of the multi-block law of C = F diag(v) F^T (``fractions`` m_k/D,
     ``variances`` v_k)."""
-    law = st.rmt.Silverstein(_floats(p.pop("weights"), "weights"), _floats(p.pop("variances"), "variances"))
+    law = st.rmt.Silverstein(_floats(p.pop("fractions"), "fractions"), _floats(p.pop("variances"), "variances"))
     out = {}
     for i, (lo, hi) in enumerate(law.support()):
         out[f"bulk{i + 1}"] = [lo, hi]
@@ -125,6 +140,8 @@ def spectrum(p):
 
 
 QUANTITIES = dict(bbp=bbp, emergence=emergence, gap=gap, phases=phases, collapse=collapse, spectrum=spectrum)
+#: old key -> new key, per quantity (accepted with a DeprecationWarning for one release)
+RENAMED_KEYS = dict(bbp=dict(snr="spike"), emergence=dict(eigenvalue="spikes"), spectrum=dict(weights="fractions"))
 
 
 def predict(quantity: str, params: dict) -> dict:
@@ -135,6 +152,12 @@ def predict(quantity: str, params: dict) -> dict:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise SpectralTheoryError(f"unknown quantity {quantity!r}{hint} (known: {', '.join(QUANTITIES)})")
     p = dict(params)
+    for old, new in RENAMED_KEYS.get(quantity, {}).items():
+        if old in p:
+            if new in p:
+                raise SpectralTheoryError(f"`predict {quantity}`: got both `{old}` (deprecated) and `{new}`")
+            warn_renamed(old, new, f"predict {quantity}")
+            p[new] = p.pop(old)
     try:
         out = QUANTITIES[quantity](p)
     except KeyError as e:
@@ -159,7 +182,11 @@ def predict_cli(args) -> int:
             raise SpectralTheoryError(f"parameters are key=value; got {item!r}")
         k, v = item.split("=", 1)
         params[k.strip()] = v.strip()
-    out = predict(args.quantity, params)
+    with warnings.catch_warnings(record=True) as caught:          # a command-line user sees old keys flagged
+        warnings.simplefilter("always", DeprecationWarning)
+        out = predict(args.quantity, params)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
     if args.json:
         print(json.dumps(out, indent=2))
     else:

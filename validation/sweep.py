@@ -1,7 +1,7 @@
 """Parameter sweeps: one task per grid point, on a local process pool or a Dask cluster, stored in SQLite.
 
 >>> from validation.sweep import grid, run_sweep
->>> points = grid(n=[100, 200], snr=[0.5, 1.0, 2.0])          # 6 points, last axis fastest
+>>> points = grid(n=[100, 200], spike=[0.5, 1.0, 2.0])        # 6 points, last axis fastest
 >>> res = run_sweep(my_task, points, seed=1, store="runs.sqlite", workers=4)   # doctest: +SKIP
 >>> res.array("overlap", reshape=True).shape                     # doctest: +SKIP
 (2, 3)

@@ -162,4 +162,4 @@ def _twin_spiked(d: Derivation, rng) -> float:
     ov_mine, ov_theirs = d.numeric("overlap")(ell_, gam), spiked.overlap(ell_, gam)
     err = max(err, np.max(np.abs(ov_mine - ov_theirs)))                      # absolute: it can be 0
     mu_ = spiked.top_eigenvalue(ell_, gam) + rng.uniform(0, 1, 40) * (ell_ > np.sqrt(gam))
-    return max(err, rel(spiked.snr_from_eigenvalue(mu_, gam), d.numeric("snr_from_eigenvalue")(mu_, gam)))
+    return max(err, rel(spiked.spike_from_eigenvalue(mu_, gam), d.numeric("snr_from_eigenvalue")(mu_, gam)))

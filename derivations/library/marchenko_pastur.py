@@ -94,7 +94,7 @@ def build() -> Derivation:
                     "2nd ed., Springer (2010), ch. 3.",),
         regime=sp.true, regime_text="$D, N \\to \\infty$ with $\\gamma = D/N$ fixed",
         domain={gamma: (0.05, 4), s: (0.2, 3), z: (0.1, 10), g: (-3, 3), x: (0.001, 25)},
-        twins=(Twin("marchenko_pastur_law", "vs spectral_theory.rmt.MarchenkoPastur(ratio, scale): pdf, "
+        twins=(Twin("marchenko_pastur_law", "vs spectral_theory.rmt.MarchenkoPastur(aspect, scale): pdf, "
                     "support, atoms, stieltjes", _twin_mp, tol=1e-10,
                     requires=("spectral_theory.rmt.MarchenkoPastur",)),),
     )

@@ -113,7 +113,7 @@ def build() -> Derivation:
         domain={g: (-3, 3), z: (0.1, 10), a: (0.05, 0.95), v: (0.1, 5), a1: (0.05, 0.5), a2: (0.05, 0.5),
                 v1: (0.1, 5), v2: (0.1, 5), tau: (0.01, 10), lam: (0, 20), m: (-0.999, -0.001)},
         twins=(Twin("silverstein_edges_pdf_pushforward",
-                    "vs spectral_theory.rmt.Silverstein(weights, variances): support edges (critical points of "
+                    "vs spectral_theory.rmt.Silverstein(fractions, variances): support edges (critical points of "
                     "z(g)), pdf (cubic of the K = 2 equation) and jacobian_pushforward(tau).pdf",
                     _twin_silverstein, tol=1e-8, requires=("spectral_theory.rmt.Silverstein",)),),
     )

@@ -206,7 +206,7 @@ class LinearManifold(Gaussian):
 
 class SpikedCovariance(Gaussian):
     r"""Spiked covariance :math:`C = s I + \sum_i \lambda_i u_i u_i^\top` (zero mean), with orthonormal
-    random spike directions :math:`u_i`; the spike SNR is :math:`\ell_i = \lambda_i / s`.
+    random spike directions :math:`u_i`; the spike strength over the floor is :math:`\ell_i = \lambda_i / s`.
 
     Parameters
     ----------

@@ -160,7 +160,7 @@ def _kernel_law(law: SpectralDensity):
     if isinstance(law, Semicircle):
         return (FK.LAW_SEMICIRCLE, np.array([law.center, law.variance]), empty, empty, no_gaps), True
     if isinstance(law, MarchenkoPastur):
-        return (FK.LAW_MARCHENKO_PASTUR, np.array([law.ratio, law.scale]), empty, empty, no_gaps), True
+        return (FK.LAW_MARCHENKO_PASTUR, np.array([law.aspect, law.scale]), empty, empty, no_gaps), True
     if isinstance(law, _CompanionLaw):
         eq = law._eq
         gaps = np.ascontiguousarray(np.stack([eq.gap_x_lo, eq.gap_x_hi, eq.gap_s_lo, eq.gap_s_hi]))
@@ -542,7 +542,7 @@ class _RealBranches:
         if isinstance(law, Semicircle):
             return float(np.sign(e - law.center)) / np.sqrt(law.variance)
         if isinstance(law, MarchenkoPastur):
-            s, c = law.scale, law.ratio
+            s, c = law.scale, law.aspect
             return (e - s * (1 - c)) / (2 * s * c * e)
         eq = law._eq
         s_star = eq.critical_s[np.argmin(np.abs(eq.edges - e))]
@@ -571,10 +571,10 @@ class _RealBranches:
             m, s2 = law.center, law.variance
             return (lambda g: m + 1 / g + s2 * g), (lambda g: -1 / g**2 + s2)
         if isinstance(law, MarchenkoPastur):
-            c, s = law.ratio, law.scale
+            c, s = law.aspect, law.scale
             return (lambda g: 1 / g + s / (1 - c * s * g)), (lambda g: -1 / g**2 + c * s**2 / (1 - c * s * g) ** 2)
         if isinstance(law, Silverstein):
-            a, v = np.asarray(law.weights), np.asarray(law.variances)
+            a, v = np.asarray(law.fractions), np.asarray(law.variances)
             return (lambda g: 1 / g + np.sum(a * v / (1 - np.multiply.outer(g, v)), axis=-1),
                     lambda g: -1 / g**2 + np.sum(a * v**2 / (1 - np.multiply.outer(g, v)) ** 2, axis=-1))
         return None

@@ -1,7 +1,8 @@
 """Marchenko-Pastur law in closed form.
 
-``MarchenkoPastur(ratio=c, scale=s)``: limit spectrum of ``S = X X^T / N`` for a p x N matrix X of
-iid entries of variance ``s``, ``c = p / N`` (Marchenko & Pastur 1967). With
+``MarchenkoPastur(aspect=c, scale=s)``: limit spectrum of ``S = X X^T / N`` for a p x N matrix X of
+iid entries of variance ``s``, ``c = p / N`` (the package's aspect ratio gamma = D/N; Marchenko & Pastur
+1967). With
 ``a = s (1 - sqrt c)^2``, ``b = s (1 + sqrt c)^2``:
 
 .. math::
@@ -28,16 +29,19 @@ from math import comb
 
 import numpy as np
 
-from .._checks import scalar
+from ..parameters import check, renamed, renamed_attribute
 from .density import SpectralDensity, StieltjesResult
 
 
 class MarchenkoPastur(SpectralDensity):
-    """Marchenko-Pastur law with ``ratio`` c = p/N > 0 and ``scale`` s > 0 (entry variance)."""
+    """Marchenko-Pastur law with ``aspect`` c = p/N > 0 and ``scale`` s > 0 (entry variance)."""
 
-    def __init__(self, ratio, scale=1.0):
-        self.ratio = c = scalar(ratio, "ratio", positive=True)
-        self.scale = s = scalar(scale, "scale", positive=True)
+    ratio = renamed_attribute("aspect")
+
+    @renamed(ratio="aspect")
+    def __init__(self, aspect, scale=1.0):
+        self.aspect = c = check("aspect", aspect, scalar_only=True)
+        self.scale = s = check("scale", scale, scalar_only=True)
         self.lower_edge = s * (1.0 - np.sqrt(c)) ** 2
         self.upper_edge = s * (1.0 + np.sqrt(c)) ** 2
         self._bulks = ((self.lower_edge, self.upper_edge),)
@@ -46,11 +50,11 @@ class MarchenkoPastur(SpectralDensity):
     def _pdf_inside(self, x):
         a, b = self.lower_edge, self.upper_edge
         with np.errstate(divide="ignore", invalid="ignore"):    # x = 0 is in the support only if c = 1
-            out = np.sqrt(np.maximum((b - x) * (x - a), 0.0)) / (2 * np.pi * self.scale * self.ratio * x)
+            out = np.sqrt(np.maximum((b - x) * (x - a), 0.0)) / (2 * np.pi * self.scale * self.aspect * x)
         return np.where(x == 0, np.inf, out)
 
     def _stieltjes_result(self, z):
-        a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.ratio
+        a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.aspect
         g = (z - s * (1 - c) - np.sqrt(z - a) * np.sqrt(z - b)) / (2 * s * c * z)
         # residual of the quadratic s c z g^2 - (z - s(1 - c)) g + 1 = 0, scaled by its terms
         terms = np.abs(s * c * z * g * g) + np.abs((z - s * (1 - c)) * g) + 1.0
@@ -61,7 +65,7 @@ class MarchenkoPastur(SpectralDensity):
         """g(x + i0): on the cut the square-root product is -i sqrt((b-x)(x-a)) (limit from above)."""
         xa = np.asarray(x, dtype=np.float64)
         z = xa + 0j
-        a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.ratio
+        a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.aspect
         inside = (xa >= a) & (xa <= b)
         # for x in (a, b): sqrt(x - a) sqrt(x - b + i0) = i sqrt((x - a)(b - x))
         root = np.where(inside, 1j * np.sqrt(np.maximum((b - xa) * (xa - a), 0.0)),
@@ -69,7 +73,7 @@ class MarchenkoPastur(SpectralDensity):
         return (z - s * (1 - c) - root) / (2 * s * c * z)
 
     def _cdf_formula(self, x):
-        a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.ratio
+        a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.aspect
         atom = max(0.0, 1.0 - 1.0 / c)
         t = np.clip(x, a, b)
 
@@ -85,10 +89,10 @@ class MarchenkoPastur(SpectralDensity):
         return np.where(x < 0, 0.0, np.where(x >= b, 1.0, atom + np.where(x >= a, cont, 0.0)))
 
     def _moment_formula(self, k):
-        c = self.ratio
+        c = self.aspect
         if k == 0:
             return 1.0
         return self.scale ** k * sum(c ** r / (r + 1) * comb(k, r) * comb(k - 1, r) for r in range(k))
 
     def __repr__(self):
-        return f"MarchenkoPastur(ratio={self.ratio}, scale={self.scale})"
+        return f"MarchenkoPastur(aspect={self.aspect}, scale={self.scale})"

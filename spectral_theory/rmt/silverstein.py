@@ -4,11 +4,11 @@ One equation serves both (see :mod:`._kernels`): the *companion* Stieltjes trans
 
 .. math::  z = 1/g_c + \\sum_k a_k v_k / (1 - v_k g_c).
 
-* ``Silverstein(weights, variances)``: the D x D matrix ``C = F diag(v) F^T``, F with iid N(0, 1/D)
+* ``Silverstein(fractions, variances)``: the D x D matrix ``C = F diag(v) F^T``, F with iid N(0, 1/D)
   entries, block k of ``m_k = alpha_k D`` columns with variance ``v_k``. Its law *is* the companion
   law with ``a_k = alpha_k`` (an atom ``1 - sum alpha_k`` at 0). One block reduces to
   Marchenko-Pastur: edges ``v (1 -/+ sqrt(alpha))^2`` and the atom ``1 - alpha``.
-* ``GeneralizedMarchenkoPastur(values t_j, weights h_j, ratio c)``: the p x p sample covariance
+* ``GeneralizedMarchenkoPastur(values t_j, weights h_j, aspect c)``: the p x p sample covariance
   ``S = Sigma^{1/2} Z Z^T Sigma^{1/2} / N`` (c = p/N, Sigma with spectrum sum_j h_j delta_{t_j}). The
   N x N companion ``Z^T Sigma Z / N`` has the companion law with ``a_j = c h_j``, and
   ``mu_S = (mu_c - (1 - c) delta_0) / c``, i.e. ``g_S = (g_c - (1 - c)/z) / c``
@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, array, scalar
+from .._checks import SpectralTheoryError
+from ..parameters import check, renamed, renamed_attribute
 from . import _kernels as K
 from .density import SpectralDensity, StieltjesResult
 
@@ -170,29 +171,30 @@ class Silverstein(_CompanionLaw):
 
     Parameters
     ----------
-    weights : array of alpha_k >= 0 with sum <= 1 (the rest of the spectrum is the atom at 0).
+    fractions : array of alpha_k >= 0 with sum <= 1 (the rest of the spectrum is the atom at 0).
     variances : array of v_k >= 0 (zero-variance blocks belong to the atom at 0).
     """
 
-    def __init__(self, weights, variances):
-        w = array(weights, "weights", ndim=1, nonnegative=True)
-        v = array(variances, "variances", ndim=1, shape=(w.size,), nonnegative=True)
-        if w.sum() > 1.0 + 1e-12:
-            raise SpectralTheoryError(f"`weights` (alpha_k = m_k/D) must sum to at most 1; sum is {float(w.sum())!r}")
+    weights = renamed_attribute("fractions")
+
+    @renamed(weights="fractions")
+    def __init__(self, fractions, variances):
+        w = check("fractions", fractions, ndim=1)
+        v = check("variances", variances, ndim=1, shape=(w.size,))
         vals, coeffs = _merge(v, w)
         if vals.size == 0:
-            raise SpectralTheoryError("`weights`/`variances`: need at least one block with positive weight and variance")
-        self.weights, self.variances = w, v
+            raise SpectralTheoryError("`fractions`/`variances`: need at least one block with positive fraction and variance")
+        self.fractions, self.variances = w, v
         eq = CompanionEquation(coeffs, vals)
         self._setup(eq, 1.0, 1.0 - min(eq.total, 1.0))
 
     def __repr__(self):
-        return f"Silverstein(weights={self.weights.tolist()}, variances={self.variances.tolist()})"
+        return f"Silverstein(fractions={self.fractions.tolist()}, variances={self.variances.tolist()})"
 
 
 class GeneralizedMarchenkoPastur(_CompanionLaw):
     """Limit spectrum of the sample covariance of N samples from a population with spectrum
-    ``sum_j h_j delta_{t_j}`` in dimension p, ``ratio = p/N`` (Silverstein & Bai 1995).
+    ``sum_j h_j delta_{t_j}`` in dimension p, ``aspect = p/N`` (Silverstein & Bai 1995).
 
     .. math::  z = \\frac{1}{g_c} + c \\sum_j \\frac{h_j t_j}{1 - t_j g_c}, \\qquad
                g(z) = \\frac{g_c(z) - (1 - c)/z}{c}.
@@ -200,21 +202,23 @@ class GeneralizedMarchenkoPastur(_CompanionLaw):
     Atom at 0: ``h_0`` (population mass at 0) if ``c (1 - h_0) <= 1``, else ``1 - 1/c``.
     """
 
-    def __init__(self, population_values, population_weights, ratio):
-        t = array(population_values, "population_values", ndim=1, nonnegative=True)
-        h = array(population_weights, "population_weights", ndim=1, shape=(t.size,), nonnegative=True)
-        if abs(h.sum() - 1.0) > 1e-10:
-            raise SpectralTheoryError(f"`population_weights` must sum to 1; sum is {h.sum()!r}")
-        h = h / h.sum()
-        c = scalar(ratio, "ratio", positive=True)
+    ratio = renamed_attribute("aspect")
+
+    @renamed(ratio="aspect")
+    def __init__(self, population_values, population_weights, aspect):
+        t = check("population_values", population_values, ndim=1)
+        h = check("population_weights", population_weights)
+        if h.size != t.size:
+            raise SpectralTheoryError(f"`population_weights` must have the length of `population_values` ({t.size}); got {h.size}")
+        c = check("aspect", aspect, scalar_only=True)
         vals, coeffs = _merge(t, h)
         if vals.size == 0:
             raise SpectralTheoryError("`population_values`: the population must have some positive mass")
-        self.population_values, self.population_weights, self.ratio = t, h, c
+        self.population_values, self.population_weights, self.aspect = t, h, c
         h0 = float(h[t == 0].sum())
         atom = h0 if c * (1.0 - h0) <= 1.0 else 1.0 - 1.0 / c
         self._setup(CompanionEquation(c * coeffs, vals), c, atom)
 
     def __repr__(self):
         return (f"GeneralizedMarchenkoPastur(population_values={self.population_values.tolist()}, "
-                f"population_weights={self.population_weights.tolist()}, ratio={self.ratio})")
+                f"population_weights={self.population_weights.tolist()}, aspect={self.aspect})")

@@ -3,7 +3,7 @@ r"""Score-Jacobian spectrum of a linear-manifold model along the forward process
 Model: :math:`x_0 = F z`, F (D x m) with iid N(0, 1/D) entries, :math:`z \sim \mathcal N(0,
 \operatorname{diag}(v))` in blocks :math:`(m_k, v_k)` (``st.LinearManifold(basis="gaussian")``).  Its
 covariance :math:`C = F\operatorname{diag}(v)F^\top` has, as :math:`D \to \infty` at fixed
-:math:`m_k/D`, the Silverstein law (``st.rmt.Silverstein(weights=[m_k/D], variances=[v_k])``, an atom
+:math:`m_k/D`, the Silverstein law (``st.rmt.Silverstein(fractions=[m_k/D], variances=[v_k])``, an atom
 :math:`1 - m/D` at 0).  The exact score Jacobian at noise :math:`\tau = \sigma^2/\alpha^2` satisfies
 :math:`\sigma^2 J = -\tau(C + \tau I)^{-1}` in any schedule, so the spectrum of :math:`\sigma^2 J`
 (= that of the VE :math:`\tau J`) is the pushforward of the Silverstein law by
@@ -69,7 +69,7 @@ def run(ctx):
     blocks = [(dim // 5, 4.0), (dim // 5, 0.25)]
     taus = [0.05, 0.5]
     sched = st.VP()
-    law_C = rmt.Silverstein(weights=[m / dim for m, _ in blocks], variances=[v for _, v in blocks])
+    law_C = rmt.Silverstein(fractions=[m / dim for m, _ in blocks], variances=[v for _, v in blocks])
 
     models = [st.LinearManifold(dim, blocks, basis="gaussian", rng=rng) for _ in range(replicates)]
     checks, panels, fd_dev, lanczos_dev = [], [], [], []

@@ -96,7 +96,7 @@ def spiked_overlaps(ctx):
                     ovs[r], evs[r] = np.sum(vecs * U, axis=0) ** 2, vals
                 pred = sp.predict(lam, s, gamma, dim=D)
                 ov_m[j], ov_e[j], ev_m[j], ev_e[j] = ovs.mean(0), _se(ovs), evs.mean(0), _se(evs)
-                ell = pred.snr
+                ell = pred.spike
                 obound = _overlap_bound(ell, gamma, N)
                 ebound = s * (np.asarray(sp.finite_size_bound(sp.top_eigenvalue, ell, gamma, N))
                               + 2 * sp.edge_scale(gamma, N))
@@ -114,7 +114,7 @@ def spiked_overlaps(ctx):
                                         sd / np.sqrt(2 * (reps - 1)), note="Paul 2007 / Bai-Yao 2008 variance; "
                                         "sampling error of a standard deviation"))
             fine = np.geomspace(s_grid[0] / 2, s_grid[-1] * 2, 200)
-            curves = sp.overlap_curves(lam, gamma, fine)
+            curves = sp.overlap_curves(lam, tau=fine, aspect=gamma)
             series_ov, series_ev = [], []
             for i in range(k):
                 series_ov += [Series("line", fine, curves[:, i], label=f"theory lambda={lam[i]:g}"),
@@ -340,7 +340,7 @@ def spiked_emergence_order(ctx):
     # level crossing: theory ell_level solves overlap(ell) = level
     ell_l = (level * gamma + np.sqrt(level**2 * gamma**2 + 4 * (1 - level) * gamma)) / (2 * (1 - level))
     w = 2 * sp.critical_window(gamma, N)
-    theory_curves = sp.overlap_curves(lam, gamma, s_grid)
+    theory_curves = sp.overlap_curves(lam, tau=s_grid, aspect=gamma)
     mean = ovs.mean(0)
     idx = ctx.rng.integers(0, reps, (n_boot, reps))
     checks, measured = [], []
@@ -361,7 +361,7 @@ def spiked_emergence_order(ctx):
     vp = st.VP.ddpm_linear(1000)
     t_vp = [float(sp.emergence_time(l_, gamma, vp)) for l_ in lam]
     fine = np.geomspace(s_grid[0], s_grid[-1], 300)
-    curves = sp.overlap_curves(lam, gamma, fine)
+    curves = sp.overlap_curves(lam, tau=fine, aspect=gamma)
     series = []
     for i in range(k):
         series += [Series("line", fine, curves[:, i], label=f"theory lambda={lam[i]:g}"),
