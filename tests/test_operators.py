@@ -103,3 +103,11 @@ def test_symmetric_part_needs_a_transpose():
         symmetric_part(op)
     with pytest.raises(SpectralTheoryError, match="`score`.*shape"):
         finite_difference_operator(lambda P, s, a: P[:, :2], np.zeros(4), 1.0)(np.eye(4))
+
+
+def test_scaled_operator():
+    A = np.arange(9.0).reshape(3, 3)
+    op = finite_difference_operator(lambda P, s, a: P @ A.T, np.zeros(3), 1.0)
+    np.testing.assert_allclose((2.0 * op)(np.eye(3)), 2 * A.T, rtol=1e-8)
+    with pytest.raises(SpectralTheoryError, match="`c`"):
+        op * np.nan

@@ -45,6 +45,14 @@ class Operator:
     def __call__(self, V):
         return self.matvec(V)
 
+    def __mul__(self, c) -> "Operator":
+        """``c * op``: the operator scaled by a real number (e.g. ``sigma**2 * op`` for sigma^2 J)."""
+        c = scalar(c, "c")
+        r = None if self.rmatvec is None else (lambda V: c * self.rmatvec(V))
+        return Operator(lambda V: c * self.matvec(V), self.dim, r, self.symmetric, f"{c:g} {self.name}")
+
+    __rmul__ = __mul__
+
     @property
     def T(self) -> "Operator":
         """The transpose (needs ``rmatvec``)."""
