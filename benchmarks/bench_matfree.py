@@ -125,8 +125,8 @@ def main(argv=None):
     k, steps, t_slq, t_mv, ks_e = chosen
 
     # dense baseline
-    small = st.LinearManifold(D0, [(int(round(a.m_fraction * D0)) // 2, 4.0),
-                                   (int(round(a.m_fraction * D0)) - int(round(a.m_fraction * D0)) // 2, 0.25)], rng=0)
+    m0 = int(round(a.m_fraction * D0))
+    small = st.LinearManifold(D0, [(m0 // 2, 4.0), (m0 - m0 // 2, 0.25)], rng=0)
     A = TAU * small.score_jacobian(np.zeros(D0), np.sqrt(TAU))
     t = time.perf_counter()
     np.linalg.eigvalsh(A)

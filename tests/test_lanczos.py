@@ -77,7 +77,8 @@ def test_convergence_error_names_the_worst_residual():
 
 def test_singular_triplets_match_svd():
     rng = np.random.default_rng(4)
-    A = rng.standard_normal((300, 300)) / np.sqrt(300) + np.outer(rng.standard_normal(300), rng.standard_normal(300)) / 30
+    A = rng.standard_normal((300, 300)) / np.sqrt(300)
+    A += np.outer(rng.standard_normal(300), rng.standard_normal(300)) / 30       # a clear top triplet
     U, s, Vt = np.linalg.svd(A)
     trip = lanczos_singular(lambda X: X @ A.T, lambda X: X @ A, 300, 3, tol=1e-10, rng=0)
     np.testing.assert_allclose(trip.values, s[:3], rtol=1e-8)

@@ -19,7 +19,8 @@ def _families():
     A = rng.standard_normal((300, 120))
     return {
         "linear-manifold-gaussian": (st.LinearManifold(600, [(60, 4.0), (60, 0.25)], rng=0), 0.3),
-        "linear-manifold-orthonormal": (st.LinearManifold(500, [(40, 4.0), (40, 0.25)], basis="orthonormal", rng=0), 0.3),
+        "linear-manifold-orthonormal": (st.LinearManifold(500, [(40, 4.0), (40, 0.25)], basis="orthonormal",
+                                                          rng=0), 0.3),
         "gaussian": (st.Gaussian(np.zeros(300), A @ A.T / 120), 1.0),
         "spiked": (st.SpikedCovariance(500, [20.0, 8.0, 3.0], noise=1.0, rng=0), 0.7),
         "empirical": (st.Empirical(rng.standard_normal((150, 300))), 4.0),

@@ -49,7 +49,8 @@ def apply(matvec, V, name="matvec"):
     except (TypeError, ValueError) as e:
         if isinstance(e, SpectralTheoryError):
             raise
-        raise SpectralTheoryError(f"`{name}` must map a real block of shape {V.shape} to the same shape: {e}") from e
+        raise SpectralTheoryError(f"`{name}` must map a real block of shape {V.shape} to the same "
+                                  f"shape: {e}") from e
     if out.shape != V.shape:
         raise SpectralTheoryError(f"`{name}` must map a block of shape (k, D) = {V.shape} to the same shape; "
                                   f"got {out.shape}")
@@ -295,7 +296,7 @@ def lanczos_eigenpairs(matvec, dim, k, which="largest", *, tol=1e-8, block_size=
                     f"residual |A v - lambda v| = {res[worst]:.3e} = {res[worst] / spectral:.2e} x scale "
                     f"{spectral:.3e} at lambda = {theta_k[worst]:.6g} after {s + 1} steps ({count} "
                     "matvecs); raise max_steps or block_size, or loosen tol")
-    raise ConvergenceError("block Lanczos stopped before k Ritz pairs existed; raise max_steps")  # pragma: no cover
+    raise ConvergenceError(f"block Lanczos built fewer than k = {k} Ritz pairs; raise max_steps")
 
 
 # ---- singular triplets --------------------------------------------------------------------------

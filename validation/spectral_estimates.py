@@ -38,7 +38,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 from numpy.polynomial import polynomial as _poly
 
-from spectral_theory._checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar
+from spectral_theory._checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
 
 from .lanczos import CONVERGED, SYMMETRY_TOL, apply, lanczos_tridiagonal
 
@@ -58,9 +58,10 @@ class KSDistance:
     ``value`` :math:`\sup_x |\hat F(x) - F(x)|`; ``stderr`` the largest pointwise standard error of
     :math:`\hat F` over the points of the sup (the sup of the probe noise concentrates within about one
     such unit of its mean, Borell-TIS, and its mean is a few units: :math:`\sqrt{2\ln n_{\rm eff}}`);
-    ``resolution`` the quadrature's own bound on :math:`\sup|E\hat F - F|` (SLQ: the sup of the pointwise
-    CMS bound ``SLQEstimate.cdf_bound``; KPM: 0, both sides being smoothed by the same kernel).  A law consistent with the estimate has
-    ``value <= z * stderr + resolution`` (plus the law's own finite-size allowance).
+    ``resolution`` the quadrature's own bound on :math:`\sup|E\hat F - F|` (SLQ: the sup of the
+    pointwise CMS bound ``SLQEstimate.cdf_bound``; KPM: 0, both sides being smoothed by the same
+    kernel).  A law consistent with the estimate has ``value <= z * stderr + resolution`` (plus the
+    law's own finite-size allowance).
     """
     value: float
     stderr: float
@@ -129,12 +130,12 @@ class SpectralEstimate:
     def cdf(self, x):
         """Probe mean of the estimated P(X <= x) (array of the shape of x)."""
         xa = np.asarray(x, dtype=np.float64)
-        return self._probe_cdf(xa.ravel()).mean(axis=0).reshape(xa.shape)
+        return unwrap(self._probe_cdf(xa.ravel()).mean(axis=0).reshape(xa.shape))
 
     def cdf_stderr(self, x):
         """Standard error of :meth:`cdf` over probes."""
         xa = np.asarray(x, dtype=np.float64)
-        return _mean_se(self._probe_cdf(xa.ravel()))[1].reshape(xa.shape)
+        return unwrap(_mean_se(self._probe_cdf(xa.ravel()))[1].reshape(xa.shape))
 
     def moment(self, p) -> float:
         """E[X^p] (probe mean)."""
@@ -208,7 +209,7 @@ class SLQEstimate(SpectralEstimate):
             below = self.nodes[:, :, None] < xs if strict else self.nodes[:, :, None] <= xs
             nu[:, s:s + _CHUNK] = np.einsum("km,kmn->kn", live.astype(int), below)
         b = np.maximum(np.take_along_axis(ext, nu, 1), np.take_along_axis(ext, nu + 1, 1))
-        return b.mean(axis=0).reshape(np.shape(x))
+        return unwrap(b.mean(axis=0).reshape(np.shape(x)))
 
     def pdf(self, x, bandwidth=None):
         r"""Gaussian-smoothed density :math:`\frac1k\sum_{p,i} w_{pi}\,\phi_h(x - \theta_{pi})`, h =
@@ -219,7 +220,7 @@ class SLQEstimate(SpectralEstimate):
         xa = np.asarray(x, dtype=np.float64)
         z = (xa.ravel()[:, None] - self.nodes.ravel()[None, :]) / h
         dens = np.exp(-0.5 * z ** 2) @ self.weights.ravel() / (np.sqrt(2 * np.pi) * h * self.n_probes)
-        return dens.reshape(xa.shape)
+        return unwrap(dens.reshape(xa.shape))
 
     def _pooled(self):
         keep = self.weights.ravel() > 0
@@ -234,7 +235,8 @@ class SLQEstimate(SpectralEstimate):
             raise SpectralTheoryError("`q` must lie in [0, 1]")
         t, w = self._pooled()
         c = np.cumsum(w)
-        return t[np.minimum(np.searchsorted(c, qa.ravel() * c[-1] - 1e-14), t.size - 1)].reshape(qa.shape)
+        i = np.minimum(np.searchsorted(c, qa.ravel() * c[-1] - 1e-14), t.size - 1)
+        return unwrap(t[i].reshape(qa.shape))
 
     def _clusters(self, gap=None, atol=None):
         gap = 5 * self.node_spacing if gap is None else scalar(gap, "gap", positive=True)
@@ -264,8 +266,9 @@ class SLQEstimate(SpectralEstimate):
         ``node_spacing``), wider than ``atol`` (else atoms) and heavier than ``cdf_resolution``.  A
         probe's unconverged node farther than ``gap`` from both its neighbours is left out (a Ritz
         value inside a gap of the spectrum: at most one per gap and probe, by interlacing), and the edges
-        are the extreme nodes whose Ritz residual is below the spacing to their neighbours.  Extreme Ritz values converge to the bulk edges
-        from inside; the edges are accurate to about ``node_spacing``."""
+        are the extreme nodes whose Ritz residual is below the spacing to their neighbours (certified
+        next to eigenvalues).  Extreme Ritz values converge to the bulk edges from inside; the edges
+        are accurate to about ``node_spacing``."""
         cl, atol = self._clusters(gap, atol)
         return [(float(lo), float(hi)) for lo, hi, m in cl if hi - lo > atol and m > self.cdf_resolution]
 
@@ -393,7 +396,7 @@ class KPMEstimate(SpectralEstimate):
         series = (g * mu * np.where(n > 0, 2.0, 1.0)) @ np.cos(np.outer(n, th))
         with np.errstate(divide="ignore", invalid="ignore"):
             dens = np.where(inside, series / (np.pi * 0.5 * (b - a) * np.sqrt(1 - xt ** 2)), 0.0)
-        return dens.reshape(xa.shape)
+        return unwrap(dens.reshape(xa.shape))
 
     def quantile(self, q):
         """Inverse of the (continuous) probe-mean cdf, by bisection in arccos of the rescaled x."""
@@ -407,7 +410,7 @@ class KPMEstimate(SpectralEstimate):
             above = self._smoothed_cdf(mu, mid)[0] >= qa.ravel()
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
         a, b = self.bounds
-        return (0.5 * (a + b) + 0.5 * (b - a) * np.cos(0.5 * (lo + hi))).reshape(qa.shape)
+        return unwrap((0.5 * (a + b) + 0.5 * (b - a) * np.cos(0.5 * (lo + hi))).reshape(qa.shape))
 
     def support(self):
         """The spectral bounds [(a, b)] (KPM resolves no sharp edges; see ``resolution``)."""
@@ -417,8 +420,9 @@ class KPMEstimate(SpectralEstimate):
         r"""Chebyshev moments :math:`\int T_n(\tilde x)\, d\mu` of a law on these bounds.
 
         Eigenvalues: exact means of :math:`T_n`.  A SpectralDensity: atoms exactly; the continuous part
-        :math:`F_c` (cdf minus atoms) by parts, :math:`\int T_n\,dF_c = F_c(b) - n\int_0^\pi F_c(c + h\cos\theta)
-        \sin n\theta\, d\theta`, by the midpoint rule on max(8192, 32 N) points (F_c is continuous).
+        :math:`F_c` (cdf minus atoms) by parts,
+        :math:`\int T_n\,dF_c = F_c(b) - n\int_0^\pi F_c(c + h\cos\theta) \sin n\theta\, d\theta`, by the
+        midpoint rule on max(8192, 32 N) points (F_c is continuous).
         """
         a, b = self.bounds
         h, c = 0.5 * (b - a), 0.5 * (a + b)
@@ -523,8 +527,9 @@ def kpm_density(matvec, dim, *, n_probes, n_moments, bounds=None, probes="radema
     dev = float(np.abs(direct[:, :both] - mu[:, :both]).max()) / size
     if dev > SYMMETRY_TOL * both:
         raise SpectralTheoryError(
-            f"`matvec` is not symmetric: Chebyshev moments by the doubling identities differ from the direct "
-            f"ones by {dev:.2e} (relative); pass an explicit choice: operators.symmetric_part(op), or lanczos_singular")
+            f"`matvec` is not symmetric: Chebyshev moments by the doubling identities differ from the "
+            f"direct ones by {dev:.2e} (relative); pass an explicit choice: operators.symmetric_part(op), "
+            "or lanczos_singular")
     worst = float(np.abs(mu).max())
     if worst > 1 + 1e-8:
         raise ConvergenceError(f"KPM: a Chebyshev moment reached {worst:.3g} > 1: the spectrum leaves the "
