@@ -183,13 +183,17 @@ class SLQEstimate(SpectralEstimate):
         gaps = [np.median(np.diff(t[l])) for t, l in zip(self.nodes, live) if l.sum() > 1]
         return float(np.mean(gaps)) if gaps else 0.0
 
-    def _probe_cdf(self, x, strict=False):
+    def _below(self, weights, x, strict=False):
+        """(k, n): per probe, the sum of ``weights`` (k, m) over nodes <= x (< x if ``strict``)."""
         out = np.empty((self.n_probes, x.size))
         for s in range(0, x.size, _CHUNK):                    # (k, m, chunk) comparisons, bounded memory
             xs = x[None, None, s:s + _CHUNK]
             below = self.nodes[:, :, None] < xs if strict else self.nodes[:, :, None] <= xs
-            out[:, s:s + _CHUNK] = np.einsum("km,kmn->kn", self.weights, below)
+            out[:, s:s + _CHUNK] = np.einsum("km,kmn->kn", weights, below)
         return out
+
+    def _probe_cdf(self, x, strict=False):
+        return self._below(self.weights, x, strict)
 
     def _probe_moment(self, p):
         return np.einsum("km,km->k", self.weights, self.nodes ** p)
@@ -203,11 +207,7 @@ class SLQEstimate(SpectralEstimate):
         live = self.weights > 0                                               # pads sit on top
         unres = np.where(self.converged | ~live, 0.0, self.weights)
         ext = np.hstack([np.zeros((self.n_probes, 1)), unres, np.zeros((self.n_probes, 1))])
-        nu = np.empty((self.n_probes, xa.size), dtype=int)
-        for s in range(0, xa.size, _CHUNK):
-            xs = xa[None, None, s:s + _CHUNK]
-            below = self.nodes[:, :, None] < xs if strict else self.nodes[:, :, None] <= xs
-            nu[:, s:s + _CHUNK] = np.einsum("km,kmn->kn", live.astype(int), below)
+        nu = np.rint(self._below(live.astype(float), xa, strict)).astype(int)   # nodes up to x
         b = np.maximum(np.take_along_axis(ext, nu, 1), np.take_along_axis(ext, nu + 1, 1))
         return unwrap(b.mean(axis=0).reshape(np.shape(x)))
 
