@@ -37,7 +37,6 @@ def test_finite_difference_operator_matches_the_exact_jacobian(name):
     assert op.rmatvec is None and not op.symmetric
 
 
-@pytest.mark.skipif(not hasattr(st.Gaussian, "score_jvp"), reason="score_jvp lands with the architecture issue")
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_model_operator_is_the_exact_jacobian(name):
     model = MODELS[name]()

@@ -4,7 +4,7 @@ import pytest
 
 import spectral_theory as st
 from spectral_theory import ConvergenceError, SpectralTheoryError
-from validation.jacobians import kpm_density, slq_density
+from validation.jacobians import kpm_density, model_operator, slq_density
 from validation.spectral_estimates import _probes
 
 Z = 4.0          # standard errors allowed: a two-sided 4-sigma band (false alarm ~6e-5 per check)
@@ -40,9 +40,9 @@ def _jacobian(name):
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_slq_matches_dense_eigvalsh_within_its_error_bars(name):
-    *_, J = _jacobian(name)
+    model, sigma, x, J = _jacobian(name)
     lam = np.linalg.eigvalsh(J)
-    est = slq_density(_dense(J), J.shape[0], n_probes=10, n_steps=40, rng=1)
+    est = slq_density(model_operator(model, x, sigma), J.shape[0], n_probes=10, n_steps=40, rng=1)
     ks = est.ks_distance(lam)
     assert ks.value <= Z * ks.stderr + ks.resolution
     for p in (1, 2, 3):                           # Gauss quadrature is exact for p < 2m: probe noise only
@@ -52,9 +52,9 @@ def test_slq_matches_dense_eigvalsh_within_its_error_bars(name):
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_kpm_matches_dense_eigvalsh_within_its_error_bars(name):
-    *_, J = _jacobian(name)
+    model, sigma, x, J = _jacobian(name)
     lam = np.linalg.eigvalsh(J)
-    est = kpm_density(_dense(J), J.shape[0], n_probes=10, n_moments=120, rng=2)
+    est = kpm_density(model_operator(model, x, sigma), J.shape[0], n_probes=10, n_moments=120, rng=2)
     assert est.bounds[0] <= lam[0] and lam[-1] <= est.bounds[1]
     ks = est.ks_distance(lam)                     # both sides smoothed by the same Jackson kernel
     assert ks.value <= Z * ks.stderr + 1e-9
@@ -152,11 +152,7 @@ def test_theory_at_image_scale_3072():
     """D = 3,072 (CIFAR): tau J of a two-block linear manifold with exact products against the law."""
     D, tau = 3072, 0.1
     model = st.LinearManifold(D, [(D // 20, 4.0), (D // 20, 0.25)], rng=0)
-    U, ell = model.eigenvectors, model.eigenvalues
-    shrink = tau * (1 / (tau + ell) - 1 / tau)
-
-    def matvec(V):                                  # tau J = -I + U diag(tau/(tau+l) - 1) U^T, O(D m)
-        return -V - ((V @ U) * shrink) @ U.T
+    matvec = tau * model_operator(model, np.zeros(D), np.sqrt(tau))    # exact products, O(D m)
     law = st.jacobian_spectrum(model, tau)
     est = slq_density(matvec, D, n_probes=6, n_steps=40, rng=0)
     ks = est.ks_distance(law)
@@ -169,11 +165,7 @@ def test_theory_at_image_scale_3072():
 def test_theory_at_image_scale_12288():
     D, tau = 12288, 0.1
     model = st.LinearManifold(D, [(D // 20, 4.0), (D // 20, 0.25)], rng=0)
-    U, ell = model.eigenvectors, model.eigenvalues
-    shrink = tau * (1 / (tau + ell) - 1 / tau)
-
-    def matvec(V):
-        return -V - ((V @ U) * shrink) @ U.T
+    matvec = tau * model_operator(model, np.zeros(D), np.sqrt(tau))
     law = st.jacobian_spectrum(model, tau)
     for est in (slq_density(matvec, D, n_probes=8, n_steps=60, rng=0),
                 kpm_density(matvec, D, n_probes=8, n_moments=200, rng=0)):
