@@ -14,7 +14,7 @@ one run:
 * anchor: matfree (JAX) ``decomp.tridiag_sym(steps, reortho="full")`` vmapped over the same probes plus
   ``eigh`` (skipped with a message if matfree/jax is not installed): time and KS side by side.
 
-Run: python benchmarks/bench_matfree.py [--quick] [--m-fraction 0.25]
+Run: python benchmarks/bench_matfree.py [--quick] [--m-fraction 0.25] [--threads 1]
 """
 from __future__ import annotations
 
@@ -83,7 +83,14 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="D = 3,072 (CIFAR) instead of 12,288")
     p.add_argument("--m-fraction", type=float, default=0.1, help="intrinsic dimension m / D (issue: 0.1, 0.25)")
     p.add_argument("--target", type=float, default=0.01, help="KS bar to reach")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS threads for numpy (ours and the dense baseline alike); on an oversubscribed "
+                        "machine 1 avoids spinning threads")
     a = p.parse_args(argv)
+    if a.threads is not None:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(a.threads)
+        print(f"numpy BLAS limited to {a.threads} thread(s); JAX keeps its own pool")
     D = 3072 if a.quick else 12288
     D0 = min(D, 4096)
     m = int(round(a.m_fraction * D))
