@@ -157,6 +157,7 @@ def test_list_shows_experiments(capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.seeds
 def test_false_alarms_at_the_stated_level():
     """The quick suite over 20 seeds: the number of disagreeing experiments is consistent with the
     family level (each experiment disagrees with probability at most FAMILY_LEVEL under a correct
