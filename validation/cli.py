@@ -6,7 +6,28 @@ packages (sympy, matplotlib, dask) are imported only by the subcommand that need
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+
+_ROLE = re.compile(r":(?:math|func|class|meth|mod|attr|data|exc|obj):`~?([^`]*)`")
+
+
+def plain(text: str) -> str:
+    """``text`` (a docstring) without reST markup, for help output: roles such as :math:`x` or
+    :func:`a.b` become their content, ``code`` loses its backquotes."""
+    return _ROLE.sub(r"\1", text or "").replace("``", "")
+
+
+class _Version(argparse.Action):
+    """``--version``: imports the package only when asked (the parser itself stays light)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from spectral_theory import __version__
+        print(f"{parser.prog} {__version__}")
+        parser.exit()
 
 
 def _latex(args) -> int:
@@ -30,7 +51,8 @@ def _predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="spectral-theory", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="spectral-theory", description=plain(__doc__.splitlines()[0]))
+    p.add_argument("--version", action=_Version, help="print the package version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("validate", help="run registered experiments: theory against simulation")
