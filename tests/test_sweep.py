@@ -377,8 +377,9 @@ class _FakeTerminal(io.StringIO):
 
 def test_progress_bar_only_on_a_terminal_and_only_when_asked(monkeypatch, capsys):
     pytest.importorskip("tqdm")
-    run_sweep(_counted, grid(k=range(3)), seed=1, progress=True)  # captured stderr is not a terminal
-    assert capsys.readouterr().err == ""
+    run_sweep(_counted, grid(k=range(3)), seed=1, progress=True, name="plain")  # stderr is not a terminal
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.splitlines()[-1].startswith("plain: 3/3 tasks, ")  # whole lines only
     fake = _FakeTerminal()
     monkeypatch.setattr(sys, "stderr", fake)
     run_sweep(_counted, grid(k=range(3)), seed=1, progress=False)

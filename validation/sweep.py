@@ -567,7 +567,8 @@ def run_sweep(task, grid, *, seed, store=None, workers=1, scheduler=None, progre
     workers : local worker processes (1 = run in this process); ignored when ``scheduler`` is given.
     scheduler : Dask scheduler address ``"tcp://host:port"``; an address that does not answer fails
         within ~5 s.
-    progress : show a tqdm progress bar (only when stderr is a terminal and tqdm is installed).
+    progress : report progress on stderr: a tqdm bar on a terminal (when tqdm is installed), else
+        plain lines (at most one every 2 s, and the last).
     name : the sweep's name in the store (default ``"module:function"`` of ``task``).
 
     Returns
@@ -683,14 +684,40 @@ def _public_row(rec: dict) -> dict:
     return {k: rec[k] for k in ("params", "result", "status", "error", "seconds", "seed", "key", "version")}
 
 
+_PLAIN_PROGRESS_SECONDS = 2.0  # at most one plain progress line per this interval (and the last one)
+
+
+class _PlainProgress:
+    """Progress as whole lines (``name: 5/23 tasks, 12.3 s``) for a pipe or a file, where a
+    carriage-return bar would leave a mess; also the fallback on a terminal without tqdm."""
+
+    def __init__(self, total: int, initial: int, name: str):
+        self._total, self._done, self._name = total, initial, name
+        self._start = self._last = time.monotonic()
+
+    def update(self, n: int):
+        self._done += n
+        now = time.monotonic()
+        if self._done >= self._total or now - self._last >= _PLAIN_PROGRESS_SECONDS:
+            self._last = now
+            print(f"{self._name}: {self._done}/{self._total} tasks, {now - self._start:.1f} s",
+                  file=sys.stderr, flush=True)
+
+    def close(self):
+        pass
+
+
 def _progress_bar(progress: bool, total: int, initial: int, name: str):
-    if not progress or not sys.stderr.isatty():
+    """A tqdm bar on a terminal, plain lines otherwise (None without ``progress``)."""
+    if not progress:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, initial=initial, desc=name, unit="task", file=sys.stderr)
+    if sys.stderr.isatty():
+        try:
+            from tqdm.auto import tqdm
+            return tqdm(total=total, initial=initial, desc=name, unit="task", file=sys.stderr)
+        except ImportError:
+            pass
+    return _PlainProgress(total, initial, name)
 
 
 def load_sweep(store, name: str) -> SweepResult:
