@@ -1,5 +1,8 @@
 """`spectral-theory predict`: each quantity equals the numeric core's value; bad input is a clear error."""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -94,9 +97,6 @@ def test_version_and_help_without_rest_markup(capsys):
 
 @pytest.mark.parametrize("module", ["spectral_theory", "validation"])
 def test_python_dash_m_runs_the_command_line(module):
-    import os
-    import subprocess
-    import sys
     res = subprocess.run([sys.executable, "-m", module, "predict", "bbp", "spike=2", "aspect=0.5", "--json"],
                          capture_output=True, text=True, env=dict(os.environ), timeout=120)
     assert res.returncode == 0, res.stderr

@@ -1,9 +1,15 @@
 """The validation suite end to end: CLI, report files, JSON round trip, seeds, bad names and folders."""
 import json
+import os
+import signal
+import sqlite3
+import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
+from conftest import session_processes, wait_for_no_processes
 
 from spectral_theory import SpectralTheoryError
 from validation import experiment as E
@@ -118,3 +124,68 @@ def test_list_shows_experiments(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert FAST in out and "jacobian_spectrum" in out
+
+
+# -- killing a real `validate --workers 2` -------------------------------------------------------------
+def _start_validate(out, *names):
+    return subprocess.Popen([sys.executable, "-m", "validation.cli", "validate", *names, "--workers", "2",
+                             "--out", str(out), "--quiet"], env=dict(os.environ), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _finished_rows(store):
+    if not store.exists():
+        return 0
+    con = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        return con.execute("SELECT COUNT(*) FROM tasks WHERE status = 'ok'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+def _wait(condition, proc, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.1)
+
+
+def _cleanup(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.stderr.close()
+
+
+def test_sigkill_of_validate_leaves_no_worker_fork_server_or_resource_tracker(tmp_path):
+    proc = _start_validate(tmp_path, "jacobian_spectrum", "molrg_phase_transition")   # two long experiments
+    try:
+        _wait(lambda: len(session_processes(proc.pid)) >= 5, proc, "pool")       # cli, tracker, server, 2 workers
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        assert wait_for_no_processes(proc.pid, timeout=5) == []
+    finally:
+        _cleanup(proc)
+
+
+def test_sigterm_of_validate_keeps_the_store_consistent_and_a_rerun_resumes(tmp_path, capsys):
+    cheap = ["spiked_jacobian_alignment", "empirical_tangent_directions"]
+    proc = _start_validate(tmp_path, *cheap, "jacobian_spectrum")
+    store = tmp_path / suite.STORE_NAME
+    try:
+        _wait(lambda: _finished_rows(store) >= 2, proc, "finished experiment")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        assert "rerun the same command to resume" in proc.stderr.read().decode()
+        assert wait_for_no_processes(proc.pid, timeout=5) == []
+    finally:
+        _cleanup(proc)
+    con = sqlite3.connect(store)
+    assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    con.close()
+    assert main(["validate", *cheap, "--out", str(tmp_path), "--quiet"]) == 0
+    assert "2 of 2 experiments were already finished" in capsys.readouterr().out

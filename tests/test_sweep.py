@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import session_processes, wait_for_no_processes
 
 from spectral_theory import SpectralTheoryError, __version__
 from validation import store as store_mod
@@ -425,8 +426,11 @@ def test_sigkill_mid_sweep_loses_no_finished_row_and_the_rerun_completes_the_res
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "the sweep stored nothing within 60 s"
             time.sleep(0.05)
+        assert len(session_processes(proc.pid)) >= 4   # the sweep, fork server, resource tracker, workers
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=10) == -signal.SIGKILL
+        # the workers die with the sweep; then the fork server and the resource tracker exit
+        assert wait_for_no_processes(proc.pid, timeout=5) == []
     finally:
         try:  # the pool workers, if still alive, belong to the killed process's session
             os.killpg(proc.pid, signal.SIGKILL)

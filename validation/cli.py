@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
+import threading
 
 _ROLE = re.compile(r":(?:math|func|class|meth|mod|attr|data|exc|obj):`~?([^`]*)`")
 
@@ -86,13 +88,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an exception so that open transactions roll back and workers stop."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C: the finished experiments are committed (one transaction each), the
+    # workers are stopped, and rerunning the same command resumes from the store
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
     try:
         return int(args.func(args) or 0)
     except (ValueError, RuntimeError, OSError) as e:  # package errors are ValueError/RuntimeError subclasses
         print(f"spectral-theory {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        print(f"spectral-theory {args.command}: interrupted; finished work is stored, rerun the same command "
+              "to resume", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ JSON-serialisable dict); failures are listed in :attr:`SweepResult.failed` and a
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import itertools
@@ -53,9 +54,12 @@ import multiprocessing
 import numbers
 import os
 import pickle
+import select
+import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -352,11 +356,64 @@ def _pool_context(task_module: str):
     return ctx
 
 
-def _share_cores(threads: int):
-    """Pool-worker initializer: each worker's BLAS/OpenMP gets its share of the cores (oversubscribed
-    OpenBLAS threads spin and can make the small dense products of typical tasks 10-100x slower)."""
+def _init_worker(threads: int, sweep_pid: int):
+    """Pool-worker initializer: the worker dies with the sweep's process; each worker's BLAS/OpenMP
+    gets its share of the cores (oversubscribed OpenBLAS threads spin and can make the small dense
+    products of typical tasks 10-100x slower)."""
+    _die_with(sweep_pid)
     from threadpoolctl import threadpool_limits
     threadpool_limits(threads)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_WATCH_SECONDS = 0.5  # how often the fallback watchdog looks at the sweep's process
+
+
+def _die_with(sweep_pid: int):
+    """End this worker as soon as the process running the sweep ends, however it ends (SIGKILL too).
+
+    A worker's parent is the fork server, not the sweep's process, and the fork server (with the
+    resource tracker after it) exits only once every worker has: so the workers must notice the
+    sweep's death themselves.  On Linux ``PR_SET_PDEATHSIG`` kills the worker with its parent, and a
+    daemon thread waits on a pidfd of the sweep's process (woken at its exit); elsewhere the thread
+    polls ``os.getppid()`` and ``os.kill(pid, 0)`` every ``_WATCH_SECONDS``.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no libc symbol: the watchdog below still covers it
+            pass
+    parent = os.getppid()
+    if parent != sweep_pid and not _alive(sweep_pid):      # died before we got here
+        os._exit(1)
+    threading.Thread(target=_watch, args=(sweep_pid, parent), name="sweep-watchdog", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (cannot be ours: treat as gone)
+        return False
+    return True
+
+
+def _watch(sweep_pid: int, parent: int):
+    try:
+        pidfd = os.pidfd_open(sweep_pid)                      # Linux >= 5.3: readable once it has exited
+    except (AttributeError, OSError):
+        pidfd = None
+    while True:
+        if pidfd is not None:
+            if select.select([pidfd], [], [], _WATCH_SECONDS)[0]:
+                os._exit(1)
+        else:
+            time.sleep(_WATCH_SECONDS)
+            if not _alive(sweep_pid):
+                os._exit(1)
+        if os.getppid() != parent:                            # the fork server died: we were re-parented
+            os._exit(1)
 
 
 class _PoolExecutor:
@@ -365,7 +422,7 @@ class _PoolExecutor:
         self.max_chunk = _MAX_CHUNK
         threads = max(1, (os.cpu_count() or 1) // workers)
         self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(task_module),
-                                            initializer=_share_cores, initargs=(threads,))
+                                            initializer=_init_worker, initargs=(threads, os.getpid()))
 
     def submit(self, *args):
         return self._pool.submit(_run_chunk, *args)
@@ -374,6 +431,9 @@ class _PoolExecutor:
         return cf.wait(pending, return_when=cf.FIRST_COMPLETED).done
 
     def close(self, error: bool):
+        if error:  # interrupted or failed: stop the running tasks now rather than wait for them
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
         self._pool.shutdown(wait=not error, cancel_futures=error)
 
 
