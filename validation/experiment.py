@@ -132,6 +132,7 @@ class Outcome:
     figures: list = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     notes: str = ""
+    timings: dict = field(default_factory=dict)   # the experiment's own speed measurements (run.json, not results.json)
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ class ExperimentResult:
             preset=self.preset, seconds=self.seconds, verdict=self.verdict, critical_value=z,
             parameters=_jsonable(self.outcome.parameters), notes=self.outcome.notes,
             checks=[dict(asdict(c), tolerance=c.tolerance(z), verdict=c.verdict(z)) for c in self.outcome.checks],
-            figures=[asdict(f) for f in self.outcome.figures],
+            figures=[asdict(f) for f in self.outcome.figures], timings=_jsonable(self.outcome.timings),
         )
 
 
