@@ -30,6 +30,8 @@ from pathlib import Path
 
 from spectral_theory._checks import SpectralTheoryError
 
+from .store import as_path
+
 RESULTS, RUN, REPORT, FIGURES = "results.json", "run.json", "report.md", "figures"
 #: meta fields and record fields that describe the run, not its results (written to run.json)
 RUN_META = ("created", "command", "workers", "scheduler", "python", "wall_seconds")
@@ -81,7 +83,7 @@ def load_results(path) -> tuple:
     The run's own data from ``run.json`` beside it, when present, is merged back: the meta fields
     (created, command, ...) into ``meta``, ``seconds`` and ``timings`` into each record.
     """
-    p = Path(path)
+    p = as_path(path, "path")
     if p.is_dir():
         p = p / RESULTS
     try:
@@ -90,7 +92,7 @@ def load_results(path) -> tuple:
         if not isinstance(meta, dict) or not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise TypeError("`meta` must be an object and `experiments` a list of objects")
     except OSError as e:
-        raise SpectralTheoryError(f"cannot read results file `{p}`: {e.strerror or e}") from e
+        raise SpectralTheoryError(f"`path`: cannot read the results file {str(p)!r}: {e.strerror or e}") from e
     except (ValueError, KeyError, TypeError) as e:           # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise SpectralTheoryError(f"`{p}` is not a results.json of spectral-theory validate "
                                   f"({type(e).__name__}: {e})") from e

@@ -151,6 +151,11 @@ def _finite_state(x, step, sigma):
     return x
 
 
+def _method(method):
+    if not isinstance(method, str) or method not in ("euler", "heun"):
+        raise SpectralTheoryError(f"`method` must be 'euler' or 'heun'; got {method!r:.60}")
+
+
 def _schedule(schedule):
     if not isinstance(schedule, Schedule):
         raise SpectralTheoryError(f"`schedule` must be a spectral_theory schedule; got {type(schedule).__name__}")
@@ -179,8 +184,7 @@ def edm_sampler(denoise, x_T, sigmas, method="heun", record=None) -> Trajectory:
     positive; e.g. ``st.edm_sigmas(n)``) with a final :math:`\sigma = 0` appended (unless already
     present).  ``method``: "euler" (order 1) or "heun" (order 2; the step into :math:`\sigma = 0` is Euler).
     """
-    if method not in ("euler", "heun"):
-        raise SpectralTheoryError(f"`method` must be 'euler' or 'heun'; got {method!r}")
+    _method(method)
     s = array(_real(sigmas, "sigmas"), "sigmas", ndim=1)
     if s.size and s[-1] > 0:
         s = np.append(s, 0.0)
@@ -225,8 +229,7 @@ def probability_flow(denoise, schedule, x_T, times, method="euler", record=None)
     ``method``: "euler" or "heun" (a step ending where sigma = 0 is Euler).  The last grid point may
     have sigma = 0 (e.g. t = 0 for VP); every other point needs sigma > 0.
     """
-    if method not in ("euler", "heun"):
-        raise SpectralTheoryError(f"`method` must be 'euler' or 'heun'; got {method!r}")
+    _method(method)
     sched = _schedule(schedule)
     t = _decreasing(times, "times")
     sig, alp = sched.sigma(t), sched.alpha(t)              # also checks the schedule's time range

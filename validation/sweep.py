@@ -73,7 +73,7 @@ import numpy as np
 from spectral_theory import __version__
 from spectral_theory._checks import SpectralTheoryError, integer
 
-from .store import FAILED, OK, SweepError, SweepStore
+from .store import FAILED, OK, SweepError, SweepStore, as_path
 
 _TARGET_CHUNK_SECONDS = 0.2  # work per submission once task cost is known
 _MAX_CHUNK = 512  # bound on tasks per submission
@@ -645,6 +645,8 @@ def run_sweep(task, grid, *, seed, store=None, workers=1, scheduler=None, progre
     root = _root_seed(seed)
     points = _check_grid(grid, root)
     workers = integer(workers, "workers", minimum=1)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise SpectralTheoryError(f"`progress` must be True or False; got {progress!r}")
     name = task_name if name is None else name
     if not isinstance(name, str) or not name:
         raise SpectralTheoryError(f"`name` must be a non-empty string; got {name!r}")
@@ -782,7 +784,7 @@ def _progress_bar(progress: bool, total: int, initial: int, name: str):
 
 def load_sweep(store, name: str) -> SweepResult:
     """Read every stored row of sweep ``name`` from ``store`` (in no particular grid order)."""
-    if not os.path.isfile(store):
+    if not as_path(store).is_file():
         raise SpectralTheoryError(f"`store` {str(store)!r} does not exist")
     with SweepStore(store) as db:
         if name not in db.sweeps():
