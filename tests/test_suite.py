@@ -38,8 +38,9 @@ def test_validate_writes_the_report(report_dir, capsys):
 def test_results_json_round_trip(report_dir):
     out, _ = report_dir
     raw = json.loads((out / "results.json").read_text())            # strict JSON (no NaN)
-    meta, records = report.load_results(out)
-    assert meta["seed"] == 7 and meta["preset"] == "quick" and records == raw["experiments"]
+    meta, records = report.load_results(out)                       # with run.json's timings merged back
+    assert meta["seed"] == 7 and meta["preset"] == "quick" and meta["wall_seconds"] > 0
+    assert [{k: v for k, v in r.items() if k not in report.RUN_RECORD} for r in records] == raw["experiments"]
     (rec,) = records
     assert rec["name"] == FAST and rec["verdict"] == "agree" and rec["seconds"] > 0
     for c in rec["checks"]:
@@ -118,6 +119,34 @@ def test_report_without_matplotlib(monkeypatch, tmp_path, report_dir):
     paths = report.write_report(tmp_path, records, dict(preset="quick", seed=7))
     assert paths["figures"] == [] and "![" not in paths["report"].read_text()
     assert report.load_results(tmp_path)[1] == records
+
+
+def test_results_json_is_byte_identical_for_the_same_seed_and_preset_on_any_worker_layout(tmp_path):
+    cheap = ["spiked_jacobian_alignment", "empirical_tangent_directions", "molrg_phase_transition"]
+    for sub, workers in (("a", "1"), ("b", "2")):
+        assert main(["validate", *cheap, "--out", str(tmp_path / sub), "--quiet", "--workers", workers]) == 0
+    a, b = ((tmp_path / sub / "results.json").read_bytes() for sub in "ab")
+    assert a == b
+    assert b"seconds" not in a and b"created" not in a            # the run's own data is in run.json
+    run = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert run["meta"]["workers"] == 2 and set(run["seconds"]) == set(cheap)
+    assert run["timings"]["molrg_phase_transition"]["mean_seconds_per_trial"] > 0
+
+
+def test_figures_are_redrawn_only_when_their_data_changes(tmp_path, report_dir):
+    out, _ = report_dir
+    _, records = report.load_results(out)
+    first = report.write_report(tmp_path, records, dict(preset="quick", seed=7))["figures"]
+    assert first
+    stamps = {p: p.stat().st_mtime_ns for p in first}
+    again = report.write_report(tmp_path, records, dict(preset="quick", seed=7))["figures"]
+    assert sorted(again) == sorted(first) and all(p.stat().st_mtime_ns == stamps[p] for p in again)
+    changed = json.loads(json.dumps(records))
+    spec = changed[0]["figures"][0]
+    spec["title"] += " (edited)"
+    report.write_report(tmp_path, changed, dict(preset="quick", seed=7))
+    redrawn = [p for p in first if p.stat().st_mtime_ns != stamps[p]]
+    assert [p.stem for p in redrawn] == [spec["name"]]
 
 
 def test_list_shows_experiments(capsys):

@@ -59,6 +59,7 @@ def write_report(out_dir, records, meta=None) -> dict:
     meta.setdefault("version", version)
     meta.setdefault("created", time.strftime("%Y-%m-%d %H:%M:%S %z"))
     meta.setdefault("python", platform.python_version())
+    records = json.loads(_json(records))       # the report shows what results.json holds (sorted keys)
     results = out / RESULTS
     _atomic_write(results, _json(dict(meta={k: v for k, v in meta.items() if k not in RUN_META},
                                       experiments=[{k: v for k, v in r.items() if k not in RUN_RECORD}
