@@ -17,11 +17,12 @@ from .models import Empirical, Gaussian, GaussianMixture, LinearManifold, MoLRG,
 
 # random-matrix spectra, score-Jacobian spectra, gaps and phases
 from . import rmt
-from .jacobian_spectra import AtomicSpectrum, covariance_spectrum, jacobian_spectra, jacobian_spectrum
+from .spectra import AtomicSpectrum, covariance_spectrum, jacobian_spectra, jacobian_spectrum
 from .gaps import (DimensionEstimate, GapProfiles, SpectralGap, estimate_dimension, gap_peak, gap_profile,
                    gap_profiles, gap_window, manifold_gap, manifold_gap_profile, manifold_gap_window,
                    predicted_drop, spectral_gaps)
-from .phases import Phases, collapse_time, collapse_tau, phases, speciation_tau, speciation_time
+from .collapse import collapse_time, collapse_tau, speciation_tau, speciation_time
+from .phase_diagram import Phases, phases
 
 # linear diffusion and power iteration (spiked covariance)
 from . import linear_denoisers, spiked

@@ -30,6 +30,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from ._checks import SpectralTheoryError, array, as_generator, integer, scalar
+from .models import Gaussian
 
 __all__ = ["LinearFit", "distill_linear", "wiener_filter", "DistillationRate", "distillation_rate", "gaussian_sample_from_noise", "gaussian_flow_denoiser",
            "gaussian_denoiser_mse"]
@@ -216,7 +217,6 @@ def distillation_rate(model, sigma, n_mc=100_000, rng=None, alpha=1.0, batch=_BA
 
 # ---- closed-form companions of the Gaussian model (VE, alpha = 1; theory/gaussian.md) ----------
 def _gaussian(model):
-    from .models import Gaussian
     if not isinstance(model, Gaussian):
         raise SpectralTheoryError(f"`model` must be a spectral_theory.Gaussian; got {type(model).__name__}")
     return model
@@ -238,42 +238,11 @@ def gaussian_sample_from_noise(model, x_T, sigma_T):
 
 def gaussian_flow_denoiser(model, x_T, sigma_T, sigma_t):
     r"""Denoiser output :math:`D(x(\sigma_t); \sigma_t)` along the closed-form trajectory started at
-    ``x_T`` at ``sigma_T`` (theory/gaussian.md):
-
-    .. math:: D = \mu + \sum_i \frac{\lambda_i}{\sqrt{(\sigma_t^2 + \lambda_i)(\sigma_T^2 + \lambda_i)}}
-              u_i u_i^\top (x_T - \mu),
-
-    i.e. the Wiener shrinkage :math:`\lambda/(\lambda + \sigma_t^2)` applied to the flow's
-    :math:`\sqrt{(\sigma_t^2+\lambda)/(\sigma_T^2+\lambda)}` rescaling; the off-support directions are
-    annihilated.  ``sigma_t`` must be > 0 (at 0 it equals the sample itself, :func:`gaussian_sample_from_noise`)
-    and <= ``sigma_T``.
-    """
-    g = _gaussian(model)
-    sT = scalar(sigma_T, "sigma_T", positive=True)
-    st = scalar(sigma_t, "sigma_t", positive=True)
-    if st > sT:
-        raise SpectralTheoryError(f"`sigma_t` must not exceed `sigma_T`; got {st} > {sT}")
-    x = array(x_T, "x_T", ndim=(1, 2))
-    if x.shape[-1] != g.dim:
-        raise SpectralTheoryError(f"`x_T` must have last dimension {g.dim}; got shape {x.shape}")
-    c = g._component                                   # C = floor I + U diag(excess) U^T
-    lam, U, mu = c.floor + c.excess, c.basis, c.mean
-    gain = lambda v: v / np.sqrt((st**2 + v) * (sT**2 + v))           # noqa: E731
-    r = x - mu
-    p = r @ U
-    out = mu + (p * gain(lam)) @ U.T
-    if c.floor > 0:                                    # a noise floor shrinks the complement too
-        out = out + gain(c.floor) * (r - p @ U.T)
-    return out
+    ``x_T`` at ``sigma_T``: :meth:`Gaussian.flow_denoiser` (theory/gaussian.md)."""
+    return _gaussian(model).flow_denoiser(x_T, sigma_T, sigma_t)
 
 
 def gaussian_denoiser_mse(model, sigma):
-    r"""Mean squared error :math:`\mathbb E|D(x_0 + \sigma\xi) - x_0|^2` of a Gaussian model's exact
-    denoiser on its own data (VE): :math:`\sum_i \sigma^2\lambda_i/(\lambda_i + \sigma^2)` (the trace of
-    the posterior covariance; directions of zero variance contribute nothing)."""
-    g = _gaussian(model)
-    s = scalar(sigma, "sigma", positive=True)
-    c = g._component                                   # C = floor I + U diag(excess) U^T
-    lam = c.floor + c.excess
-    off = (g.dim - lam.size) * s**2 * c.floor / (c.floor + s**2)     # complement of the basis
-    return float(np.sum(s**2 * lam / (lam + s**2)) + off)
+    r"""Mean squared error of a Gaussian model's exact denoiser on its own data (VE),
+    :math:`\sum_i \sigma^2\lambda_i/(\lambda_i + \sigma^2)`: :meth:`Gaussian.denoiser_mse`."""
+    return _gaussian(model).denoiser_mse(sigma)

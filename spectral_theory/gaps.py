@@ -42,6 +42,8 @@ import numpy as np
 
 from ._checks import SpectralTheoryError, array, unwrap
 from .parameters import check, renamed
+from .rmt import SpectralDensity
+from .spectra import covariance_spectrum
 
 
 def _edges(a, b):
@@ -178,10 +180,8 @@ def manifold_gap_window(b, threshold):
 
 
 def _law_and_dim(model_or_law, dim, n_samples=None, component=None):
-    from .rmt import SpectralDensity
     if isinstance(model_or_law, SpectralDensity):
         return model_or_law, (np.nan if dim is None else float(dim))
-    from .jacobian_spectra import covariance_spectrum
     return covariance_spectrum(model_or_law, n_samples, component), float(model_or_law.dim)
 
 

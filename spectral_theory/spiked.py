@@ -38,6 +38,7 @@ import numpy as np
 
 from ._checks import SpectralTheoryError, unwrap
 from .parameters import check, renamed, renamed_attribute, renamed_function, warn_renamed
+from .rmt.density import TW1_MEAN, TW1_STD  # noqa: F401  (TW1_MEAN re-exported)
 
 
 def threshold(aspect):
@@ -282,11 +283,6 @@ def emergence_order(spikes, aspect):
 # ---------------------------------------------------------------------------------------------
 # Finite-size fluctuations
 # ---------------------------------------------------------------------------------------------
-#: mean and standard deviation of the GOE Tracy-Widom law TW_1 (Tracy & Widom 1996; Bornemann 2010)
-TW1_MEAN = -1.2065335745820
-TW1_STD = 1.2680340580149
-
-
 @renamed(snr="spike")
 def outlier_variance(spike, aspect):
     r"""Asymptotic variance of :math:`\sqrt N(\hat\mu - \mu(\ell))` for an outlier (noise units).

@@ -77,8 +77,11 @@ def test_model_jvp_matches_the_dense_jacobian():
         V = np.random.default_rng(1).standard_normal((20, 3))
         np.testing.assert_allclose(J.model_jvp(model)(x, V, 0.4, 0.9), model.score_jacobian(x, 0.4, 0.9) @ V,
                                    rtol=1e-10, atol=1e-10)
+    mix = st.GaussianMixture([np.zeros(3), np.ones(3)], [np.eye(3), np.diag([2.0, 1.0, 0.0])])
+    x, V = np.array([0.3, 0.6, 0.2]), np.random.default_rng(2).standard_normal((3, 2))
+    np.testing.assert_allclose(J.model_jvp(mix)(x, V, 0.5), mix.score_jacobian(x, 0.5) @ V, rtol=1e-10, atol=1e-10)
     with pytest.raises(SpectralTheoryError, match="no exact JVP"):
-        J.model_jvp(st.GaussianMixture([np.zeros(3), np.ones(3)], [np.eye(3), np.eye(3)]))
+        J.model_jvp(object())                           # a score without an exact JVP
 
 
 def test_spectra_along_a_trajectory():

@@ -1,27 +1,19 @@
 """Data models: exact denoiser, score and Jacobian, each checked against an independent route."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as hst
 
 import spectral_theory as st
 from spectral_theory import SpectralTheoryError
 
 
 def make_models(seed=0):
+    """Every registered model class's examples (``spectral_theory.models.MODELS``), by name."""
     rng = np.random.default_rng(seed)
-    D = 5
-    A = rng.standard_normal((D, D))
-    low = rng.standard_normal((D, 2))
-    return {
-        "gaussian_full": st.Gaussian(rng.standard_normal(D), A @ A.T / D + 0.1 * np.eye(D)),
-        "gaussian_lowrank": st.Gaussian(rng.standard_normal(D), low @ low.T),
-        "manifold": st.LinearManifold(D, [(2, 3.0), (1, 0.5)], rng=rng),
-        "spiked": st.SpikedCovariance(D, [4.0, 2.0], noise=0.3, rng=rng),
-        "molrg": st.MoLRG(D, [1, 3], weights=[0.35, 0.65], noise=0.05, rng=rng),
-        "molrg_noiseless": st.MoLRG(D, [2, 1], weights=[0.6, 0.4], orthogonal=False, rng=rng),
-        "mixture": st.GaussianMixture(rng.standard_normal((3, D)) * 2, [np.eye(D) * 0.3, low @ low.T, A @ A.T / D],
-                                      weights=[0.2, 0.5, 0.3]),
-        "empirical": st.Empirical(rng.standard_normal((40, D))),
-    }
+    out = {}
+    for cls in st.models.MODELS:
+        out.update(cls._examples(rng))
+    return out
 
 
 MODELS = make_models()
@@ -269,3 +261,158 @@ def test_sampling_is_reproducible_and_has_the_model_covariance():
         se = np.sqrt((C**2 + np.outer(np.diag(C), np.diag(C))) / n)
         # mixtures are not Gaussian: the Gaussian SE is a lower bound, so allow 8 of them
         assert np.all(np.abs(np.cov(X.T, bias=True) - C) < 8 * se + 1e-10), name
+
+
+# ---- the protocol: every registered model, every hook, an independent route ---------------------
+def test_every_concrete_model_is_registered_with_examples():
+    import inspect
+
+    def subclasses(c):
+        for s in c.__subclasses__():
+            yield s
+            yield from subclasses(s)
+    concrete = {c for c in subclasses(st.models.DataModel) if not inspect.isabstract(c)
+                and c.__module__.startswith("spectral_theory.")}
+    assert concrete == set(st.models.MODELS)
+    for cls in st.models.MODELS:
+        assert "_examples" in cls.__dict__, f"{cls.__name__} needs its own _examples(rng)"
+
+
+def test_a_model_missing_a_hook_fails_at_construction():
+    class NoJvp(st.models.ScoreModel):
+        dim = 3
+
+        def denoise(self, x, sigma, alpha=1.0):
+            return x
+
+        def score(self, x, sigma, alpha=1.0):
+            return -x
+
+    with pytest.raises(TypeError, match="score_jvp"):
+        NoJvp()
+
+    class NoLaw(st.models.PosteriorModel):            # no _posterior, covariance_law, sample, ...
+        pass
+    with pytest.raises(TypeError, match="covariance_law"):
+        NoLaw()
+
+    class Minimal(NoJvp):                             # the score part alone is a complete ScoreModel
+        def score_jvp(self, x, v, sigma, alpha=1.0):
+            return -np.asarray(v)
+    np.testing.assert_array_equal(Minimal().score_jacobian(np.zeros(3), 1.0), -np.eye(3))
+
+
+def _fd_jvp(m, x, v, sigma, alpha, h=1e-5):
+    """Central differences of the score along each row of v (one point x)."""
+    return (m.score(x + h * v, sigma, alpha) - m.score(x - h * v, sigma, alpha)) / (2 * h)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("sigma,alpha", NOISE)
+def test_score_jvp_matches_dense_jacobian_and_finite_differences(name, sigma, alpha):
+    m = MODELS[name]
+    x = points(m, 3, sigma, alpha)
+    rng = np.random.default_rng(4)
+    J = m.score_jacobian(x, sigma, alpha)                                   # (B, D, D)
+    V = rng.standard_normal((4, m.dim))                                     # a block at one point
+    tol = dict(rtol=1e-9, atol=1e-9 / sigma**2)
+    np.testing.assert_allclose(m.score_jvp(x[0], V, sigma, alpha), V @ J[0], **tol)
+    np.testing.assert_allclose(m.score_jvp(x[0], V[0], sigma, alpha), J[0] @ V[0], **tol)
+    W = rng.standard_normal(x.shape)                                        # one vector per point
+    np.testing.assert_allclose(m.score_jvp(x, W, sigma, alpha), np.einsum("bde,be->bd", J, W), **tol)
+    # the independent route: differences of the score along the vectors (truncation O(h^2))
+    np.testing.assert_allclose(m.score_jvp(x[0], V, sigma, alpha), _fd_jvp(m, x[0], V, sigma, alpha),
+                               rtol=1e-6, atol=1e-6 / sigma**2)
+    # the generic ScoreModel.score_jacobian (JVPs on the identity) agrees with the closed form
+    np.testing.assert_allclose(st.models.ScoreModel.score_jacobian(m, x, sigma, alpha), J, **tol)
+
+
+def test_score_jvp_shapes_are_checked():
+    m = MODELS["spiked"]
+    with pytest.raises(SpectralTheoryError, match="`v`"):
+        m.score_jvp(np.zeros(5), np.zeros(4), 1.0)
+    with pytest.raises(SpectralTheoryError, match="`v`"):
+        m.score_jvp(np.zeros((3, 5)), np.zeros((2, 5)), 1.0)
+
+
+def _local_points(m):
+    """(component, point) pairs where the model's covariance law describes its score exactly: any
+    point for a Gaussian; a component's mean for a mixture whose posterior sits there on that
+    component to machine precision; none otherwise (Empirical, overlapping mixtures)."""
+    if isinstance(m, st.Gaussian):
+        return [(None, m.mean_vector + 0.3)]
+    if isinstance(m, st.GaussianMixture):
+        pts = [(k, c.mean) for k, c in enumerate(m.components)]
+        return [(k, x) for k, x in pts if m.posterior_weights(x, 1.0)[k] > 1 - 1e-15]
+    return []
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("tau", [0.05, 2.0])
+def test_jacobian_spectrum_is_the_law_of_tau_j(name, tau):
+    m = MODELS[name]
+    cases = _local_points(m)
+    if not cases:
+        pytest.skip("no point where the law is exact for this example")
+    for k, x in cases:
+        law = m.jacobian_spectrum(tau, component=k)
+        if law.support():
+            pytest.skip("a continuous (large-D) law; checked against sampled matrices in test_spectra.py")
+        y = np.linalg.eigvalsh(tau * m.score_jacobian(x, np.sqrt(tau)))
+        assert law.ks_distance(y, atol=1e-9) < 1e-12
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_covariance_law_is_the_spectrum_of_the_covariance(name):
+    m = MODELS[name]
+    try:
+        law = m.covariance_law()
+    except SpectralTheoryError:
+        pytest.skip("a local law only (mixture with differing components)")
+    if law.support() or isinstance(m, st.GaussianMixture):
+        pytest.skip("a D -> infinity law (test_spectra.py) or a mixture's local law (test above)")
+    # exact atoms: the eigenvalues of the dense covariance (eigvalsh, not the model's own route)
+    assert law.ks_distance(np.linalg.eigvalsh(m.covariance()), atol=1e-9) < 1e-12
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: st.LinearManifold(300, [(60, 1.0), (60, 9.0)], basis="orthonormal", rng=rng),
+    lambda rng: st.SpikedCovariance(300, [20.0, 5.0], noise=1.0, rng=rng),
+    lambda rng: st.Gaussian(np.zeros(300), np.diag(np.linspace(0.5, 3.0, 300))),
+])
+def test_fitted_covariance_law_against_sampled_covariance(make):
+    rng = np.random.default_rng(8)
+    m, N = make(rng), 600
+    law = m.covariance_law(n_samples=N)
+    X = m.sample(N, rng=rng)
+    lam = np.linalg.eigvalsh(np.cov(X.T, bias=True))
+    D = m.dim
+    # DKW at delta = 1e-4 (conservative for repelling eigenvalues) plus O(1) outliers and edge
+    # eigenvalues per bulk edge and spike
+    n_special = 2 * len(law.support()) + sum(1 for x, w in law.atoms if x > 0) + 4
+    assert law.ks_distance(lam) < np.sqrt(np.log(2 / 1e-4) / (2 * D)) + n_special / D
+
+
+@settings(max_examples=40, deadline=None)
+@given(dim=hst.integers(2, 6), rank=hst.integers(1, 6), seed=hst.integers(0, 2**31), sigma=hst.floats(0.2, 3.0),
+       alpha=hst.floats(0.3, 1.0), mixture=hst.booleans())
+def test_score_jacobian_and_jvp_against_finite_differences_over_random_covariances(dim, rank, seed, sigma, alpha,
+                                                                                  mixture):
+    rng = np.random.default_rng(seed)
+    covs = []
+    for _ in range(2 if mixture else 1):
+        A = rng.standard_normal((dim, min(rank, dim)))
+        covs.append(A @ A.T * rng.uniform(0.2, 3.0))                   # random PSD, possibly low rank
+    means = rng.standard_normal((len(covs), dim))
+    m = st.GaussianMixture(means, covs, weights=[0.3, 0.7]) if mixture else st.Gaussian(means[0], covs[0])
+    x = points(m, 2, sigma, alpha, seed=seed % 1000)
+    h = 1e-5 * sigma                                                   # the score's length scale is sigma
+    fd = np.stack([(m.score(x + h * e, sigma, alpha) - m.score(x - h * e, sigma, alpha)) / (2 * h)
+                   for e in np.eye(dim)], axis=2)
+    J = m.score_jacobian(x, sigma, alpha)
+    # central differences: truncation O(h^2 |third derivative|) and rounding O(eps |s| / h), both far below 1e-6
+    # of the Jacobian's scale
+    scale = np.abs(J).max() + np.abs(m.score(x, sigma, alpha)).max() / sigma
+    np.testing.assert_allclose(J, fd, atol=1e-6 * scale)
+    V = rng.standard_normal((3, dim))
+    np.testing.assert_allclose(m.score_jvp(x[0], V, sigma, alpha), V @ J[0], atol=1e-10 * scale)

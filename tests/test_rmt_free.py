@@ -140,14 +140,6 @@ def _haar(D, rng):
     return q * np.sign(np.diag(r))
 
 
-def _ks(law, eig):
-    eig = np.sort(eig)
-    F = law.cdf(eig)
-    n = eig.size
-    upper = np.arange(1, n + 1) / n
-    return max(np.max(upper - F), np.max(F - (upper - 1 / n)))
-
-
 def _bound(law, n):
     # DKW at delta (conservative for eigenvalues), O(1) displaced eigenvalues per edge, and the
     # 1/n cdf error of representing a continuous input by its n quantiles
@@ -171,7 +163,7 @@ def test_against_sampled_matrices(kind):
         r = np.sqrt(A)
         M = r[:, None] * QB * r[None, :]
     eig = np.linalg.eigvalsh(M)
-    assert _ks(law, eig) <= _bound(law, D)
+    assert law.ks_distance(eig) <= _bound(law, D)
 
 
 # ---- 50-digit references ------------------------------------------------------------------------

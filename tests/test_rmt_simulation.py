@@ -50,15 +50,6 @@ def _edge_tolerance(law, n_matrix):
     return max(tols)
 
 
-def _ks_nonzero(law, eig):
-    eig = np.sort(eig)
-    atom = sum(w for x, w in law.atoms if x == 0)
-    F = (law.cdf(eig) - atom) / (1 - atom)
-    n = eig.size
-    upper = np.arange(1, n + 1) / n
-    return max(np.max(upper - F), np.max(F - (upper - 1 / n)))
-
-
 def _check(law, eig, n_matrix, zero_expected):
     scale = max(abs(eig))
     zero = np.abs(eig) < 1e-9 * scale
@@ -70,7 +61,7 @@ def _check(law, eig, n_matrix, zero_expected):
     n = nz.size
     n_edges = 2 * len(law.support())
     bound = np.sqrt(np.log(2 / DELTA) / (2 * n)) + (n_edges + 2) / n
-    ks = _ks_nonzero(law, nz)
+    ks = law.ks_distance(nz, exclude_atom=0.0)
     assert ks <= bound, (ks, bound)
     return ks, bound
 

@@ -108,7 +108,10 @@ def test_predict_and_curves_rank_k():
 
 def test_fluctuation_scales():
     gamma, N = 0.5, 1000
-    assert sp.edge_scale(gamma, N) == pytest.approx(N ** (-2 / 3) * (1 + gamma**0.5) * (1 + gamma**-0.5) ** (1 / 3))
+    # the edge scale against an independent route: K of the Marchenko-Pastur density next to its edge
+    # (rho ~ (K/pi) sqrt(edge - x), scale (K D)^(-2/3) with D = gamma N; SpectralDensity.edge_scale)
+    mp = st.rmt.MarchenkoPastur(gamma)
+    assert sp.edge_scale(gamma, N) == pytest.approx(mp.edge_scale(mp.support()[0][1], gamma * N), rel=1e-8)
     w = sp.critical_window(gamma, N)
     ell = np.sqrt(gamma) + w
     # by construction the outlier sits one edge scale above the edge at one window above threshold

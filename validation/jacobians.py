@@ -46,12 +46,11 @@ def _default_h(sigma, alpha):
 def analytic(model, x, sigma, alpha=1.0):
     """Eigenvalues (ascending) of ``model.score_jacobian`` at a point (D,) -> (D,) or batch (B, D) -> (B, D).
 
-    For the Gaussian family the Jacobian :math:`-(\\alpha^2 C + \\sigma^2 I)^{-1}` is the same at every
-    x, so it is diagonalised once and broadcast.
+    When the Jacobian is the same at every x (``model.constant_jacobian``: the Gaussian family,
+    :math:`-(\\alpha^2 C + \\sigma^2 I)^{-1}`) it is diagonalised once and broadcast.
     """
-    from spectral_theory.models import Gaussian
     xb, single = _batch(x)
-    if isinstance(model, Gaussian):
+    if model.constant_jacobian:
         lam = np.linalg.eigvalsh(model.score_jacobian(xb[0], sigma, alpha))
         lam = np.broadcast_to(lam, xb.shape).copy()
     else:
@@ -103,39 +102,20 @@ def finite_difference(score, x, sigma, alpha=1.0, h=None):
 
 
 def model_jvp(model):
-    r"""Exact Jacobian-vector product ``jvp(x, v, sigma, alpha) -> J(x) v`` of a model, matrix-free.
+    r"""Exact Jacobian-vector product ``jvp(x, v, sigma, alpha) -> J(x) v`` of a model, matrix-free:
+    ``model.score_jvp`` (Gaussian family O(D r) by the low-rank form, Empirical O(N D), mixtures
+    without forming J).
 
-    * Gaussian family (:class:`~spectral_theory.Gaussian`, ``LinearManifold``, ``SpikedCovariance``),
-      :math:`C = cI + U\operatorname{diag}(\ell)U^\top`: with :math:`b = \alpha^2 c + \sigma^2`,
-      :math:`Jv = -v/b - U\big[(1/(b + \alpha^2\ell) - 1/b) \odot U^\top v\big]`, O(D r).
-    * :class:`~spectral_theory.Empirical`: with posterior weights w and :math:`A = \sqrt{w}(Y - D)`,
-      :math:`Jv = -v/\sigma^2 + (\alpha^2/\sigma^4) A^\top (A v)`, O(N D).
-
-    ``x`` is one point (D,), ``v`` is (D,) or (D, k).
+    ``x`` is one point (D,), ``v`` is (D,) or (D, k) (k column vectors, the Lanczos convention).
     """
-    from spectral_theory.models import Empirical, Gaussian, SpikedCovariance
-
-    if isinstance(model, SpikedCovariance):
-        floor, U, ell = model.noise, model.directions, model.spikes
-    elif isinstance(model, Gaussian):
-        floor, U, ell = 0.0, model.eigenvectors, model.eigenvalues
-    elif isinstance(model, Empirical):
-        def jvp_empirical(x, v, sigma, alpha=1.0):
-            w = model.posterior_weights(x, sigma, alpha)                     # (N,)
-            mean = w @ model.points                                           # (D,)
-            A = np.sqrt(w)[:, None] * (model.points - mean)                   # (N, D)
-            return -v / sigma**2 + (alpha**2 / sigma**4) * (A.T @ (A @ v))
-        return jvp_empirical
-    else:
+    if not callable(getattr(model, "score_jvp", None)):
         raise SpectralTheoryError(f"no exact JVP for {type(model).__name__}; pass its score to "
                                   "lanczos_extreme (central-difference JVPs) instead")
 
-    def jvp_gaussian(x, v, sigma, alpha=1.0):
-        b = alpha**2 * floor + sigma**2
-        shrink = 1.0 / (b + alpha**2 * ell) - 1.0 / b                        # (r,)
-        p = U.T @ v                                                           # (r,) or (r, k)
-        return -v / b - U @ (shrink[:, None] * p if p.ndim == 2 else shrink * p)
-    return jvp_gaussian
+    def jvp(x, v, sigma, alpha=1.0):
+        v = np.asarray(v, dtype=np.float64)
+        return model.score_jvp(x, v.T, sigma, alpha).T if v.ndim == 2 else model.score_jvp(x, v, sigma, alpha)
+    return jvp
 
 
 @dataclass(frozen=True)

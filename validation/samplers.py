@@ -169,11 +169,8 @@ def forward(model, schedule, t, n, rng=None):
     Returns ``(x0, xt)``, both (n, D), with :math:`x_t = \alpha(t) x_0 + \sigma(t)\xi`.
     """
     sched = _schedule(schedule)
-    n = integer(n, "n", minimum=1)
-    rng = as_generator(rng)
-    alpha, sigma = sched.alpha(scalar(t, "t")), sched.sigma(scalar(t, "t"))
-    x0 = np.asarray(model.sample(n, rng=rng), dtype=np.float64)              # (n, D)
-    return x0, alpha * x0 + sigma * rng.standard_normal(x0.shape)
+    t = scalar(t, "t")
+    return model.noisy_sample(integer(n, "n", minimum=1), sched.sigma(t), sched.alpha(t), rng=rng)
 
 
 # ---- EDM / VE ----------------------------------------------------------------------------------

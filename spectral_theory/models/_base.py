@@ -34,12 +34,15 @@ References: Efron, "Tweedie's formula and selection bias" (JASA 2011); conventio
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import logsumexp
 
-from .._checks import SpectralTheoryError, array, as_generator, scalar
+from .._checks import SpectralTheoryError, array, as_generator, integer, scalar
+from ..rmt import AtomicLaw, GeneralizedMarchenkoPastur, SpectralDensity
 
 LOG_2PI = np.log(2 * np.pi)
 
@@ -100,6 +103,20 @@ class Component:
         U = self.basis
         return -np.eye(self.dim) / b - (U * (1 / v - 1 / b)) @ U.T
 
+    def jvp(self, vectors, sigma, alpha) -> np.ndarray:
+        r"""Rows of ``vectors`` (..., D) times the Jacobian, in O(D r) per row (Woodbury form):
+        :math:`Jv = -v/b - U[(1/(b + \alpha^2\ell) - 1/b) \odot U^\top v]`, :math:`b = \alpha^2 c + \sigma^2`."""
+        b, v = self._spectral(sigma, alpha)
+        return -vectors / b - ((vectors @ self.basis) * (1 / v - 1 / b)) @ self.basis.T
+
+    def covariance_atoms(self):
+        """Eigenvalues of C with their multiplicities, as (values, counts): the basis directions and,
+        when the floor c is positive, the D - r others at c."""
+        vals, counts = self.floor + self.excess, np.ones(self.excess.size)
+        if self.floor > 0 and self.excess.size < self.dim:
+            vals, counts = np.append(vals, self.floor), np.append(counts, self.dim - self.excess.size)
+        return vals, counts
+
 
 def as_batch(x, dim: int, name: str = "x"):
     """Validate a point (D,) or batch (B, D); return the (B, D) array and whether input was 1-D."""
@@ -123,7 +140,7 @@ def mixture_posterior(components, log_weights, x, sigma, alpha, want_jacobian=Fa
     w = np.exp(logits - logp[:, None])                                 # (B, K), rows sum to 1
     mean = np.einsum("bk,bkd->bd", w, means)
     score = np.einsum("bk,bkd->bd", w, scores)
-    out = dict(weights=w, mean=mean, score=score, log_density=logp)
+    out = dict(weights=w, mean=mean, score=score, log_density=logp, component_means=means)
     if want_jacobian:
         Jk = np.stack([c.jacobian(sigma, alpha) for c in components])  # (K, D, D)
         dev = (means - mean[:, None, :]) * np.sqrt(w)[..., None]       # (B, K, D)
@@ -132,15 +149,179 @@ def mixture_posterior(components, log_weights, x, sigma, alpha, want_jacobian=Fa
     return out
 
 
-class DataModel:
-    """Base of every data model: exact denoiser, score, score Jacobian and log-density of x_t.
+def mixture_jvp(components, weights, component_means, mean, vectors, sigma, alpha):
+    r"""Mixture Jacobian applied to blocks of vectors without forming it:
+    :math:`Jv = \sum_k w_k J_k v + (\alpha^2/\sigma^4) \sum_k w_k (m_k - D)[(m_k - D)\cdot v]`.
 
-    Subclasses implement ``_posterior(x, sigma, alpha, want_jacobian)`` on a validated batch
-    (B, D) returning a dict with ``mean``, ``score``, ``log_density`` (and ``jacobian``), plus
-    ``sample``, ``mean_vector`` and ``covariance``.  Conventions: ``x_t = alpha x_0 + sigma xi``.
+    ``weights`` (B, K), ``component_means`` (B, K, D), ``mean`` (B, D), ``vectors`` (B, k, D) -> (B, k, D).
+    """
+    out = np.zeros_like(vectors)
+    for j, c in enumerate(components):                  # loop over components: K is small
+        out += weights[:, j, None, None] * c.jvp(vectors, sigma, alpha)
+    dev = component_means - mean[:, None, :]                                      # (B, K, D)
+    proj = np.einsum("bjd,bkd->bjk", vectors, dev) * weights[:, None, :]          # (B, k, K)
+    return out + alpha**2 / sigma**4 * np.einsum("bjk,bkd->bjd", proj, dev)
+
+
+def jvp_blocks(x, v, dim):
+    """Validate the arguments of ``score_jvp``: points as (B, D), vectors as blocks (B, k, D), and a
+    function restoring the shape of ``v`` on the result.
+
+    ``x`` (D,) with ``v`` (D,) or (k, D): one point, one vector or a block of k; ``x`` (B, D) with
+    ``v`` (B, D): one vector per point.
+    """
+    xb, single = as_batch(x, dim)
+    va = array(v, "v", ndim=(1, 2))
+    if va.shape[-1] != dim:
+        raise SpectralTheoryError(f"`v` must have last dimension {dim} (the model's ambient dimension); got shape {va.shape}")
+    if single:
+        return xb, va.reshape(1, -1, dim), lambda out: out.reshape(va.shape)
+    if va.shape != xb.shape:
+        raise SpectralTheoryError(f"with a batch of points `x` {xb.shape}, `v` must have the same shape (one "
+                                  f"vector per point); got {va.shape}")
+    return xb, va[:, None, :], lambda out: out[:, 0, :]
+
+
+def atomic_covariance_law(values, counts, dim) -> AtomicLaw:
+    """The D-normalised law of a PSD matrix with eigenvalues ``values`` of multiplicities ``counts``
+    (the remaining ``dim - sum(counts)`` eigenvalues are 0)."""
+    values, counts = np.asarray(values, dtype=float), np.asarray(counts, dtype=float)
+    w = np.append(counts, max(0.0, dim - float(counts.sum()))) / dim
+    return AtomicLaw(np.append(values, 0.0), w / w.sum())
+
+
+def fitted_covariance_law(values, counts, dim, n_samples) -> GeneralizedMarchenkoPastur:
+    r"""Law of the covariance of the Gaussian fitted to N samples (1/N, centred) of a Gaussian whose
+    covariance has eigenvalues ``values`` with multiplicities ``counts``.
+
+    The centred covariance of N samples equals in law :math:`(N-1)/N` times an uncentred one of N - 1
+    samples, so its limit law is the generalised Marchenko-Pastur law with population values
+    :math:`(N-1)/N\,\lambda_i` and ratio :math:`D/(N-1)` (Silverstein & Bai 1995).
+    """
+    N = integer(n_samples, "n_samples", minimum=2)
+    values, counts = np.asarray(values, dtype=float), np.asarray(counts, dtype=float)
+    pos = values > 0
+    t = np.append(values[pos] * (N - 1) / N, 0.0)
+    h = np.append(counts[pos] / dim, max(0.0, 1.0 - float(counts[pos].sum()) / dim))
+    return GeneralizedMarchenkoPastur(t, h / h.sum(), dim / (N - 1))
+
+
+class ScoreModel(ABC):
+    """What a score-based model supplies: its ambient dimension, denoiser, score and exact
+    Jacobian-vector product (a trained network implements this part alone).
+
+    Conventions: ``x_t = alpha x_0 + sigma xi``; the score Jacobian is symmetric, so ``score_jvp`` on a
+    block of row vectors V (k, D) is ``V @ J``.  Missing methods fail at construction (``abc``).
     """
 
-    dim: int
+    #: True when the score Jacobian is the same at every x (a Gaussian score): callers may evaluate
+    #: and diagonalise it once.
+    constant_jacobian: bool = False
+
+    @property
+    @abstractmethod
+    def dim(self) -> int:
+        """Ambient dimension D."""
+
+    @abstractmethod
+    def denoise(self, x, sigma, alpha=1.0):
+        r"""Posterior mean :math:`\mathbb E[x_0 | x_t = x]` at a point (D,) or batch (B, D)."""
+
+    @abstractmethod
+    def score(self, x, sigma, alpha=1.0):
+        r"""Score :math:`\nabla_x \log p_t(x) = (\alpha D(x) - x)/\sigma^2` (Tweedie)."""
+
+    @abstractmethod
+    def score_jvp(self, x, v, sigma, alpha=1.0):
+        r"""Exact Jacobian-vector product :math:`J(x) v`, batched over v.
+
+        ``x`` (D,) with ``v`` (D,) or (k, D) (k row vectors: the block ``V @ J``), or ``x`` (B, D) with
+        ``v`` (B, D) (one vector per point); the result has the shape of ``v``.
+        """
+
+    def score_jacobian(self, x, sigma, alpha=1.0):
+        r"""Score Jacobian :math:`\nabla_x^2 \log p_t(x)`, shape (D, D) or (B, D, D).
+
+        Generic route: ``score_jvp`` on the identity block (D products per point); models with a closed
+        form override it.
+        """
+        xb, single = as_batch(x, self.dim)
+        eye = np.eye(self.dim)
+        J = np.stack([self.score_jvp(xi, eye, sigma, alpha) for xi in xb])   # loop over points only
+        return J[0] if single else J
+
+
+class DataModel(ScoreModel):
+    """A score model that is also a distribution: it can be sampled and has a covariance with a known
+    spectral law (the hooks the spectral theory reads).
+
+    Besides :class:`ScoreModel`'s methods a data model supplies ``mean_vector``, ``covariance()``,
+    ``sample(n, rng=)``, ``log_density`` and ``covariance_law(n_samples=None, component=None)``.
+    Optional hooks with defaults: ``covariance_eigenvalues``, ``jacobian_spectrum(tau, ...)``,
+    ``collapse_tau()``.
+    """
+
+    @property
+    @abstractmethod
+    def mean_vector(self) -> np.ndarray:
+        """Mean of x_0 (D,)."""
+
+    @abstractmethod
+    def covariance(self) -> np.ndarray:
+        """Covariance of x_0 (D, D)."""
+
+    @abstractmethod
+    def sample(self, n, rng=None) -> np.ndarray:
+        """``n`` samples of x_0 (n, D)."""
+
+    @abstractmethod
+    def log_density(self, x, sigma, alpha=1.0):
+        r""":math:`\log p_t(x)`, the density of :math:`x_t = \alpha x_0 + \sigma\xi`."""
+
+    @abstractmethod
+    def covariance_law(self, n_samples=None, component=None) -> SpectralDensity:
+        r"""Spectral law of the covariance C behind the model's (local) Gaussian score, D-normalised
+        (weight 1/D per eigenvalue; zero eigenvalues as an atom at 0).
+
+        ``n_samples`` N: the law of the covariance of the Gaussian fitted to N samples of the model
+        instead; ``component``: for mixtures, the component whose neighbourhood is described.
+        """
+
+    @cached_property
+    def covariance_eigenvalues(self) -> np.ndarray:
+        """Nonzero eigenvalues of ``covariance()``, decreasing (generic route: ``eigvalsh``)."""
+        lam = np.linalg.eigvalsh(self.covariance())[::-1]
+        return lam[lam > self.dim * np.finfo(float).eps * max(float(lam[0]), 1e-300)]
+
+    def jacobian_spectrum(self, tau, n_samples=None, component=None) -> SpectralDensity:
+        r"""Spectral law of :math:`\tau J` at VE noise variance :math:`\tau`: the pushforward of
+        :meth:`covariance_law` by :math:`\lambda \mapsto -\tau/(\lambda+\tau)` (exact for a Gaussian
+        score, :math:`J = -(C + \tau I)^{-1}`); models whose score is Gaussian only in a regime
+        override it."""
+        return self.covariance_law(n_samples, component).jacobian_pushforward(tau)
+
+    def collapse_tau(self):
+        """Noise variance below which the score memorises a training set; None for a model that is
+        not one (only :class:`~spectral_theory.models.Empirical` collapses)."""
+        return None
+
+    def noisy_sample(self, n, sigma, alpha=1.0, rng=None):
+        """Pairs (x_0, x_t) with x_t = alpha x_0 + sigma xi: ``n`` forward-noised samples (sigma >= 0)."""
+        rng = as_generator(rng)
+        sigma = scalar(sigma, "sigma", nonnegative=True)
+        alpha = scalar(alpha, "alpha", positive=True)
+        x0 = np.asarray(self.sample(n, rng=rng), dtype=np.float64)
+        return x0, alpha * x0 + sigma * rng.standard_normal(x0.shape)
+
+
+class PosteriorModel(DataModel):
+    """A data model whose posterior quantities come from one routine, ``_posterior(x, sigma, alpha,
+    want_jacobian)`` on a validated batch (B, D), returning a dict with ``mean``, ``score``,
+    ``log_density`` (and ``jacobian``); denoiser, score, dense Jacobian and log-density read it."""
+
+    @abstractmethod
+    def _posterior(self, x, sigma, alpha, want_jacobian=False) -> dict:
+        """Posterior quantities at a batch (B, D)."""
 
     def _call(self, key, x, sigma, alpha, jac=False):
         xb, single = as_batch(x, self.dim)
@@ -164,10 +345,3 @@ class DataModel:
     def log_density(self, x, sigma, alpha=1.0):
         r""":math:`\log p_t(x)`, the density of :math:`x_t = \alpha x_0 + \sigma\xi`."""
         return self._call("log_density", x, sigma, alpha)
-
-    def noisy_sample(self, n, sigma, alpha=1.0, rng=None):
-        """Pairs (x_0, x_t) with x_t = alpha x_0 + sigma xi: ``n`` forward-noised samples."""
-        rng = as_generator(rng)
-        sigma, alpha = noise_args(sigma, alpha)
-        x0 = self.sample(n, rng=rng)
-        return x0, alpha * x0 + sigma * rng.standard_normal(x0.shape)

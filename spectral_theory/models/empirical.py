@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import array, as_generator, integer
-from ._base import LOG_2PI, DataModel, as_batch
+from functools import cached_property
+
+from .._checks import SpectralTheoryError, array, as_generator, integer
+from ..collapse import EMPIRICAL_MARGIN, collapse_tau
+from ..rmt import AtomicLaw
+from ._base import LOG_2PI, PosteriorModel, as_batch, atomic_covariance_law, jvp_blocks, noise_args
 
 # Posterior weights below this (relative to the largest, which is 1 after normalisation by the max)
 # carry less than N * 1e-20 of the mass: below float64 resolution for any N < 1e4 * 1/eps.
@@ -29,7 +33,7 @@ _LOGIT_ATOL = 1e-10
 _CHUNK_ENTRIES = 2**24
 
 
-class Empirical(DataModel):
+class Empirical(PosteriorModel):
     r"""The training set's own distribution :math:`\frac1N\sum_i\delta_{y_i}`: the memorizing score.
 
     Parameters
@@ -40,13 +44,76 @@ class Empirical(DataModel):
     def __init__(self, points):
         Y = array(points, "points", ndim=2)
         self.points = np.ascontiguousarray(Y)
-        self.n_points, self.dim = Y.shape
+        self.n_points = Y.shape[0]
         self._sq_norms = np.einsum("nd,nd->n", Y, Y)           # (N,)
         self._scale = float(np.max(self._sq_norms))
+
+    @classmethod
+    def _examples(cls, rng):
+        """A small instance for the generic model tests (``tests/test_models.py``)."""
+        return {"empirical": cls(rng.standard_normal((40, 5)))}
+
+    @property
+    def dim(self) -> int:
+        return self.points.shape[1]
 
     @property
     def mean_vector(self) -> np.ndarray:
         return self.points.mean(axis=0)
+
+    @cached_property
+    def covariance_eigenvalues(self) -> np.ndarray:
+        """Nonzero eigenvalues of the 1/N training covariance, decreasing (one thin SVD of the centred
+        points, cached; values below the rounding level ``max(N, D) eps max`` are zeros)."""
+        s = np.linalg.svd(self.points - self.mean_vector, compute_uv=False)
+        lam = s ** 2 / self.n_points
+        return lam[lam > max(self.points.shape) * np.finfo(float).eps * max(lam.max(initial=0.0), 1e-300)]
+
+    @property
+    def collapse_parameters(self):
+        """(P, d, v) for :func:`~spectral_theory.collapse_tau`: P points, d the rank of the centred
+        training set (the intrinsic dimension for data on a linear manifold, at most P - 1), v its mean
+        nonzero covariance eigenvalue."""
+        lam = self.covariance_eigenvalues
+        if lam.size == 0:
+            raise SpectralTheoryError("the training set has no spread (all points equal)")
+        return self.n_points, int(lam.size), float(lam.mean())
+
+    def collapse_tau(self) -> float:
+        """The collapse estimate :math:`\tau_C` of this training set (``collapse_tau(*collapse_parameters)``)."""
+        return collapse_tau(*self.collapse_parameters)
+
+    def covariance_law(self, n_samples=None, component=None):
+        """The training covariance's eigenvalues as atoms (weight 1/D each, the rank deficit at 0).
+        ``n_samples`` does not apply (the model *is* the samples), nor ``component``."""
+        if n_samples is not None:
+            raise SpectralTheoryError("`n_samples` does not apply to an Empirical model (it *is* the samples)")
+        if component is not None:
+            raise SpectralTheoryError("`component` applies to mixtures only, not to an Empirical model")
+        lam = self.covariance_eigenvalues
+        return atomic_covariance_law(lam, np.ones(lam.size), self.dim)
+
+    def jacobian_spectrum(self, tau, n_samples=None, component=None):
+        r"""Law of :math:`\tau J` where the theory gives one: for :math:`\tau \ge 10\,\tau_C` the
+        Gaussian picture (the training covariance: first order in :math:`1/\tau` exactly; down to the
+        collapse time for data on a linear manifold, Biroli et al. 2402.18491), for
+        :math:`\tau \le \tau_C/10` the collapsed law (the posterior sits on one training point: all
+        mass at -1); in between a ``SpectralTheoryError`` (no theory).  The margin is
+        ``EMPIRICAL_MARGIN``."""
+        if n_samples is not None:
+            raise SpectralTheoryError("`n_samples` does not apply to an Empirical model (it *is* the samples)")
+        n, d, v = self.collapse_parameters
+        tc = collapse_tau(n, d, v)
+        if tau <= tc / EMPIRICAL_MARGIN:
+            return AtomicLaw([-1.0], [1.0])
+        if tau < EMPIRICAL_MARGIN * tc:
+            raise SpectralTheoryError(
+                f"Empirical score at tau={tau:g}: inside the crossover around the collapse estimate "
+                f"tau_C={tc:.4g} (N={n}, d={d}, v={v:.4g}), between tau_C/{EMPIRICAL_MARGIN:g} and "
+                f"{EMPIRICAL_MARGIN:g} tau_C the theory gives no spectral law (the posterior over "
+                "training points is neither spread nor collapsed); measure it with "
+                "model.score_jacobian instead")
+        return super().jacobian_spectrum(tau, n_samples, component)
 
     def covariance(self) -> np.ndarray:
         """The 1/N covariance of the training set (D, D)."""
@@ -109,6 +176,21 @@ class Empirical(DataModel):
             step = max(1, min(step, _CHUNK_ENTRIES // self.dim**2))
         parts = [self._chunk(x[i:i + step], sigma, alpha, want_jacobian) for i in range(0, x.shape[0], step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    def score_jvp(self, x, v, sigma, alpha=1.0):
+        r""":math:`Jv = -v/\sigma^2 + (\alpha^2/\sigma^4)\sum_i w_i (y_i - D)[(y_i - D)\cdot v]` in
+        O(N D) per vector: the posterior weights once per point, then two products with the points."""
+        xb, V, shape = jvp_blocks(x, v, self.dim)
+        sigma, alpha = noise_args(sigma, alpha)
+        out = np.empty_like(V)
+        step = max(1, _CHUNK_ENTRIES // max(self.n_points * V.shape[1], 1))
+        for i in range(0, xb.shape[0], step):         # chunks bound the (b, k, N) working set
+            post = self._posterior(xb[i:i + step], sigma, alpha)
+            w, mean, Vc = post["weights"], post["mean"], V[i:i + step]                # (b, N), (b, D), (b, k, D)
+            coef = (Vc @ self.points.T - np.einsum("bkd,bd->bk", Vc, mean)[..., None]) * w[:, None, :]  # (b, k, N)
+            cov_v = coef @ self.points - coef.sum(axis=-1)[..., None] * mean[:, None, :]             # Cov_w v
+            out[i:i + step] = -Vc / sigma**2 + (alpha**2 / sigma**4) * cov_v
+        return shape(out)
 
     def posterior_weights(self, x, sigma, alpha=1.0):
         """Posterior weights over training points, (N,) or (B, N)."""

@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import SpectralTheoryError, array, as_generator, integer, scalar
-from ._base import Component, DataModel, as_batch, mixture_posterior, noise_args
+from ..rmt import Silverstein
+from ._base import (Component, PosteriorModel, as_batch, atomic_covariance_law, fitted_covariance_law,
+                    jvp_blocks, mixture_posterior, noise_args)
 
 _ZERO = np.zeros(1)
 
@@ -22,7 +24,7 @@ def _eig_tol(values: np.ndarray, dim: int) -> float:
     return max(dim, 1) * np.finfo(float).eps * max(float(np.max(np.abs(values), initial=0.0)), 1e-300)
 
 
-class Gaussian(DataModel):
+class Gaussian(PosteriorModel):
     r"""Gaussian data :math:`x_0 \sim \mathcal N(\mu, C)`, full rank or low rank.
 
     Parameters
@@ -38,6 +40,8 @@ class Gaussian(DataModel):
     arXiv 2311.10892; Li, Dai, Qu, arXiv 2410.24060.
     """
 
+    constant_jacobian = True
+
     def __init__(self, mean, cov):
         mu = array(mean, "mean", ndim=1)
         C = array(cov, "cov", shape=(mu.size, mu.size))
@@ -52,9 +56,16 @@ class Gaussian(DataModel):
     def _set(self, mean, basis, eigenvalues, tol=0.0):
         keep = eigenvalues > tol
         order = np.argsort(eigenvalues[keep])[::-1]                      # decreasing eigenvalues
-        self.dim = mean.size
         self._component = Component(mean, np.ascontiguousarray(basis[:, keep][:, order]),
                                     eigenvalues[keep][order], 0.0)
+
+    @classmethod
+    def _examples(cls, rng):
+        """Small instances for the generic model tests (``tests/test_models.py``), by name."""
+        D = 5
+        A, low = rng.standard_normal((D, D)), rng.standard_normal((D, 2))
+        return {"gaussian_full": cls(rng.standard_normal(D), A @ A.T / D + 0.1 * np.eye(D)),
+                "gaussian_lowrank": cls(rng.standard_normal(D), low @ low.T)}
 
     @classmethod
     def from_eigen(cls, mean, eigenvalues, eigenvectors):
@@ -86,6 +97,10 @@ class Gaussian(DataModel):
         return self
 
     # -- model interface ---------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return self._component.dim
+
     @property
     def mean_vector(self) -> np.ndarray:
         return self._component.mean
@@ -119,6 +134,73 @@ class Gaussian(DataModel):
         J = self._component.jacobian(*noise_args(sigma, alpha))
         xb, single = as_batch(x, self.dim)
         return J if single else np.broadcast_to(J, (xb.shape[0],) + J.shape).copy()
+
+    def score_jvp(self, x, v, sigma, alpha=1.0):
+        r""":math:`J v = -(\alpha^2 C + \sigma^2 I)^{-1} v` in O(D r) per vector (the same J at every x;
+        shapes as in :meth:`ScoreModel.score_jvp`)."""
+        _, V, shape = jvp_blocks(x, v, self.dim)
+        return shape(self._component.jvp(V, *noise_args(sigma, alpha)))
+
+    @property
+    def covariance_eigenvalues(self) -> np.ndarray:
+        """Nonzero covariance eigenvalues, decreasing (with a noise floor: all D of them)."""
+        vals, counts = self._component.covariance_atoms()
+        return np.sort(np.repeat(vals, counts.astype(int)))[::-1]
+
+    def _covariance_atoms(self):
+        """Eigenvalues of C and their multiplicities (values, counts), zero eigenvalues left out."""
+        return self._component.covariance_atoms()
+
+    def covariance_law(self, n_samples=None, component=None):
+        r"""The exact eigenvalues of C as atoms (weight 1/D each, the rank deficit an atom at 0), or
+        with ``n_samples`` N the generalised Marchenko-Pastur law of the Gaussian fitted to N samples
+        (population :math:`(N-1)/N\,C`, ratio :math:`D/(N-1)`)."""
+        if component is not None:
+            raise SpectralTheoryError("`component` applies to mixtures only; a Gaussian model has one component")
+        vals, counts = self._covariance_atoms()
+        if n_samples is None:
+            return atomic_covariance_law(vals, counts, self.dim)
+        return fitted_covariance_law(vals, counts, self.dim, n_samples)
+
+    # -- closed forms (VE, alpha = 1; theory/gaussian.md) -----------------------------------------
+    def flow_denoiser(self, x_T, sigma_T, sigma_t):
+        r"""Denoiser output :math:`D(x(\sigma_t); \sigma_t)` along the closed-form trajectory
+        :meth:`flow` started at ``x_T`` at ``sigma_T``:
+
+        .. math:: D = \mu + \sum_i \frac{\lambda_i}{\sqrt{(\sigma_t^2 + \lambda_i)(\sigma_T^2 + \lambda_i)}}
+                  u_i u_i^\top (x_T - \mu),
+
+        the Wiener shrinkage :math:`\lambda/(\lambda + \sigma_t^2)` applied to the flow's
+        :math:`\sqrt{(\sigma_t^2+\lambda)/(\sigma_T^2+\lambda)}` rescaling; the off-support directions
+        are annihilated (a noise floor c shrinks them by the same gain at :math:`\lambda = c`).
+        ``sigma_t`` must be > 0 and <= ``sigma_T``.
+        """
+        sT = scalar(sigma_T, "sigma_T", positive=True)
+        st = scalar(sigma_t, "sigma_t", positive=True)
+        if st > sT:
+            raise SpectralTheoryError(f"`sigma_t` must not exceed `sigma_T`; got {st} > {sT}")
+        x = array(x_T, "x_T", ndim=(1, 2))
+        if x.shape[-1] != self.dim:
+            raise SpectralTheoryError(f"`x_T` must have last dimension {self.dim}; got shape {x.shape}")
+        c = self._component                                # C = floor I + U diag(excess) U^T
+        lam, U, mu = c.floor + c.excess, c.basis, c.mean
+        gain = lambda v: v / np.sqrt((st**2 + v) * (sT**2 + v))           # noqa: E731
+        r = x - mu
+        p = r @ U
+        out = mu + (p * gain(lam)) @ U.T
+        if c.floor > 0:                                    # a noise floor shrinks the complement too
+            out = out + gain(c.floor) * (r - p @ U.T)
+        return out
+
+    def denoiser_mse(self, sigma) -> float:
+        r"""Mean squared error :math:`\mathbb E|D(x_0 + \sigma\xi) - x_0|^2` of the exact denoiser on
+        the model's own data (VE): :math:`\sum_i \sigma^2\lambda_i/(\lambda_i + \sigma^2)` over the D
+        eigenvalues of C (the trace of the posterior covariance; zero variances contribute nothing)."""
+        s = scalar(sigma, "sigma", positive=True)
+        c = self._component                                # C = floor I + U diag(excess) U^T
+        lam = c.floor + c.excess
+        off = (self.dim - lam.size) * s**2 * c.floor / (c.floor + s**2)  # complement of the basis
+        return float(np.sum(s**2 * lam / (lam + s**2)) + off)
 
     def flow(self, x_T, sigma_T, sigma_t):
         r"""Exact probability-flow ODE solution (VE, :math:`\alpha = 1`) from ``sigma_T`` to ``sigma_t``.
@@ -193,9 +275,30 @@ class LinearManifold(Gaussian):
         U, s, _ = np.linalg.svd(F * np.sqrt(v), full_matrices=False)       # C = U diag(s^2) U^T
         self._set(np.zeros(D), U, s**2, _eig_tol(s**2, D))
 
+    @classmethod
+    def _examples(cls, rng):
+        return {"manifold": cls(5, [(2, 3.0), (1, 0.5)], rng=rng),
+                "manifold_orthonormal": cls(5, [(2, 3.0), (1, 0.5)], basis="orthonormal", rng=rng)}
+
     @property
     def intrinsic_dim(self) -> int:
         return self.factor.shape[1]
+
+    def _covariance_atoms(self):
+        if self.basis_kind == "orthonormal":                # eigenvalues exactly v_k, m_k times
+            return np.array([v for _, v in self.blocks]), np.array([m for m, _ in self.blocks], dtype=float)
+        return super()._covariance_atoms()
+
+    def covariance_law(self, n_samples=None, component=None):
+        r"""Gaussian basis: the multi-block Silverstein law of :math:`F \operatorname{diag}(v) F^\top`
+        (D -> infinity with m_k/D fixed); with ``n_samples`` the fitted-Gaussian law built on this
+        instance's exact eigenvalues (the law conditional on F).  Orthonormal basis: as :class:`Gaussian`."""
+        if self.basis_kind == "orthonormal" or n_samples is not None:
+            return super().covariance_law(n_samples, component)
+        if component is not None:
+            raise SpectralTheoryError("`component` applies to mixtures only; a Gaussian model has one component")
+        return Silverstein(np.array([m for m, _ in self.blocks], dtype=float) / self.dim,
+                           np.array([v for _, v in self.blocks]))
 
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` samples x_0 = F z, z ~ N(0, diag(v))."""
@@ -225,8 +328,11 @@ class SpikedCovariance(Gaussian):
         s = scalar(noise, "noise", nonnegative=True)
         U = np.linalg.qr(as_generator(rng).standard_normal((D, lam.size)))[0]
         self.spikes, self.noise, self.directions = lam, s, U
-        self.dim = D
         self._component = Component(np.zeros(D), U, lam, s)
+
+    @classmethod
+    def _examples(cls, rng):
+        return {"spiked": cls(5, [4.0, 2.0], noise=0.3, rng=rng)}
 
     @property
     def eigenvalues(self) -> np.ndarray:

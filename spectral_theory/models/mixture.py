@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import SpectralTheoryError, array, as_generator, integer, probability_vector, scalar
-from ._base import Component, DataModel, mixture_posterior
+from ._base import (Component, PosteriorModel, atomic_covariance_law, jvp_blocks, mixture_jvp, mixture_posterior,
+                    noise_args)
 from .gaussian import Gaussian
 
 
-class GaussianMixture(DataModel):
+class GaussianMixture(PosteriorModel):
     r"""Mixture :math:`\sum_k \pi_k \mathcal N(\mu_k, C_k)` with exact denoiser, score and Jacobian.
 
     Parameters
@@ -36,13 +37,26 @@ class GaussianMixture(DataModel):
         comps = [Gaussian(mus[k], Cs[k])._component for k in range(K)]
         self._init(comps, weights)
 
+    @classmethod
+    def _examples(cls, rng):
+        """Small instances for the generic model tests; "mixture_separated" has components far apart
+        (at each mean the posterior sits on its component, where the local law is exact)."""
+        D = 5
+        A, low = rng.standard_normal((D, D)), rng.standard_normal((D, 2))
+        covs = [np.eye(D) * 0.3, low @ low.T, A @ A.T / D]
+        return {"mixture": cls(rng.standard_normal((3, D)) * 2, covs, weights=[0.2, 0.5, 0.3]),
+                "mixture_separated": cls(40.0 * np.eye(3, D), covs, weights=[0.2, 0.5, 0.3])}
+
     def _init(self, components, weights):
         K = len(components)
-        self.dim = components[0].dim
         self.components = components
         self.weights = np.full(K, 1.0 / K) if weights is None else probability_vector(weights, "weights", K)
         with np.errstate(divide="ignore"):
             self._log_weights = np.log(self.weights)
+
+    @property
+    def dim(self) -> int:
+        return self.components[0].dim
 
     @property
     def n_components(self) -> int:
@@ -75,6 +89,33 @@ class GaussianMixture(DataModel):
 
     def _posterior(self, x, sigma, alpha, want_jacobian=False):
         return mixture_posterior(self.components, self._log_weights, x, sigma, alpha, want_jacobian)
+
+    def score_jvp(self, x, v, sigma, alpha=1.0):
+        r""":math:`J v = \sum_k w_k J_k v + (\alpha^2/\sigma^4)\sum_k w_k (m_k - D)(m_k - D)^\top v`
+        without forming J: O(K D r) per vector after one posterior evaluation per point."""
+        xb, V, shape = jvp_blocks(x, v, self.dim)
+        sigma, alpha = noise_args(sigma, alpha)
+        post = self._posterior(xb, sigma, alpha)
+        return shape(mixture_jvp(self.components, post["weights"], post["component_means"], post["mean"],
+                                 V, sigma, alpha))
+
+    def covariance_law(self, n_samples=None, component=None):
+        r"""The local Gaussian picture near component k (posterior weight of k close to 1): there
+        :math:`J \approx J_k = -(\alpha^2 C_k + \sigma^2 I)^{-1}` (the between-component term of the
+        mixture Jacobian is :math:`O(w_k(1 - w_k))`), so the law is that of :math:`C_k`, its eigenvalues
+        as atoms.  ``component=None`` is allowed when every component has the same spectrum."""
+        if n_samples is not None:
+            raise SpectralTheoryError(f"`n_samples` is not supported for {type(self).__name__} (its fitted "
+                                      "Gaussian is not the local picture)")
+        spectra = [c.covariance_atoms() for c in self.components]
+        if component is None:
+            if not all(np.array_equal(s[0], spectra[0][0]) and np.array_equal(s[1], spectra[0][1]) for s in spectra):
+                raise SpectralTheoryError(
+                    f"{type(self).__name__}: the local Gaussian picture needs `component=k` (the component "
+                    "the point is near); the components' covariance spectra differ, so the local spectra differ")
+            component = 0
+        k = integer(component, "component", minimum=0, maximum=self.n_components - 1)
+        return atomic_covariance_law(*spectra[k], self.dim)
 
 
 class MoLRG(GaussianMixture):
@@ -109,6 +150,11 @@ class MoLRG(GaussianMixture):
         else:
             bases = [np.linalg.qr(rng.standard_normal((n, d)))[0] for d in dims]
         self._from_bases(bases, weights, noise)
+
+    @classmethod
+    def _examples(cls, rng):
+        return {"molrg": cls(5, [1, 3], weights=[0.35, 0.65], noise=0.05, rng=rng),
+                "molrg_noiseless": cls(5, [2, 1], weights=[0.6, 0.4], orthogonal=False, rng=rng)}
 
     @classmethod
     def from_bases(cls, bases, weights=None, noise=0.0):

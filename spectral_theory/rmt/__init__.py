@@ -3,11 +3,12 @@
 Sign convention: ``g(z) = int dmu(l) / (z - l) = (1/D) tr (z - C)^{-1}`` (``~ 1/z`` at infinity,
 ``Im g < 0`` for ``Im z > 0``; density ``-Im g(x + i0) / pi``).
 """
-from .density import (Gap, JacobianMap, MonotoneMap, PushforwardDensity, SpectralDensity,
-                      StieltjesResult)
+from .density import (TW1_MEAN, TW1_STD, Gap, JacobianMap, MonotoneMap, PushforwardDensity,
+                      SpectralDensity, StieltjesResult)
 from .marchenko_pastur import MarchenkoPastur
 from .silverstein import CompanionEquation, GeneralizedMarchenkoPastur, Silverstein
-from .free import (AtomicLaw, FreeConvolution, Semicircle, free_additive_convolution,
+from .atomic import AtomicLaw
+from .free import (FreeConvolution, Semicircle, free_additive_convolution,
                    free_multiplicative_convolution)
 
 __all__ = ["SpectralDensity", "StieltjesResult", "Gap", "MonotoneMap", "JacobianMap",
@@ -15,3 +16,4 @@ __all__ = ["SpectralDensity", "StieltjesResult", "Gap", "MonotoneMap", "Jacobian
            "CompanionEquation"]
 __all__ += ["free_additive_convolution", "free_multiplicative_convolution", "FreeConvolution",
             "Semicircle", "AtomicLaw"]
+__all__ += ["TW1_MEAN", "TW1_STD"]

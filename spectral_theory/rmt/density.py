@@ -172,6 +172,12 @@ class _BulkQuadrature:
         return self.lo + (self.hi - self.lo) * np.sin(0.5 * theta) ** 2
 
 
+#: Mean and standard deviation of the GOE Tracy-Widom law TW_1, the law of a real symmetric matrix's
+#: extreme eigenvalue on the edge scale (Tracy & Widom 1996; Bornemann 2010): the one copy of these constants.
+TW1_MEAN = -1.2065335745820
+TW1_STD = 1.2680340580149
+
+
 def _as_real_array(x, name):
     try:
         a = np.asarray(x, dtype=np.float64)
@@ -217,6 +223,13 @@ class SpectralDensity:
     def atoms(self) -> list[tuple[float, float]]:
         """Point masses as (location, weight), sorted by location."""
         return [tuple(map(float, a)) for a in self._atoms]
+
+    @property
+    def is_atomic(self) -> bool:
+        """True when the law has no continuous part: its Stieltjes transform is a finite sum of poles,
+        exact (the free convolutions then solve on the atoms exactly and find edges from critical
+        points)."""
+        return not self._bulks
 
     @property
     def continuous_mass(self) -> float:
@@ -303,6 +316,52 @@ class SpectralDensity:
             if np.any(inside):
                 out[inside] += q.cdf(flat[inside])
         return _out(np.clip(out, 0.0, 1.0), xa)
+
+    def ks_distance(self, samples, exclude_atom=None, atol=1e-9) -> float:
+        r"""Kolmogorov-Smirnov distance :math:`\sup_x |F_n(x) - F(x)|` of ``samples`` (e.g. the
+        eigenvalues of one matrix) to this law, exact at atoms.
+
+        With the samples sorted, :math:`x_{(1)} \le \dots \le x_{(n)}`, the supremum is attained at a
+        sample, from the right or the left:
+        :math:`\max_i \max(i/n - F(x_{(i)}),\ F(x_{(i)}^-) - (i-1)/n)` with :math:`F(x^-)` the cdf
+        without the atom at x.  A sample within ``atol`` of an atom is that atom (the rounding of an
+        exactly degenerate eigenvalue).
+
+        Parameters
+        ----------
+        samples : 1-D array of real values (any order).
+        exclude_atom : location of an atom to condition away, optional: samples within ``atol`` of it
+            are dropped and the law is conditioned on the rest,
+            :math:`F_c = (F - w_0 [x \ge x_0])/(1 - w_0)` (e.g. the tangent eigenvalues of a covariance
+            against its law without the atom at 0 of the normal directions).
+        atol : float >= 0.
+
+        Returns
+        -------
+        float in [0, 1].  Against the DKW bound :math:`\sqrt{\log(2/\delta)/(2n)}` (iid samples, n the
+        number of samples kept) it is a goodness-of-fit test.
+        """
+        x = np.sort(_as_real_array(samples, "samples").ravel())
+        atol = scalar(atol, "atol", nonnegative=True)
+        atoms = self.atoms
+        w0 = 0.0
+        if exclude_atom is not None:
+            x0 = scalar(exclude_atom, "exclude_atom")
+            w0 = sum(w for loc, w in atoms if abs(loc - x0) <= atol)
+            x = x[np.abs(x - x0) > atol]
+            atoms = [(loc, w) for loc, w in atoms if abs(loc - x0) > atol]
+        if x.size == 0:
+            raise SpectralTheoryError("`samples` must contain at least one value (after `exclude_atom`)")
+        atom_mass = np.zeros_like(x)
+        for loc, w in atoms:
+            hit = np.abs(x - loc) <= atol
+            x[hit], atom_mass[hit] = loc, w
+        F = np.asarray(self.cdf(x), dtype=float).reshape(x.shape)
+        if exclude_atom is not None:
+            F = (F - w0 * (x >= x0)) / (1.0 - w0)
+            atom_mass = atom_mass / (1.0 - w0)
+        i = np.arange(1, x.size + 1) / x.size
+        return float(max(np.max(i - F), np.max(F - atom_mass - (i - 1.0 / x.size))))
 
     def moment(self, k, method: str | None = None) -> float:
         """E[X^k] (atoms included). ``method``: "formula" (exact, if available) or "quadrature"."""

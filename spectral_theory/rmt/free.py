@@ -49,11 +49,14 @@ checks 1e-9). Bulks or gaps narrower than one grid cell are not seen (a missed b
 """
 from __future__ import annotations
 
+from math import comb
+
 import numpy as np
 
 from .._checks import SpectralTheoryError, scalar
 from . import _free_kernels as FK
 from . import _kernels as K
+from .atomic import AtomicLaw  # noqa: F401  (re-exported: st.rmt.free.AtomicLaw)
 from .density import SpectralDensity, StieltjesResult
 from .marchenko_pastur import MarchenkoPastur
 from .silverstein import Silverstein, _CompanionLaw
@@ -91,7 +94,9 @@ class Semicircle(SpectralDensity):
 
     def _stieltjes_result(self, z):
         u, r = z - self.center, self.radius
-        g = (u - np.sqrt(u - r) * np.sqrt(u + r)) / (2.0 * self.variance)
+        # (u - S)/(2 s2) with S = sqrt(u - r) sqrt(u + r), rationalised ((u - S)(u + S) = r^2 = 4 s2) so
+        # that nothing cancels at large |z|, where g ~ 1/z
+        g = 2.0 / (u + np.sqrt(u - r) * np.sqrt(u + r))
         res = np.abs(self.variance * g * g - u * g + 1.0) / (np.abs(self.variance * g * g) + np.abs(u * g) + 1.0)
         return StieltjesResult(g, np.zeros(z.shape, dtype=int), res, np.ones(z.shape, dtype=bool))
 
@@ -108,36 +113,12 @@ class Semicircle(SpectralDensity):
         return 0.5 + (u * np.sqrt(1.0 - u * u) + np.arcsin(u)) / np.pi
 
     def _moment_formula(self, k):
-        from math import comb
         m, s2 = self.center, self.variance
         central = [s2 ** (j // 2) * comb(j, j // 2) / (j // 2 + 1) if j % 2 == 0 else 0.0 for j in range(k + 1)]
         return float(sum(comb(k, j) * m ** (k - j) * central[j] for j in range(k + 1)))
 
     def __repr__(self):
         return f"Semicircle(variance={self.variance}, center={self.center})"
-
-
-class AtomicLaw(SpectralDensity):
-    """A purely atomic law ``sum_j w_j delta(x_j)`` (e.g. a population spectrum); g = sum w/(z - x)."""
-
-    def __init__(self, values, weights=None):
-        from .._checks import array, probability_vector
-        x = array(values, "values", ndim=1)
-        if x.size == 0:
-            raise SpectralTheoryError("`values` must not be empty")
-        w = np.full(x.size, 1.0 / x.size) if weights is None else probability_vector(weights, "weights")
-        if w.size != x.size:
-            raise SpectralTheoryError(f"`weights` must have the length of `values` ({x.size}); got {w.size}")
-        locs, inv = np.unique(x[w > 0], return_inverse=True)
-        mass = np.bincount(inv, weights=w[w > 0], minlength=locs.size)
-        self._atoms = tuple(zip(locs.tolist(), mass.tolist()))
-
-    def _stieltjes_result(self, z):
-        g = sum(w / (z - x) for x, w in self._atoms)
-        return StieltjesResult(g, np.zeros(z.shape, dtype=int), np.zeros(z.shape), np.ones(z.shape, dtype=bool))
-
-    def _moment_formula(self, k):
-        return float(sum(w * x ** k for x, w in self._atoms))
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -166,7 +147,7 @@ def _kernel_law(law: SpectralDensity):
         gaps = np.ascontiguousarray(np.stack([eq.gap_x_lo, eq.gap_x_hi, eq.gap_s_lo, eq.gap_s_hi]))
         return (FK.LAW_COMPANION, np.array([law._c, eq.eta_top]), eq.a, eq.v, gaps), True
     x, m = _discretize(law)
-    return (FK.LAW_DISCRETE, np.zeros(2), x, m, no_gaps), isinstance(law, AtomicLaw)
+    return (FK.LAW_DISCRETE, np.zeros(2), x, m, no_gaps), law.is_atomic
 
 
 def _hull(law):

@@ -41,20 +41,6 @@ from validation.jacobians import analytic, finite_difference, lanczos_extreme, m
 from validation.samplers import forward
 
 
-def _ks_distance(law, eigenvalues, atol=1e-9):
-    """sup_x |F_D(x) - F(x)| for sorted eigenvalues, exact with the law's atoms (values within atol
-    of an atom are that atom: rounding of the exactly degenerate eigenvalue)."""
-    x = np.sort(eigenvalues)
-    atom_mass = np.zeros_like(x)
-    for loc, w in law.atoms:
-        hit = np.abs(x - loc) <= atol
-        x[hit], atom_mass[hit] = loc, w
-    F = law.cdf(x)                                    # F(x), atoms included
-    F_left = F - atom_mass                            # F(x-)
-    i = np.arange(1, x.size + 1) / x.size
-    return float(max(np.max(i - F), np.max(F_left - (i - 1 / x.size))))
-
-
 @experiment(
     "jacobian_spectrum",
     claim="Along the forward process the score-Jacobian spectrum of a linear-manifold model is the "
@@ -117,7 +103,7 @@ def run(ctx):
                             finite_size=2 * law.edge_scale(lo_edge, dim), note="2 Tracy-Widom scales", dof=R - 1))
         # KS distance of the whole spectrum (atom included) to the predicted cdf
         if tau == taus[0]:
-            m, se = mean_se([_ks_distance(law, s) for s in spectra])
+            m, se = mean_se([law.ks_distance(s) for s in spectra])
             checks.append(Check(f"tau={tau:g}: KS distance to the predicted law", 0.0, m, se,
                                 finite_size=(2 + np.log(dim)) / dim, note="cdf jumps + edges + rigidity", dof=R - 1))
         # mean of tau J: exact trace formula against tau g(-tau)

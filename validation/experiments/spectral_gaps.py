@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 import spectral_theory as st
-from spectral_theory.jacobian_spectra import EMPIRICAL_MARGIN
-from spectral_theory.phases import CONSOLIDATION, COVERAGE, TRIVIAL, empirical_collapse_parameters
+from spectral_theory.collapse import EMPIRICAL_MARGIN, empirical_collapse_parameters
+from spectral_theory.phase_diagram import CONSOLIDATION, COVERAGE, TRIVIAL
 from validation.experiment import Check, Figure, Outcome, Series, experiment
 
 SOURCE = "Ventura, Achilli, Silvestri, Lucibello, Ambrogioni, arXiv 2410.05898 (ICLR 2025)"
@@ -38,14 +38,6 @@ def _map(lam, tau):
 
 def _dmap(lam, tau):
     return tau / (np.asarray(lam) + tau) ** 2
-
-
-def _ks_tangent(law_c, lam_sorted_tangent):
-    """KS distance of the nonzero eigenvalues of C to the law of C conditioned on its bulks."""
-    w0 = sum(w for x, w in law_c.atoms if x == 0.0)
-    F = (law_c.cdf(lam_sorted_tangent) - w0) / (1.0 - w0)
-    n = lam_sorted_tangent.size
-    return float(max(np.max(np.arange(1, n + 1) / n - F), np.max(F - np.arange(n) / n)))
 
 
 def _sample_spectra(D, blocks, reps, rng):
@@ -117,7 +109,7 @@ def run_phases(ctx):
             lam = _sample_spectra(D, blocks, reps, ctx.rng)           # (reps, m)
             m = lam.shape[1]
             tag = f"{name}, D={D}"
-            ks = np.array([_ks_tangent(law_c, row) for row in lam])
+            ks = np.array([law_c.ks_distance(row, exclude_atom=0.0) for row in lam])
             checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
                                 ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
                                 note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)", dof=reps - 1))

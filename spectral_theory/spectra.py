@@ -9,7 +9,7 @@ data covariance C becomes the eigenvalue
 of :math:`\tau J`; the spectral law of :math:`\tau J` is the **pushforward** of the law of C by the
 increasing map :math:`f_\tau` (``SpectralDensity.jacobian_pushforward``).  Directions with
 :math:`\lambda = 0` (normal to the data manifold) give an atom at -1.  The law of C comes from
-:mod:`spectral_theory.rmt` (``covariance_spectrum``):
+:mod:`spectral_theory.rmt`, through each model's ``covariance_law`` (``covariance_spectrum``):
 
 * ``LinearManifold(basis="gaussian")``: the multi-block Silverstein law of ``F diag(v) F^T``;
 * ``LinearManifold(basis="orthonormal")``, ``Gaussian``, ``SpikedCovariance``: the exact finite-D
@@ -23,7 +23,7 @@ increasing map :math:`f_\tau` (``SpectralDensity.jacobian_pushforward``).  Direc
 
 Beyond Gaussian models the theory is local:
 
-* ``MoLRG`` near component k (posterior weight of k close to 1): :math:`J \approx J_k`, the Jacobian of
+* ``GaussianMixture``, ``MoLRG`` near component k (posterior weight of k close to 1): :math:`J \approx J_k`, the Jacobian of
   that component alone (the between-component term of the mixture Jacobian is
   :math:`O(w_k(1-w_k))`); pass ``component=k``.
 * ``Empirical`` (the exact score of a training set): :math:`J = -I/\tau + \mathrm{Cov}_w/\tau^2`.  For
@@ -43,141 +43,46 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 
-from ._checks import SpectralTheoryError, array, integer, scalar
-from .models import Empirical, Gaussian, LinearManifold, MoLRG, SpikedCovariance
-from .rmt import GeneralizedMarchenkoPastur, Silverstein, SpectralDensity, StieltjesResult
-
-#: Empirical models: the Gaussian picture is claimed for tau >= EMPIRICAL_MARGIN * tau_collapse, the
-#: collapsed picture (atom at -1) for tau <= tau_collapse / EMPIRICAL_MARGIN.
-EMPIRICAL_MARGIN = 10.0
-
-
-class AtomicSpectrum(SpectralDensity):
-    r"""A purely atomic law :math:`\sum_j w_j \delta_{x_j}` (the exact spectrum of a finite matrix).
-
-    :math:`g(z) = \sum_j w_j / (z - x_j)`; no continuous part.  Equal locations are merged.
-    """
-
-    def __init__(self, locations, weights):
-        x = array(locations, "locations", ndim=1)
-        w = array(weights, "weights", ndim=1, shape=(x.size,), nonnegative=True)
-        if abs(w.sum() - 1.0) > 1e-9:
-            raise SpectralTheoryError(f"`weights` of an atomic law must sum to 1; sum is {w.sum()!r}")
-        keep = w > 0
-        vals, inv = np.unique(x[keep], return_inverse=True)
-        merged = np.bincount(inv, weights=w[keep], minlength=vals.size)
-        self._bulks = ()
-        self._atoms = tuple(zip(vals.tolist(), merged.tolist()))
-
-    def _pdf_inside(self, x):
-        return np.zeros_like(x)
-
-    def _stieltjes_result(self, z):
-        val = sum(w / (z - x) for x, w in self._atoms) + 0j * z
-        zeros = np.zeros(z.shape)
-        return StieltjesResult(val, zeros.astype(int), zeros, np.ones(z.shape, dtype=bool))
-
-    def _moment_formula(self, k):
-        return float(sum(w * x ** k for x, w in self._atoms))
-
-    def __repr__(self):
-        return f"AtomicSpectrum({len(self._atoms)} atoms)"
-
-
-def _eigen_atoms(eigenvalues, dim):
-    """Atoms of the D-normalised spectral law of a PSD matrix with the given nonzero eigenvalues."""
-    lam = np.asarray(eigenvalues, dtype=float)
-    locs = np.concatenate([lam, [0.0]])
-    weights = np.concatenate([np.full(lam.size, 1.0 / dim), [1.0 - lam.size / dim]])
-    return AtomicSpectrum(locs, weights)
-
-
-def _population(model, component=None):
-    """Population spectrum of C as (values, weights) with weights summing to 1 over D directions,
-    or the Silverstein law for a Gaussian-basis linear manifold (returned as a law)."""
-    D = model.dim
-    if isinstance(model, LinearManifold):
-        if model.basis_kind == "orthonormal":
-            vals = np.array([v for _, v in model.blocks])
-            return vals, np.array([m for m, _ in model.blocks], dtype=float) / D
-        return None, None
-    if isinstance(model, SpikedCovariance):
-        k = model.spikes.size
-        return (np.concatenate([model.noise + model.spikes, [model.noise]]),
-                np.concatenate([np.full(k, 1.0 / D), [1.0 - k / D]]))
-    if isinstance(model, Gaussian):
-        return model.eigenvalues, np.full(model.rank, 1.0 / D)
-    if isinstance(model, MoLRG):
-        k = _molrg_component(model, component)
-        d = model.subspace_dims[k]
-        return np.array([1.0 + model.noise, model.noise]), np.array([d / D, 1.0 - d / D])
-    raise SpectralTheoryError(f"no covariance spectrum for a {type(model).__name__} model")
-
-
-def _molrg_component(model, component):
-    if component is None:
-        if len(set(model.subspace_dims)) == 1:
-            return 0                          # every component has the same local spectrum
-        raise SpectralTheoryError(
-            "MoLRG: the local Gaussian picture needs `component=k` (the component the point is near); "
-            f"the subspace dimensions {model.subspace_dims} differ, so the local spectra differ")
-    return integer(component, "component", minimum=0, maximum=len(model.subspace_dims) - 1)
-
-
-def _with_zero_atom(values, weights):
-    """Atomic law from (values, weights), the missing weight placed at 0."""
-    vals = np.concatenate([values, [0.0]])
-    w = np.concatenate([weights, [max(0.0, 1.0 - float(np.sum(weights)))]])
-    return AtomicSpectrum(vals, w / w.sum())
-
+from ._checks import SpectralTheoryError, array, scalar
+from .collapse import EMPIRICAL_MARGIN  # noqa: F401  (re-exported: the margin jacobian_spectrum uses)
+from .rmt import SpectralDensity
+from .rmt.atomic import AtomicSpectrum  # noqa: F401  (deprecated alias of AtomicLaw, re-exported)
 
 def covariance_spectrum(model, n_samples=None, component=None) -> SpectralDensity:
-    r"""Spectral law of the covariance C behind the model's (local) Gaussian score, D-normalised.
+    r"""Spectral law of the covariance C behind the model's (local) Gaussian score, D-normalised:
+    ``model.covariance_law(n_samples, component)`` (see each model's method).
 
     Parameters
     ----------
-    model : LinearManifold, Gaussian, SpikedCovariance, MoLRG (local picture near ``component``) or
-        Empirical (the training-set covariance; see :func:`jacobian_spectrum` for where it applies).
+    model : a :class:`~spectral_theory.models.DataModel` (Gaussian family, mixtures near
+        ``component``, Empirical: the training-set covariance; see :func:`jacobian_spectrum` for where
+        it applies).
     n_samples : int N >= 2, optional.  The covariance of the Gaussian fitted to N samples of the model
         (1/N, centred): generalised Marchenko-Pastur law, population ``(N-1)/N * C``, ratio
         ``D/(N-1)``.  For a Gaussian-basis ``LinearManifold`` the population is this instance's
         exact eigenvalues (the law conditional on F).
-    component : int, MoLRG only.
+    component : int, mixtures only.
 
     Returns
     -------
     SpectralDensity of the eigenvalues of C (weight ``1/D`` per eigenvalue; zero eigenvalues as an atom).
     """
-    if isinstance(model, Empirical):
-        if n_samples is not None:
-            raise SpectralTheoryError("`n_samples` does not apply to an Empirical model (it *is* the samples)")
-        Yc = model.points - model.mean_vector
-        s = np.linalg.svd(Yc, compute_uv=False)
-        lam = s ** 2 / model.n_points
-        lam = lam[lam > max(model.dim, model.n_points) * np.finfo(float).eps * max(lam.max(initial=0), 1e-300)]
-        return _eigen_atoms(lam, model.dim)
-    if isinstance(model, MoLRG) and n_samples is not None:
-        raise SpectralTheoryError("`n_samples` is not supported for MoLRG (its fitted Gaussian is not the local picture)")
-    values, weights = _population(model, component)
-    if n_samples is None:
-        if values is None:                                    # Gaussian-basis linear manifold
-            alpha = np.array([m for m, _ in model.blocks], dtype=float) / model.dim
-            return Silverstein(alpha, np.array([v for _, v in model.blocks]))
-        return _with_zero_atom(values, weights)
-    N = integer(n_samples, "n_samples", minimum=2)
-    if values is None:
-        values, weights = model.eigenvalues, np.full(model.rank, 1.0 / model.dim)
-    pos = values > 0
-    t = np.concatenate([values[pos] * (N - 1) / N, [0.0]])
-    h = np.concatenate([weights[pos], [max(0.0, 1.0 - float(weights[pos].sum()))]])
-    return GeneralizedMarchenkoPastur(t, h / h.sum(), model.dim / (N - 1))
+    return _model(model).covariance_law(n_samples, component)
+
+
+def _model(model):
+    if not callable(getattr(model, "covariance_law", None)):   # the DataModel hooks, not a class list
+        raise SpectralTheoryError(f"no covariance spectrum for a {type(model).__name__} model (a data model "
+                                  "supplies `covariance_law` and `jacobian_spectrum`)")
+    return model
 
 
 def jacobian_spectrum(model, tau, n_samples=None, component=None) -> SpectralDensity:
-    r"""Spectral law of :math:`\tau J` (J the VE score Jacobian at noise variance :math:`\tau`).
+    r"""Spectral law of :math:`\tau J` (J the VE score Jacobian at noise variance :math:`\tau`):
+    ``model.jacobian_spectrum(tau, n_samples, component)``.
 
-    The pushforward of :func:`covariance_spectrum` by :math:`\lambda \mapsto -\tau/(\lambda+\tau)`:
-    bulk edges and atoms map exactly; the density is
+    For a Gaussian score the pushforward of :func:`covariance_spectrum` by
+    :math:`\lambda \mapsto -\tau/(\lambda+\tau)`: bulk edges and atoms map exactly; the density is
     :math:`\rho_J(y) = \rho_C(\lambda)\,(\lambda+\tau)^2/\tau` at :math:`\lambda = -\tau(1 + 1/y)`.
 
     For ``Empirical`` models: for :math:`\tau \ge 10\,\tau_C` the Gaussian picture (training
@@ -187,22 +92,7 @@ def jacobian_spectrum(model, tau, n_samples=None, component=None) -> SpectralDen
     use ``schedule.tau(t)``: :math:`\sigma_t^2 J_{VP}` has the same spectrum (conventions.md).
     """
     tau = scalar(tau, "tau", positive=True)
-    if isinstance(model, Empirical):
-        if n_samples is not None:
-            raise SpectralTheoryError("`n_samples` does not apply to an Empirical model (it *is* the samples)")
-        from .phases import collapse_tau, empirical_collapse_parameters
-        n, d, v = empirical_collapse_parameters(model)
-        tc = collapse_tau(n, d, v)
-        if tau <= tc / EMPIRICAL_MARGIN:
-            return AtomicSpectrum([-1.0], [1.0])
-        if tau < EMPIRICAL_MARGIN * tc:
-            raise SpectralTheoryError(
-                f"Empirical score at tau={tau:g}: inside the crossover around the collapse estimate "
-                f"tau_C={tc:.4g} (N={n}, d={d}, v={v:.4g}), between tau_C/{EMPIRICAL_MARGIN:g} and "
-                f"{EMPIRICAL_MARGIN:g} tau_C the theory gives no spectral law (the posterior over "
-                "training points is neither spread nor collapsed); measure it with "
-                "model.score_jacobian instead")
-    return covariance_spectrum(model, n_samples, component).jacobian_pushforward(tau)
+    return _model(model).jacobian_spectrum(tau, n_samples, component)
 
 
 # ---- the pushforward trick for many values of tau --------------------------------------------

@@ -29,7 +29,8 @@ Related times (Biroli, Bonnaire, de Bortoli, Mezard, arXiv 2402.18491), in VE no
 instability, ``derivations.derive("gaps_two_point_instability")``; in OU time
 :math:`t_S = \frac12\log(1 + \Lambda) \approx \frac12\log\Lambda`) and **collapse**
 :math:`\tau_C = \sigma^2/(P^{2/d} - 1)` (``derivations.derive("gaps_collapse_time")``).
-Any schedule's time follows from ``schedule.time_of_tau``.
+Any schedule's time follows from ``schedule.time_of_tau``.  Both times are computed in
+:mod:`spectral_theory.collapse`.
 """
 from __future__ import annotations
 
@@ -37,81 +38,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, integer, scalar
-from .gaps import SpectralGap, spectral_gaps
-from .models import Empirical, Gaussian
+from ._checks import SpectralTheoryError
+from .collapse import schedule_time as _time
+from .collapse import speciation_tau
+from .gaps import spectral_gaps
 from .parameters import check
+from .spectra import covariance_spectrum
 
 TRIVIAL, COVERAGE, CONSOLIDATION = "trivial", "manifold coverage", "consolidation"
-
-
-def collapse_tau(n_points, dim, variance=1.0):
-    r"""Collapse (memorization) noise variance :math:`\tau_C = \sigma^2/(P^{2/d} - 1)`.
-
-    For P training points drawn from :math:`N(0, \sigma^2 I_d)`, below :math:`\tau_C` the exact
-    empirical score's posterior condenses on one training point (annealed estimate at large d with
-    :math:`\log P / d` fixed; Biroli et al., arXiv 2402.18491, eq. for :math:`t_C` in OU time).  For data
-    on an m-dimensional linear manifold the normal coordinates cancel from the posterior weights, so
-    d = m (an extrapolation of the theorem's setting; tested in ``validation``).
-    """
-    P = integer(n_points, "n_points", minimum=2)
-    d = scalar(dim, "dim", positive=True)
-    v = scalar(variance, "variance", positive=True)
-    return v / np.expm1(2.0 * np.log(P) / d)
-
-
-def empirical_collapse_parameters(model: Empirical):
-    """(P, d, v) for :func:`collapse_tau` from a training set: P points, d the rank of the centred
-    training set (the intrinsic dimension for data on a linear manifold, at most P - 1), v its mean
-    nonzero covariance eigenvalue."""
-    if not isinstance(model, Empirical):
-        raise SpectralTheoryError("`model` must be an Empirical model")
-    Yc = model.points - model.mean_vector
-    s = np.linalg.svd(Yc, compute_uv=False)
-    lam = s ** 2 / model.n_points
-    lam = lam[lam > max(Yc.shape) * np.finfo(float).eps * max(lam.max(initial=0.0), 1e-300)]
-    if lam.size == 0:
-        raise SpectralTheoryError("the training set has no spread (all points equal)")
-    return model.n_points, int(lam.size), float(lam.mean())
-
-
-def _largest_eigenvalue(model) -> float:
-    if isinstance(model, Gaussian):
-        return float(model.eigenvalues.max(initial=0.0))
-    if isinstance(model, Empirical):
-        s = np.linalg.svd(model.points - model.mean_vector, compute_uv=False)
-        return float(s[0] ** 2 / model.n_points)
-    return float(np.linalg.eigvalsh(model.covariance())[-1])
-
-
-def speciation_tau(model) -> float:
-    r"""Speciation noise variance :math:`\tau_S = \Lambda`, the largest eigenvalue of the data
-    covariance: for two symmetric clusters at :math:`\pm a` the central fixed point of the reverse
-    dynamics loses stability exactly at :math:`\tau = a^2 = \Lambda` (Raya & Ambrogioni 2023;
-    Biroli et al. 2402.18491 write it in OU time as :math:`t_S = \frac12 \log\Lambda`, the large-Lambda
-    form of :math:`\frac12\log(1 + \Lambda)`)."""
-    lam = _largest_eigenvalue(model)
-    if lam <= 0:
-        raise SpectralTheoryError("the data covariance is zero: no speciation")
-    return lam
-
-
-def _time(schedule, tau):
-    """schedule.time_of_tau(tau), or NaN when tau is outside the schedule's range (0 -> t_min side)."""
-    lo, hi = float(schedule.tau(schedule.t_min)), float(schedule.tau(schedule.t_max))
-    if tau is None or not np.isfinite(tau) or tau < lo or tau > hi:
-        return float("nan")
-    return float(schedule.time_of_tau(tau))
-
-
-def speciation_time(schedule, model) -> float:
-    """Speciation time in ``schedule``'s clock (NaN if outside its range)."""
-    return _time(schedule, speciation_tau(model))
-
-
-def collapse_time(schedule, n_points, dim, variance=1.0) -> float:
-    """Collapse time in ``schedule``'s clock (NaN if outside its range)."""
-    return _time(schedule, collapse_tau(n_points, dim, variance))
 
 
 @dataclass(frozen=True)
@@ -197,7 +131,6 @@ def phases(model, threshold=0.1, n_samples=None, component=None, law=None) -> Ph
     time is added).  ``law``: the model's ``covariance_spectrum`` if already computed (its bulk masses
     are integrated once per law object, so reusing it saves that work).
     """
-    from .jacobian_spectra import covariance_spectrum
     delta = check("threshold", threshold, scalar_only=True)
     if delta >= 0.5:
         raise SpectralTheoryError(f"`threshold` must be in (0, 1/2) (a resolution of tau J in [-1, 0]); got {delta}")
@@ -218,13 +151,9 @@ def phases(model, threshold=0.1, n_samples=None, component=None, law=None) -> Ph
             tp, gp = g.peak()
             seps.append(Separation(g.a, g.b, g.n_below, float(tp), float(gp), g.window(delta)))
     seps.sort(key=lambda s: -(s.window[1] if s.window is not None else -np.inf))
-    tau_c = None
-    if isinstance(model, Empirical):
-        tau_c = collapse_tau(*empirical_collapse_parameters(model))
+    tau_c = model.collapse_tau()
     return Phases(delta, g_plus * (1 - delta) / delta, g_minus * delta / (1 - delta), tau_mg, tuple(seps),
                   g_plus, g_minus, speciation_tau(model), tau_c, model.dim)
 
 
-__all__ = ["Phases", "PhaseTimes", "Separation", "phases", "collapse_tau", "speciation_tau",
-           "collapse_time", "speciation_time", "empirical_collapse_parameters",
-           "TRIVIAL", "COVERAGE", "CONSOLIDATION", "SpectralGap"]
+__all__ = ["Phases", "PhaseTimes", "Separation", "phases", "TRIVIAL", "COVERAGE", "CONSOLIDATION"]

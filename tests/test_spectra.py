@@ -1,4 +1,4 @@
-"""Spectra of tau*J: laws from spectral_theory.jacobian_spectra against the models' exact Jacobians
+"""Spectra of tau*J: laws from spectral_theory.spectra against the models' exact Jacobians
 (eigendecomposition of model.score_jacobian) and against closed forms."""
 import numpy as np
 import pytest
@@ -6,12 +6,12 @@ from scipy.stats import kstwo
 
 import spectral_theory as st
 from spectral_theory import SpectralTheoryError
-from spectral_theory.phases import empirical_collapse_parameters
-from spectral_theory.rmt import MarchenkoPastur
+from spectral_theory.collapse import empirical_collapse_parameters
+from spectral_theory.rmt import TW1_MEAN, TW1_STD, MarchenkoPastur
 
-# Tracy-Widom (GOE) mean |E TW1| = 1.2065 and sd 1.268; an edge estimate from one matrix is within
-# 6 TW scales of the limit edge except with probability < 1e-6 (plus the mean shift).
-TW_BOUND = 1.21 + 6 * 1.27
+# An edge estimate from one matrix is within 6 Tracy-Widom (GOE) standard deviations of the limit edge
+# plus the mean shift |E TW1|, except with probability < 1e-6.
+TW_BOUND = abs(TW1_MEAN) + 6 * TW1_STD
 
 
 def tau_j_eigenvalues(model, tau, x=None):
@@ -20,12 +20,8 @@ def tau_j_eigenvalues(model, tau, x=None):
 
 
 def ks_tangent(law, y, atom_at=-1.0):
-    """KS distance between the eigenvalues away from the atom and the law conditioned on its bulks."""
-    w_atom = sum(w for x, w in law.atoms if x == atom_at)
-    t = np.sort(y[y > atom_at + 1e-8])
-    F = (law.cdf(t) - w_atom) / (1 - w_atom)
-    n = t.size
-    return max(np.max(np.arange(1, n + 1) / n - F), np.max(F - np.arange(n) / n)), n
+    """KS distance of the eigenvalues away from the atom to the law conditioned on its bulks, and their count."""
+    return law.ks_distance(y, exclude_atom=atom_at, atol=1e-8), int(np.count_nonzero(np.abs(y - atom_at) > 1e-8))
 
 
 def edge_scale(law, edge, side, D):
@@ -195,13 +191,17 @@ def test_bad_input():
         st.jacobian_spectrum(model, -1.0)
     with pytest.raises(SpectralTheoryError, match="n_samples"):
         st.jacobian_spectrum(model, 1.0, n_samples=1)
-    mix = st.GaussianMixture(np.zeros((2, 3)), np.stack([np.eye(3)] * 2))
-    with pytest.raises(SpectralTheoryError, match="GaussianMixture"):
-        st.jacobian_spectrum(mix, 1.0)
+    mix = st.GaussianMixture(np.zeros((2, 3)), np.stack([np.eye(3), np.diag([4.0, 1.0, 0.0])]))
+    with pytest.raises(SpectralTheoryError, match="GaussianMixture.*component"):
+        st.jacobian_spectrum(mix, 1.0)               # components with different spectra: which one?
+    with pytest.raises(SpectralTheoryError, match="n_samples"):
+        st.jacobian_spectrum(mix, 1.0, n_samples=10, component=0)
+    # near component 1 the local law is that of C_1 = diag(4, 1, 0), pushed forward
+    np.testing.assert_allclose([x for x, _ in st.jacobian_spectrum(mix, 1.0, component=1).atoms], [-1.0, -0.5, -0.2])
     with pytest.raises(SpectralTheoryError, match="n_samples"):
         st.jacobian_spectrum(st.Empirical(np.eye(3)), 1.0, n_samples=5)
     with pytest.raises(SpectralTheoryError, match="weights"):
-        st.AtomicSpectrum([0.0, 1.0], [0.3, 0.3])
+        st.rmt.AtomicLaw([0.0, 1.0], [0.3, 0.3])
     spectra = st.jacobian_spectra(model)
     with pytest.raises(SpectralTheoryError, match="y"):
         spectra.density([0.5], [1.0])
