@@ -179,7 +179,8 @@ def test_a_denoiser_returning_nan_stops_the_sampler_at_that_step_naming_step_and
 
 def test_a_state_that_overflows_is_reported_at_its_step(start):
     huge = lambda x, sigma, alpha: np.full_like(x, -1e308)      # finite output, (x - D)/sigma overflows
-    with pytest.raises(S.NonFiniteError, match="state became NaN or inf in the step from grid index 0"):
+    with pytest.raises(S.NonFiniteError, match="state became NaN or inf in the step from grid index 0"), \
+            np.errstate(over="ignore", invalid="ignore"):                    # numpy's warning precedes the error
         S.edm_sampler(huge, start, [1e-3], method="euler")
 
 
