@@ -69,6 +69,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from spectral_theory import __version__
 from spectral_theory._checks import SpectralTheoryError, integer
@@ -361,7 +362,6 @@ def _init_worker(threads: int, sweep_pid: int):
     gets its share of the cores (oversubscribed OpenBLAS threads spin and can make the small dense
     products of typical tasks 10-100x slower)."""
     _die_with(sweep_pid)
-    from threadpoolctl import threadpool_limits
     threadpool_limits(threads)
 
 
@@ -392,9 +392,7 @@ def _die_with(sweep_pid: int):
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else (cannot be ours: treat as gone)
+    except (ProcessLookupError, PermissionError):  # gone, or the pid reused by another user's process
         return False
     return True
 
