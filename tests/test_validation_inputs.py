@@ -66,6 +66,8 @@ CASES = {
     "experiment_seed seed": (lambda v: experiment_seed(v, "x"), "seed"),
     "experiment_seed name": (lambda v: experiment_seed(1, v), "name"),
     "derived overlap ell": (lambda v: OVERLAP(v, 0.5), "ell"),
+    "derived overlap gamma": (lambda v: OVERLAP(2.0, v), "gamma"),
+    "derive name": (lambda v: derivations.derive(v), "name"),
 }
 
 #: (case, input class) pairs that are correct results, not errors
@@ -82,6 +84,7 @@ CORRECT = {
     *(("task_seed seed", c) for c in ("zero", "huge")), *(("experiment_seed seed", c) for c in ("zero", "huge")),
     *(("derived overlap ell", c) for c in ("tiny", "empty", "misshaped")),      # broadcasting arrays
     ("derived overlap ell", "huge"),   # an error naming the point (the closed form overflows) or 1
+    *(("derived overlap gamma", c) for c in ("tiny", "huge", "empty", "misshaped")),   # huge: below BBP, 0
 }
 
 #: what the check helpers of spectral_theory (scalar, as_generator) still accept: their fix is the
