@@ -122,7 +122,7 @@ def test_report_without_matplotlib(monkeypatch, tmp_path, report_dir):
 
 
 def test_results_json_is_byte_identical_for_the_same_seed_and_preset_on_any_worker_layout(tmp_path):
-    cheap = ["spiked_jacobian_alignment", "empirical_tangent_directions", "molrg_phase_transition"]
+    cheap = ["spiked_jacobian_alignment", "empirical_tangent_directions"]
     for sub, workers in (("a", "1"), ("b", "2")):
         assert main(["validate", *cheap, "--out", str(tmp_path / sub), "--quiet", "--workers", workers]) == 0
     a, b = ((tmp_path / sub / "results.json").read_bytes() for sub in "ab")
@@ -130,7 +130,16 @@ def test_results_json_is_byte_identical_for_the_same_seed_and_preset_on_any_work
     assert b"seconds" not in a and b"created" not in a            # the run's own data is in run.json
     run = json.loads((tmp_path / "b" / "run.json").read_text())
     assert run["meta"]["workers"] == 2 and set(run["seconds"]) == set(cheap)
-    assert run["timings"]["molrg_phase_transition"]["mean_seconds_per_trial"] > 0
+
+
+def test_an_experiments_own_timings_go_to_run_json_not_results_json(monkeypatch, tmp_path):
+    def timed(ctx):
+        return E.Outcome([E.Check("q", 1.0, 1.0, 0.0)], timings=dict(seconds_per_trial=0.01))
+    monkeypatch.setitem(E._REGISTRY, "zz_timed", E.Experiment("zz_timed", "times itself", "test", timed))
+    report.write_report(tmp_path, [suite.run_experiment("zz_timed", "quick", 0)], dict(preset="quick", seed=0))
+    assert b"seconds_per_trial" not in (tmp_path / "results.json").read_bytes()
+    assert json.loads((tmp_path / "run.json").read_text())["timings"] == {"zz_timed": {"seconds_per_trial": 0.01}}
+    assert report.load_results(tmp_path)[1][0]["timings"] == {"seconds_per_trial": 0.01}
 
 
 def test_figures_are_redrawn_only_when_their_data_changes(tmp_path, report_dir):
