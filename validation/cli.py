@@ -88,12 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an exception so that open transactions roll back and workers stop."""
+_received = []  # the signal that interrupted the run (SIGTERM; Ctrl-C leaves it empty)
 
 
 def _terminate(signum, frame):
-    raise _Terminated()
+    # SIGTERM unwinds like Ctrl-C (a KeyboardInterrupt, which no `except Exception` in an experiment
+    # or the sweep swallows), so that open transactions roll back and the workers are stopped
+    _received.append(signum)
+    raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
@@ -106,10 +108,10 @@ def main(argv=None) -> int:
     except (ValueError, RuntimeError, OSError) as e:  # package errors are ValueError/RuntimeError subclasses
         print(f"spectral-theory {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as e:
+    except KeyboardInterrupt:
         print(f"spectral-theory {args.command}: interrupted; finished work is stored, rerun the same command "
               "to resume", file=sys.stderr)
-        return 128 + (signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT)
+        return 128 + (_received[-1] if _received else signal.SIGINT)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
