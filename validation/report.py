@@ -11,12 +11,14 @@
 ``DIR/run.json``
     what does depend on the run: ``meta`` (created, command, workers, scheduler, python, wall_seconds),
     ``seconds`` (per experiment) and ``timings`` (what experiments measured of their own speed).
-``DIR/figures/<figure>.png``
-    each figure specification rendered with matplotlib (theory curves over simulated histograms or
-    points with error bars); skipped without matplotlib (optional extra ``plot``).
+``DIR/figures/<figure>.png`` (and ``.pdf``/``.svg`` when asked for)
+    each figure specification rendered by :mod:`validation.figures` (theory curves over simulated
+    histograms or points with error bars); skipped without matplotlib (optional extra ``plot``);
+    a figure is redrawn only when what it is drawn from changed.
 ``DIR/report.md``
     per experiment: claim, source, verdict, timing, parameters, the checks (prediction, measurement +-
-    standard error, tolerance, verdict, the finite-size note) and the embedded figures.
+    standard error, tolerance, verdict, the finite-size note) and the embedded figures with their
+    captions and links to the vector files.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from pathlib import Path
 
 from spectral_theory._checks import SpectralTheoryError
 
+from .figures import check_formats, render_figures
 from .store import as_path
 
 RESULTS, RUN, REPORT, FIGURES = "results.json", "run.json", "report.md", "figures"
@@ -44,11 +47,14 @@ def _atomic_write(path: Path, text: str):
     os.replace(tmp, path)                     # a reader never sees half a file
 
 
-def write_report(out_dir, records, meta=None) -> dict:
-    """Write results.json, the PNG figures (if matplotlib imports) and report.md into ``out_dir``.
+def write_report(out_dir, records, meta=None, formats=("png",), style="paper") -> dict:
+    """Write results.json, the figures (if matplotlib imports) and report.md into ``out_dir``.
 
-    Returns the paths written: ``results``, ``report``, ``figures`` (list, empty without matplotlib).
+    ``formats`` (png, pdf, svg) and ``style`` ("paper" or "talk") are passed to
+    :func:`validation.figures.render_figures`.  Returns the paths written: ``results``, ``report``,
+    ``figures`` (the PNGs, or the first format's files without PNG; empty without matplotlib).
     """
+    formats = check_formats(formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     meta = dict(meta or {})
@@ -67,9 +73,9 @@ def write_report(out_dir, records, meta=None) -> dict:
     _atomic_write(out / RUN, _json(dict(meta={k: meta.get(k) for k in RUN_META},
                                         seconds={r["name"]: r.get("seconds") for r in records},
                                         timings={r["name"]: r["timings"] for r in records if r.get("timings")})))
-    figures = _render_changed(records, out / FIGURES)
+    figures = _render_changed(records, out / FIGURES, formats, style)
     report = out / REPORT
-    _atomic_write(report, markdown(records, meta, {p.stem for p in figures}))
+    _atomic_write(report, markdown(records, meta, {p.stem for p in figures}, formats))
     return dict(results=results, report=report, figures=figures)
 
 
@@ -111,15 +117,16 @@ def load_results(path) -> tuple:
 
 
 # ---- figures -----------------------------------------------------------------------------------
-_DIGESTS = ".digests.json"   # figure name -> digest of what its file was drawn from
+_DIGESTS = ".digests.json"   # figure name -> digest of what its files were drawn from
 
 
-def _render_changed(records, folder, *options) -> list:
-    """:func:`render_figures` for the figures whose file is missing or was drawn from other data.
+def _render_changed(records, folder, formats, style) -> list:
+    """:func:`validation.figures.render_figures` for the figures whose files are missing or were
+    drawn from other data; returns what ``render_figures`` would for all of them.
 
     Rendering is most of a fully stored rerun's time (about 1 s per figure); a figure is redrawn only
-    if its specification, the rendering options, the renderer's source or matplotlib's version
-    changed (their SHA-256 is kept in ``folder/.digests.json``).  Returns every figure's path.
+    if its specification, the formats or style, the renderer's source or matplotlib's version changed
+    (their SHA-256 is kept in ``folder/.digests.json``).
     """
     try:
         mpl = importlib.metadata.version("matplotlib")
@@ -131,83 +138,22 @@ def _render_changed(records, folder, *options) -> list:
         old = json.loads((folder / _DIGESTS).read_text())
     except (OSError, ValueError):
         old = {}
+    shown = "png" if "png" in formats else formats[0]        # the file render_figures returns per figure
     digests, kept, stale = {}, [], []
     for rec in records:
         for spec in rec.get("figures") or []:
-            text = json.dumps([spec, options, mpl, renderer], sort_keys=True, allow_nan=True)
-            digests[spec["name"]] = hashlib.sha256(text.encode()).hexdigest()
-            path = folder / f"{spec['name']}.png"
-            if old.get(spec["name"]) == digests[spec["name"]] and path.is_file():
-                kept.append(path)
+            name = spec["name"]
+            text = json.dumps([spec, formats, style, mpl, renderer], sort_keys=True, allow_nan=True)
+            digests[name] = hashlib.sha256(text.encode()).hexdigest()
+            if old.get(name) == digests[name] and all((folder / f"{name}.{f}").is_file() for f in formats):
+                kept.append(folder / f"{name}.{shown}")
             else:
                 stale.append(spec)
-    written = render_figures([dict(figures=stale)], folder, *options) if stale else []
+    written = render_figures([dict(figures=stale)], folder, formats, style) if stale else []
     done = {p.stem for p in kept + written}
     if done:
         _atomic_write(folder / _DIGESTS, json.dumps({k: v for k, v in digests.items() if k in done}, sort_keys=True))
     return kept + written
-
-
-def render_figures(records, folder) -> list:
-    """Render every figure of every record to ``folder/<name>.png``; [] if matplotlib is missing."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure as MplFigure
-    except ImportError:
-        return []
-    folder = Path(folder)
-    written = []
-    for rec in records:
-        for spec in rec.get("figures") or []:
-            folder.mkdir(parents=True, exist_ok=True)
-            panels = spec["panels"]
-            fig = MplFigure(figsize=(5.2 * len(panels), 4.0), layout="constrained")
-            FigureCanvasAgg(fig)
-            axes = fig.subplots(1, len(panels), squeeze=False)[0]
-            for ax, panel in zip(axes, panels):
-                _draw_panel(ax, panel)
-            fig.suptitle(spec.get("title", spec["name"]))
-            path = folder / f"{spec['name']}.png"
-            fig.savefig(path, dpi=110)
-            written.append(path)
-    return written
-
-
-def _draw_panel(ax, panel):
-    for s in panel.get("series", []):
-        kind, x, y, yerr, label = s["kind"], s.get("x"), s.get("y"), s.get("yerr"), s.get("label") or None
-        if kind == "line":
-            ax.plot(x, y, lw=1.8, label=label)
-        elif kind == "points":
-            ax.errorbar(x, y, yerr=yerr, fmt="o", ms=4, capsize=2, label=label)
-        elif kind == "hist":
-            xs = [v for v in x if v is not None]
-            if xs:
-                ax.hist(xs, bins=min(80, max(10, int(len(xs) ** 0.5))), density=True, alpha=0.45, label=label)
-        elif kind == "step":
-            ax.step(x, y, where="mid", label=label)
-        elif kind == "vline":
-            for v in x:
-                ax.axvline(v, color="0.4", ls=":", lw=1, label=label)
-                label = None
-        elif kind == "hline":
-            for v in (y if y is not None else x):
-                ax.axhline(v, color="0.4", ls=":", lw=1, label=label)
-                label = None
-        elif kind == "band":
-            ax.fill_between(x, y, yerr, alpha=0.25, label=label)
-        elif kind == "heatmap":
-            mesh = ax.pcolormesh(x, y, s["z"], shading="nearest", cmap="viridis")
-            ax.figure.colorbar(mesh, ax=ax, label=label)
-    if panel.get("logx"):
-        ax.set_xscale("log")
-    if panel.get("logy"):
-        ax.set_yscale("log")
-    ax.set_title(panel.get("title", ""), fontsize=10)
-    ax.set_xlabel(panel.get("xlabel", ""))
-    ax.set_ylabel(panel.get("ylabel", ""))
-    if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize=8)
 
 
 # ---- markdown ----------------------------------------------------------------------------------
@@ -219,8 +165,9 @@ def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(records, meta, rendered=()) -> str:
-    """The report.md text (figures embedded when their PNG was rendered)."""
+def markdown(records, meta, rendered=(), formats=("png",)) -> str:
+    """The report.md text: figures embedded (PNG) and linked (vector formats) when rendered, each
+    followed by its caption."""
     counts = {}
     for r in records:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
@@ -253,8 +200,18 @@ def markdown(records, meta, rendered=()) -> str:
             lines += ["", r["notes"]]
         for spec in r.get("figures") or []:
             if spec["name"] in rendered:
-                lines += ["", f"![{spec.get('title', spec['name'])}]({FIGURES}/{spec['name']}.png)"]
+                lines += [""] + _figure_lines(spec, formats)
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["write_report", "load_results", "render_figures", "markdown"]
+def _figure_lines(spec, formats) -> list:
+    name, title = spec["name"], spec.get("title", spec["name"])
+    files = [f"[{fmt.upper()}]({FIGURES}/{name}.{fmt})" for fmt in formats if fmt != "png"]
+    lines = [f"![{title}]({FIGURES}/{name}.png)"] if "png" in formats else []
+    text = " ".join(t for t in (f"*{title}.*" if "png" not in formats else "", spec.get("caption", "")) if t)
+    if files:
+        text += (" " if text else "") + "Vector: " + ", ".join(files) + "."
+    return lines + (["", text] if lines and text else [text] if text else [])
+
+
+__all__ = ["write_report", "load_results", "markdown"]
