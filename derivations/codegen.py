@@ -185,16 +185,19 @@ class NumericFunction:
 
     def __call__(self, *args, **kwargs):
         values = self._bind(args, kwargs)
-        dtype = np.complex128 if self.complex else np.float64
-        arrays = [np.asarray(v, dtype=dtype) for v in values]
-        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        arrays = [self._argument(name, v) for name, v in zip(self.arg_names, values)]
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError as e:
+            shapes = ", ".join(f"`{n}` {a.shape}" for n, a in zip(self.arg_names, arrays))
+            raise SpectralTheoryError(f"`{self.name}`: arguments do not broadcast together ({shapes})") from e
         for name, arr in zip(self.arg_names, arrays):
             if not np.all(np.isfinite(arr)):
                 raise SpectralTheoryError(f"`{self.name}`: argument `{name}` contains NaN or inf")
             if name in self.positive and not self.complex and np.any(arr <= 0):
                 raise SpectralTheoryError(f"`{self.name}`: argument `{name}` must be > 0; smallest value {arr.min()}")
         flat = [np.ascontiguousarray(np.broadcast_to(a, shape).ravel()) for a in arrays]
-        out = np.empty(flat[0].shape if flat else (1,), dtype=dtype)
+        out = np.empty(flat[0].shape if flat else (1,), dtype=np.complex128 if self.complex else np.float64)
         ok = np.empty(out.shape, dtype=np.bool_)
         self._kernel(*flat, out, ok)
         if not ok.all() and self.out_of_regime == "raise":
@@ -207,9 +210,20 @@ class NumericFunction:
         if bad.any():
             i = int(np.argmax(bad))
             point = ", ".join(f"{n}={f[i]:.6g}" for n, f in zip(self.arg_names, flat))
-            raise SpectralTheoryError(f"`{self.name}` evaluated to NaN inside its regime at {point}")
+            raise SpectralTheoryError(f"`{self.name}` evaluated to NaN inside its regime at {point} "
+                                      "(float64 overflow or cancellation of the closed form there)")
         out = out.reshape(shape)
         return out[()] if out.ndim == 0 else out
+
+    def _argument(self, name, value):
+        """``value`` as a float64 array (complex128 for a complex twin); bool, str, None and objects
+        and, for a real twin, complex values are errors naming the argument (never cast or truncated)."""
+        arr = np.asarray(value)
+        if arr.dtype.kind not in ("iufc" if self.complex else "iuf"):
+            got = {"b": "a bool", "c": "a complex value"}.get(arr.dtype.kind, f"{type(value).__name__} {value!r:.40}")
+            raise SpectralTheoryError(f"`{self.name}`: argument `{name}` must be a {'' if self.complex else 'real '}"
+                                      f"number or array of numbers; got {got}")
+        return arr.astype(np.complex128 if self.complex else np.float64)
 
     def _bind(self, args, kwargs):
         if len(args) > len(self.arg_names):

@@ -54,13 +54,19 @@ def names() -> list:
     return [e.name for e in _entries()]
 
 
-@lru_cache(maxsize=None)
 def derive(name: str):
     """Build (once per process) and return the :class:`~derivations.core.Derivation` called ``name``."""
+    if not isinstance(name, str):                          # (an unhashable name would fail in the cache)
+        raise SpectralTheoryError(f"`name` must be a derivation name (str); got {name!r:.60}; known: {', '.join(names())}")
+    return _derive(name)
+
+
+@lru_cache(maxsize=None)
+def _derive(name: str):
     for e in _entries():
         if e.name == name:
             d = importlib.import_module(e.module).build()
             if d.name != name:
                 raise SpectralTheoryError(f"{e.module}.build() returned derivation {d.name!r}, expected {name!r}")
             return d
-    raise SpectralTheoryError(f"unknown derivation `{name}`; known: {', '.join(names())}")
+    raise SpectralTheoryError(f"`name`: unknown derivation {name!r}; known: {', '.join(names())}")

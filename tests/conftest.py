@@ -8,3 +8,36 @@ if _workers > 1:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(max(1, (os.cpu_count() or 1) // _workers))
+
+
+def session_processes(sid: int) -> list:
+    """Live processes (pid, command line) of session ``sid``, from /proc (Linux; [] elsewhere).
+
+    A test starts a run with ``start_new_session=True`` (session id = its pid), kills it, and checks
+    that nothing of the session is left: pool workers, fork server, resource tracker.
+    """
+    out = []
+    if not os.path.isdir("/proc"):
+        return out
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{name}/cmdline") as f:
+                cmd = f.read().replace("\0", " ").strip()
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":     # fields[0]: state, fields[3]: session id
+            out.append((int(name), cmd))
+    return out
+
+
+def wait_for_no_processes(sid: int, timeout: float) -> list:
+    """Poll until session ``sid`` has no live process or ``timeout`` s passed; return what is left."""
+    import time
+    deadline = time.monotonic() + timeout
+    while (left := session_processes(sid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left

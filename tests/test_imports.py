@@ -3,6 +3,8 @@ optional extra), no function shadowing its module, and the core never imports ``
 ``derivations`` (sympy stays off the numeric path)."""
 import ast
 import pathlib
+import subprocess
+import sys
 
 import spectral_theory as st
 
@@ -86,9 +88,15 @@ def test_no_function_level_imports_except_optional_extras():
 
 
 def test_core_never_imports_validation_derivations_or_sympy():
+    # spectral_theory.__main__ (``python -m spectral_theory``) runs the command line in validation: it
+    # is only ever run, never imported by ``import spectral_theory`` (checked below)
     bad = [f"{m} imports {t}" for m, rows in _imports().items() for t, _, _ in rows
-           if t.split(".")[0] in ("validation", "derivations", "sympy")]
+           if t.split(".")[0] in ("validation", "derivations", "sympy") and m != "spectral_theory.__main__"]
     assert not bad, bad
+    code = "import sys, spectral_theory; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('validation', 'derivations', 'sympy') or m == 'spectral_theory.__main__'))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]", loaded
 
 
 def test_no_function_shadows_its_module():

@@ -1,5 +1,8 @@
 """`spectral-theory predict`: each quantity equals the numeric core's value; bad input is a clear error."""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -49,7 +52,7 @@ def test_phases_spectrum_and_collapse_run(capsys):
     (["predict", "bbp", "spike=1"], "aspect"),
     (["predict", "bbp", "aspect=1"], "needs parameter spike="),
     (["predict", "bbp", "spike=1", "tau=1", "aspect=1"], "not both"),
-    (["predict", "gap", "a=1", "b=2", "c=3"], "does not take"),
+    (["predict", "gap", "a=1", "b=2", "c=3"], "unknown parameter `c`; it takes a, b, threshold"),
     (["predict", "bbp", "spike=1", "aspect=-1"], "aspect"),
     (["predict", "gap", "a=1", "b"], "key=value"),
     (["predict", "emergence", "spikes=1", "aspect=1", "schedule=xx"], "schedule"),
@@ -58,3 +61,43 @@ def test_phases_spectrum_and_collapse_run(capsys):
 def test_bad_input_is_a_clear_error(argv, msg, capsys):
     assert main(argv) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_an_unknown_key_names_itself_and_lists_the_valid_ones(capsys):
+    assert main(["predict", "bbp", "snrr=2", "aspect=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter `snrr`" in err and "spike, spikes, tau, aspect" in err and "needs" not in err
+    assert main(["predict", "bbp", "aspect=0.5"]) == 2
+    assert "it takes spike, spikes, tau, aspect" in capsys.readouterr().err
+
+
+def test_schedule_names_are_case_insensitive():
+    lower = predict("emergence", dict(spikes="4", aspect="0.25", schedule="vp"))
+    assert predict("emergence", dict(spikes="4", aspect="0.25", schedule="VP")) == lower
+    assert predict("collapse", dict(n_points="1000", dim="10", schedule="Ou"))["time"] is not None
+
+
+def test_phases_shows_the_separation_windows_the_api_returns(capsys):
+    out = predict("phases", dict(blocks="50:4,50:0.5", dim="500", threshold="0.1", schedule="ou"))
+    ph = st.phases(st.LinearManifold(500, [(50, 4.0), (50, 0.5)], rng=0), threshold=0.1)
+    assert out["separation1_window"] == list(ph.separations[0].window)
+    assert out["separation1_t_window"] == list(ph.in_time(st.OU()).separation_windows[0])
+    assert main(["predict", "phases", "blocks=50:4,50:0.5", "dim=500", "schedule=OU"]) == 0
+    assert "separation1_window" in capsys.readouterr().out
+
+
+def test_version_and_help_without_rest_markup(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"spectral-theory {st.__version__}"
+    assert main(["predict", "help"]) == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and ":math:" not in out and "Keys: spike, spikes, tau, aspect" in out
+
+
+@pytest.mark.parametrize("module", ["spectral_theory", "validation"])
+def test_python_dash_m_runs_the_command_line(module):
+    res = subprocess.run([sys.executable, "-m", module, "predict", "bbp", "spike=2", "aspect=0.5", "--json"],
+                         capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["overlap"] == st.spiked.overlap(2.0, 0.5)

@@ -152,3 +152,44 @@ def test_bad_input(gauss, start):
         S.probability_flow(gauss.denoise, st.VP(), start, [1.0, 0.0, -0.5])
     with pytest.raises(SpectralTheoryError, match="t"):
         S.reverse_sde(gauss.denoise, st.VP(), start, [2.0, 1.0], rng=0)
+
+
+def _diverging(after_calls):
+    """A denoiser (like a trained network gone wrong) that returns NaN from call ``after_calls`` on."""
+    calls = []
+
+    def denoise(x, sigma, alpha):
+        calls.append(sigma)
+        return np.full_like(x, np.nan) if len(calls) > after_calls else 0.5 * x
+    return denoise
+
+
+@pytest.mark.parametrize("run", [
+    lambda d, x: S.edm_sampler(d, x, st.edm_sigmas(8), method="euler"),
+    lambda d, x: S.probability_flow(d, st.VP(), x, np.linspace(1.0, 0.0, 9)),
+    lambda d, x: S.reverse_sde(d, st.VP(), x, np.linspace(1.0, 0.0, 9), rng=0),
+    lambda d, x: S.ddim(d, st.VP.ddpm_linear(), x, 8),
+], ids=["edm", "probability_flow", "reverse_sde", "ddim"])
+def test_a_denoiser_returning_nan_stops_the_sampler_at_that_step_naming_step_and_sigma(run, start):
+    with pytest.raises(S.NonFiniteError, match=r"step 3 \(sigma = ") as info:
+        run(_diverging(3), start)
+    assert info.value.step == 3 and info.value.sigma > 0
+    assert isinstance(info.value, SpectralTheoryError)
+
+
+def test_a_state_that_overflows_is_reported_at_its_step(start):
+    huge = lambda x, sigma, alpha: np.full_like(x, -1e308)      # finite output, (x - D)/sigma overflows
+    with pytest.raises(S.NonFiniteError, match="state became NaN or inf in the step from grid index 0"), \
+            np.errstate(over="ignore", invalid="ignore"):                    # numpy's warning precedes the error
+        S.edm_sampler(huge, start, [1e-3], method="euler")
+
+
+def test_complex_starts_grids_and_denoiser_outputs_are_errors_not_truncated(gauss, start):
+    with pytest.raises(SpectralTheoryError, match="`x_T` must be real"):
+        S.edm_sampler(gauss.denoise, start + 1j, st.edm_sigmas(5))
+    with pytest.raises(SpectralTheoryError, match="`sigmas` must be real"):
+        S.edm_sampler(gauss.denoise, start, st.edm_sigmas(5) + 0j)
+    with pytest.raises(SpectralTheoryError, match="`times` must be real"):
+        S.probability_flow(gauss.denoise, st.VP(), start, np.linspace(1.0, 0.0, 5) + 0j)
+    with pytest.raises(SpectralTheoryError, match="complex values at step 0"):
+        S.edm_sampler(lambda x, s, a: x + 1j, start, st.edm_sigmas(5))

@@ -1,9 +1,15 @@
 """The validation suite end to end: CLI, report files, JSON round trip, seeds, bad names and folders."""
 import json
+import os
+import signal
+import sqlite3
+import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
+from conftest import session_processes, wait_for_no_processes
 
 from spectral_theory import SpectralTheoryError
 from validation import experiment as E
@@ -32,8 +38,9 @@ def test_validate_writes_the_report(report_dir, capsys):
 def test_results_json_round_trip(report_dir):
     out, _ = report_dir
     raw = json.loads((out / "results.json").read_text())            # strict JSON (no NaN)
-    meta, records = report.load_results(out)
-    assert meta["seed"] == 7 and meta["preset"] == "quick" and records == raw["experiments"]
+    meta, records = report.load_results(out)                       # with run.json's timings merged back
+    assert meta["seed"] == 7 and meta["preset"] == "quick" and meta["wall_seconds"] > 0
+    assert [{k: v for k, v in r.items() if k not in report.RUN_RECORD} for r in records] == raw["experiments"]
     (rec,) = records
     assert rec["name"] == FAST and rec["verdict"] == "agree" and rec["seconds"] > 0
     for c in rec["checks"]:
@@ -150,6 +157,43 @@ def test_report_without_matplotlib(monkeypatch, tmp_path, report_dir):
     assert report.load_results(tmp_path)[1] == records
 
 
+def test_results_json_is_byte_identical_for_the_same_seed_and_preset_on_any_worker_layout(tmp_path):
+    cheap = ["spiked_jacobian_alignment", "empirical_tangent_directions"]
+    for sub, workers in (("a", "1"), ("b", "2")):
+        assert main(["validate", *cheap, "--out", str(tmp_path / sub), "--quiet", "--workers", workers]) == 0
+    a, b = ((tmp_path / sub / "results.json").read_bytes() for sub in "ab")
+    assert a == b
+    assert b"seconds" not in a and b"created" not in a            # the run's own data is in run.json
+    run = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert run["meta"]["workers"] == 2 and set(run["seconds"]) == set(cheap)
+
+
+def test_an_experiments_own_timings_go_to_run_json_not_results_json(monkeypatch, tmp_path):
+    def timed(ctx):
+        return E.Outcome([E.Check("q", 1.0, 1.0, 0.0)], timings=dict(seconds_per_trial=0.01))
+    monkeypatch.setitem(E._REGISTRY, "zz_timed", E.Experiment("zz_timed", "times itself", "test", timed))
+    report.write_report(tmp_path, [suite.run_experiment("zz_timed", "quick", 0)], dict(preset="quick", seed=0))
+    assert b"seconds_per_trial" not in (tmp_path / "results.json").read_bytes()
+    assert json.loads((tmp_path / "run.json").read_text())["timings"] == {"zz_timed": {"seconds_per_trial": 0.01}}
+    assert report.load_results(tmp_path)[1][0]["timings"] == {"seconds_per_trial": 0.01}
+
+
+def test_figures_are_redrawn_only_when_their_data_changes(tmp_path, report_dir):
+    out, _ = report_dir
+    _, records = report.load_results(out)
+    first = report.write_report(tmp_path, records, dict(preset="quick", seed=7))["figures"]
+    assert first
+    stamps = {p: p.stat().st_mtime_ns for p in first}
+    again = report.write_report(tmp_path, records, dict(preset="quick", seed=7))["figures"]
+    assert sorted(again) == sorted(first) and all(p.stat().st_mtime_ns == stamps[p] for p in again)
+    changed = json.loads(json.dumps(records))
+    spec = changed[0]["figures"][0]
+    spec["title"] += " (edited)"
+    report.write_report(tmp_path, changed, dict(preset="quick", seed=7))
+    redrawn = [p for p in first if p.stat().st_mtime_ns != stamps[p]]
+    assert [p.stem for p in redrawn] == [spec["name"]]
+
+
 def test_list_shows_experiments(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
@@ -172,3 +216,68 @@ def test_false_alarms_at_the_stated_level():
     k = sum(v == E.DISAGREE for v in outcomes)
     p = binomtest(k, len(outcomes), E.FAMILY_LEVEL, alternative="greater").pvalue
     assert p > 1e-3, f"{k} disagreements in {len(outcomes)} experiment runs (expected at most {E.FAMILY_LEVEL * len(outcomes):.1f})"
+
+
+# -- killing a real `validate --workers 2` -------------------------------------------------------------
+def _start_validate(out, *names):
+    return subprocess.Popen([sys.executable, "-m", "validation.cli", "validate", *names, "--workers", "2",
+                             "--out", str(out), "--quiet"], env=dict(os.environ), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _finished_rows(store):
+    if not store.exists():
+        return 0
+    con = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        return con.execute("SELECT COUNT(*) FROM tasks WHERE status = 'ok'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()
+
+
+def _wait(condition, proc, what, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.1)
+
+
+def _cleanup(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.stderr.close()
+
+
+def test_sigkill_of_validate_leaves_no_worker_fork_server_or_resource_tracker(tmp_path):
+    proc = _start_validate(tmp_path, "jacobian_spectrum", "molrg_phase_transition")   # two long experiments
+    try:
+        _wait(lambda: len(session_processes(proc.pid)) >= 5, proc, "pool")       # cli, tracker, server, 2 workers
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        assert wait_for_no_processes(proc.pid, timeout=5) == []
+    finally:
+        _cleanup(proc)
+
+
+def test_sigterm_of_validate_keeps_the_store_consistent_and_a_rerun_resumes(tmp_path, capsys):
+    cheap = ["spiked_jacobian_alignment", "empirical_tangent_directions"]
+    proc = _start_validate(tmp_path, *cheap, "jacobian_spectrum")
+    store = tmp_path / suite.STORE_NAME
+    try:
+        _wait(lambda: _finished_rows(store) >= 2, proc, "finished experiment")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        assert "rerun the same command to resume" in proc.stderr.read().decode()
+        assert wait_for_no_processes(proc.pid, timeout=5) == []
+    finally:
+        _cleanup(proc)
+    con = sqlite3.connect(store)
+    assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    con.close()
+    assert main(["validate", *cheap, "--out", str(tmp_path), "--quiet"]) == 0
+    assert "2 of 2 experiments were already finished" in capsys.readouterr().out

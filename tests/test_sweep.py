@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import session_processes, wait_for_no_processes
 from hypothesis import given, settings, strategies as hst
 
 from spectral_theory import SpectralTheoryError
@@ -275,8 +276,9 @@ class _FakeTerminal(io.StringIO):
 
 def test_progress_bar_only_on_a_terminal_and_only_when_asked(monkeypatch, capsys):
     pytest.importorskip("tqdm")
-    run_sweep(_counted, grid(k=range(3)), seed=1, progress=True)  # captured stderr is not a terminal
-    assert capsys.readouterr().err == ""
+    run_sweep(_counted, grid(k=range(3)), seed=1, progress=True, name="plain")  # stderr is not a terminal
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.splitlines()[-1].startswith("plain: 3/3 tasks, ")  # whole lines only
     fake = _FakeTerminal()
     monkeypatch.setattr(sys, "stderr", fake)
     run_sweep(_counted, grid(k=range(3)), seed=1, progress=False)
@@ -322,8 +324,11 @@ def test_sigkill_mid_sweep_loses_no_finished_row_and_the_rerun_completes_the_res
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "the sweep stored nothing within 60 s"
             time.sleep(0.05)
+        assert len(session_processes(proc.pid)) >= 4   # the sweep, fork server, resource tracker, workers
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=10) == -signal.SIGKILL
+        # the workers die with the sweep; then the fork server and the resource tracker exit
+        assert wait_for_no_processes(proc.pid, timeout=5) == []
     finally:
         try:  # the pool workers, if still alive, belong to the killed process's session
             os.killpg(proc.pid, signal.SIGKILL)

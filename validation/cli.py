@@ -6,7 +6,30 @@ packages (sympy, matplotlib, dask) are imported only by the subcommand that need
 from __future__ import annotations
 
 import argparse
+import re
+import signal
 import sys
+import threading
+
+_ROLE = re.compile(r":(?:math|func|class|meth|mod|attr|data|exc|obj):`~?([^`]*)`")
+
+
+def plain(text: str) -> str:
+    """``text`` (a docstring) without reST markup, for help output: roles such as :math:`x` or
+    :func:`a.b` become their content, ``code`` loses its backquotes."""
+    return _ROLE.sub(r"\1", text or "").replace("``", "")
+
+
+class _Version(argparse.Action):
+    """``--version``: imports the package only when asked (the parser itself stays light)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from spectral_theory import __version__
+        print(f"{parser.prog} {__version__}")
+        parser.exit()
 
 
 def _latex(args) -> int:
@@ -33,7 +56,8 @@ def _predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="spectral-theory", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="spectral-theory", description=plain(__doc__.splitlines()[0]))
+    p.add_argument("--version", action=_Version, help="print the package version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("validate", help="run registered experiments: theory against simulation")
@@ -77,13 +101,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_received = []  # the signal that interrupted the run (SIGTERM; Ctrl-C leaves it empty)
+
+
+def _terminate(signum, frame):
+    # SIGTERM unwinds like Ctrl-C (a KeyboardInterrupt, which no `except Exception` in an experiment
+    # or the sweep swallows), so that open transactions roll back and the workers are stopped
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C: the finished experiments are committed (one transaction each), the
+    # workers are stopped, and rerunning the same command resumes from the store
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
     try:
         return int(args.func(args) or 0)
     except (ValueError, RuntimeError, OSError) as e:  # package errors are ValueError/RuntimeError subclasses
         print(f"spectral-theory {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"spectral-theory {args.command}: interrupted; finished work is stored, rerun the same command "
+              "to resume", file=sys.stderr)
+        return 128 + (_received[-1] if _received else signal.SIGINT)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -177,6 +177,7 @@ class Outcome:
     figures: list = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     notes: str = ""
+    timings: dict = field(default_factory=dict)   # the experiment's own speed measurements (run.json, not results.json)
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ class ExperimentResult:
             checks=[dict(asdict(c), tolerance=c.tolerance(z), verdict=c.verdict(z),
                          detectable_error=c.detectable_error(z), relative=c.relative,
                          qualitative=c.qualitative(z)) for c in self.outcome.checks],
-            figures=[asdict(f) for f in self.outcome.figures],
+            figures=[asdict(f) for f in self.outcome.figures], timings=_jsonable(self.outcome.timings),
         )
 
 

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-from spectral_theory._checks import ConvergenceError, SpectralTheoryError, array, integer, scalar
+from spectral_theory._checks import ConvergenceError, SpectralTheoryError, array, as_generator, integer, scalar
+
+from .samplers import Trajectory, _real
 
 __all__ = ["analytic", "finite_difference", "finite_difference_matrix", "lanczos_extreme",
            "model_jvp", "ExtremeEigenpairs", "spectra_along"]
@@ -33,7 +35,7 @@ _EPS = np.finfo(float).eps
 
 
 def _batch(x):
-    a = array(x, "x", ndim=(1, 2))
+    a = array(_real(x, "x"), "x", ndim=(1, 2))
     return (a[None, :], True) if a.ndim == 1 else (a, False)
 
 
@@ -70,9 +72,24 @@ def finite_difference_matrix(score, x, sigma, alpha=1.0, h=None):
     J = np.empty((B, D, D))
     for b in range(B):   # one score call of 2D points per x: BLAS-shaped, the loop is over points only
         pts = np.concatenate([xb[b] + h * eye, xb[b] - h * eye])            # (2D, D)
-        s = np.asarray(score(pts, sigma, alpha), dtype=np.float64)           # (2D, D)
+        s = _score_values(score(pts, sigma, alpha), (2 * D, D), h)          # (2D, D)
         J[b] = ((s[:D] - s[D:]) / (2 * h)).T                                 # column j = d s / d x_j
     return J[0] if single else J
+
+
+def _score_values(values, shape, h):
+    """A black-box score's (or JVP's, ``h`` = 0) output, checked: real, of the expected shape, finite
+    (a trained network or a step ``h`` that pushes x out of range must not turn into NaN eigenvalues)."""
+    s = np.asarray(values)
+    if np.iscomplexobj(s):
+        raise SpectralTheoryError("the score returned complex values")
+    s = s.astype(np.float64, copy=False)
+    if s.shape != shape:
+        raise SpectralTheoryError(f"the score returned shape {s.shape} for {shape[0]} points; expected {shape}")
+    if not np.isfinite(s).all():
+        where = f" at the difference points x +- h e (h = {h:.3g}); check the score, or give a smaller `h`" if h else ""
+        raise SpectralTheoryError(f"the score returned NaN or inf{where}")
+    return s
 
 
 def finite_difference(score, x, sigma, alpha=1.0, h=None):
@@ -128,19 +145,20 @@ def lanczos_extreme(score_or_jvp, x, sigma, alpha=1.0, k=6, which="largest", *, 
 
     Nothing of size D x D is formed: the working set is the Lanczos basis, O(D k).
     """
-    from spectral_theory._checks import as_generator
     sigma, alpha = scalar(sigma, "sigma", positive=True), scalar(alpha, "alpha", positive=True)
-    x0 = array(x, "x", ndim=1)
+    x0 = array(_real(x, "x"), "x", ndim=1)
     D = x0.size
     k = integer(k, "k", minimum=1, maximum=max(D - 1, 1))
     modes = {"largest": "LA", "smallest": "SA"}
-    if which not in modes:
+    if not isinstance(which, str) or which not in modes:
         raise SpectralTheoryError(f"`which` must be 'largest' or 'smallest'; got {which!r}")
+    tol = scalar(tol, "tol", nonnegative=True)                # 0: ARPACK's machine precision
+    maxiter = None if maxiter is None else integer(maxiter, "maxiter", minimum=1, maximum=2**31 - 1)  # a Fortran int
     count = [0]
     if jvp:
         def matvec(v):
             count[0] += 1
-            return np.asarray(score_or_jvp(x0, np.ravel(v), sigma, alpha), dtype=np.float64)
+            return _score_values(score_or_jvp(x0, np.ravel(v), sigma, alpha), (D,), 0.0)
     else:
         step = _default_h(sigma, alpha) if h is None else scalar(h, "h", positive=True)
 
@@ -151,7 +169,7 @@ def lanczos_extreme(score_or_jvp, x, sigma, alpha=1.0, k=6, which="largest", *, 
             if nv == 0:
                 return np.zeros(D)
             u = v / nv
-            s = np.asarray(score_or_jvp(np.stack([x0 + step * u, x0 - step * u]), sigma, alpha))  # (2, D)
+            s = _score_values(score_or_jvp(np.stack([x0 + step * u, x0 - step * u]), sigma, alpha), (2, D), step)
             return nv * (s[0] - s[1]) / (2 * step)
     op = LinearOperator((D, D), matvec=matvec, dtype=np.float64)
     v0 = as_generator(rng).standard_normal(D)
@@ -171,6 +189,8 @@ def spectra_along(trajectory, model=None, score=None, method="analytic", **optio
     array (n_rec, B, D) ascending; "lanczos" (``score``/``model``; ``options`` go to
     :func:`lanczos_extreme`, exact JVPs when a model with one is given) -> (n_rec, B, k).
     """
+    if not isinstance(trajectory, Trajectory):
+        raise SpectralTheoryError(f"`trajectory` must be a validation.samplers.Trajectory; got {type(trajectory).__name__}")
     if method == "analytic":
         if model is None:
             raise SpectralTheoryError("method='analytic' needs `model`")

@@ -18,6 +18,7 @@ Keys are the parameter names of ``spectral_theory.parameters``; the old keys (``
 """
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import sys
@@ -26,6 +27,8 @@ import warnings
 import spectral_theory as st
 from spectral_theory._checks import SpectralTheoryError
 from spectral_theory.parameters import warn_renamed
+
+from .cli import plain
 
 SCHEDULES = {"vp": st.VP, "ve": st.VE, "ou": st.OU, "edm": st.EDM, "ddpm": st.VP.ddpm_linear}
 
@@ -41,9 +44,9 @@ def _schedule(p):
     name = p.pop("schedule", None)
     if name is None:
         return None
-    if name not in SCHEDULES:
-        raise SpectralTheoryError(f"`schedule` must be one of {sorted(SCHEDULES)}; got {name!r}")
-    return SCHEDULES[name]()
+    if name.lower() not in SCHEDULES:                      # names are case-insensitive: VP, vp, Vp
+        raise SpectralTheoryError(f"`schedule` must be one of {sorted(SCHEDULES)} (any case); got {name!r}")
+    return SCHEDULES[name.lower()]()
 
 
 def _time(schedule, tau):
@@ -109,12 +112,18 @@ def phases(p):
     for i, s in enumerate(ph.separations):
         out[f"separation{i + 1}_tau_peak"] = s.tau_peak
         out[f"separation{i + 1}_gap_peak"] = s.gap_peak
+        out[f"separation{i + 1}_window"] = None if s.window is None else list(s.window)   # tau range where visible
     if sched is not None:
         t = ph.in_time(sched)                              # NaN where tau is outside the schedule's range
         for key in ("t_trivial", "t_manifold_gap", "t_consolidation", "t_speciation"):
-            v = getattr(t, key)
-            out[key] = None if math.isnan(v) else v
+            out[key] = _finite_or_none(getattr(t, key))
+        for i, w in enumerate(t.separation_windows):
+            out[f"separation{i + 1}_t_window"] = None if w is None else [_finite_or_none(v) for v in w]
     return out
+
+
+def _finite_or_none(v):
+    return None if v is None or math.isnan(v) else v
 
 
 def collapse(p):
@@ -140,6 +149,11 @@ def spectrum(p):
 
 
 QUANTITIES = dict(bbp=bbp, emergence=emergence, gap=gap, phases=phases, collapse=collapse, spectrum=spectrum)
+#: the keys each quantity takes (an unknown key is an error listing these)
+KEYS = dict(bbp=("spike", "spikes", "tau", "aspect"), emergence=("spikes", "aspect", "schedule"),
+            gap=("a", "b", "threshold"), phases=("blocks", "dim", "threshold", "schedule"),
+            collapse=("n_points", "dim", "variance", "schedule"), spectrum=("fractions", "variances"))
+_OLD_KEYS = dict(bbp=("noise",))                           # old spellings handled inside the quantity
 #: old key -> new key, per quantity (accepted with a DeprecationWarning for one release)
 RENAMED_KEYS = dict(bbp=dict(snr="spike"), emergence=dict(eigenvalue="spikes"), spectrum=dict(weights="fractions"))
 
@@ -147,11 +161,17 @@ RENAMED_KEYS = dict(bbp=dict(snr="spike"), emergence=dict(eigenvalue="spikes"), 
 def predict(quantity: str, params: dict) -> dict:
     """Evaluate ``quantity`` with string ``params``; unknown or missing parameters are clear errors."""
     if quantity not in QUANTITIES:
-        import difflib
         close = difflib.get_close_matches(quantity, QUANTITIES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise SpectralTheoryError(f"unknown quantity {quantity!r}{hint} (known: {', '.join(QUANTITIES)})")
     p = dict(params)
+    valid = KEYS[quantity]
+    for key in p:
+        if key not in valid + _OLD_KEYS.get(quantity, ()) + tuple(RENAMED_KEYS.get(quantity, {})):
+            close = difflib.get_close_matches(key, valid + tuple(RENAMED_KEYS.get(quantity, {})), n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+            raise SpectralTheoryError(f"`predict {quantity}`: unknown parameter `{key}`{hint}; "
+                                      f"it takes {', '.join(valid)}")
     for old, new in RENAMED_KEYS.get(quantity, {}).items():
         if old in p:
             if new in p:
@@ -161,7 +181,8 @@ def predict(quantity: str, params: dict) -> dict:
     try:
         out = QUANTITIES[quantity](p)
     except KeyError as e:
-        raise SpectralTheoryError(f"`predict {quantity}` needs parameter {e.args[0]}=...") from None
+        raise SpectralTheoryError(f"`predict {quantity}` needs parameter {e.args[0]}=... "
+                                  f"(it takes {', '.join(KEYS[quantity])})") from None
     except ValueError as e:
         if isinstance(e, SpectralTheoryError):
             raise
@@ -174,7 +195,7 @@ def predict(quantity: str, params: dict) -> dict:
 def predict_cli(args) -> int:
     if args.quantity == "help":
         for name, fn in QUANTITIES.items():
-            print(f"{name:<10} {' '.join(fn.__doc__.split())}")
+            print(f"{name:<10} {' '.join(plain(fn.__doc__).split())} Keys: {', '.join(KEYS[name])}.")
         return 0
     params = {}
     for item in args.params:
@@ -192,7 +213,11 @@ def predict_cli(args) -> int:
     else:
         width = max(map(len, out))
         for k, v in out.items():
-            shown = "n/a" if v is None else (f"{v:.6g}" if isinstance(v, float) else
-                                             "[" + ", ".join(f"{x:.6g}" for x in v) + "]" if isinstance(v, list) else v)
-            print(f"{k:<{width}}  {shown}")
+            print(f"{k:<{width}}  {_shown(v)}")
     return 0
+
+
+def _shown(v) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(map(_shown, v)) + "]"
+    return "n/a" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)

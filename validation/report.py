@@ -2,13 +2,19 @@
 
 ``DIR/results.json``
     ``{"meta": {...}, "experiments": [record, ...]}``; a record is
-    :meth:`validation.experiment.ExperimentResult.to_dict` (name, claim, source, preset, seconds,
-    verdict, critical value, parameters, notes, checks with tolerance and verdict, figures as data) plus
+    :meth:`validation.experiment.ExperimentResult.to_dict` (name, claim, source, preset, verdict,
+    critical value, parameters, notes, checks with tolerance and verdict, figures as data) plus
     ``error`` (traceback of an experiment that failed to run, else null).  Strict JSON: non-finite
-    numbers are written as null.  :func:`load_results` reads it back.
+    numbers are written as null.  Reproducible: the same seed, preset and code give the same bytes
+    (sorted keys, shortest round-trip float repr, and nothing that depends on the run: no timings,
+    dates, command line or worker layout).  :func:`load_results` reads it back.
+``DIR/run.json``
+    what does depend on the run: ``meta`` (created, command, workers, scheduler, python, wall_seconds),
+    ``seconds`` (per experiment) and ``timings`` (what experiments measured of their own speed).
 ``DIR/figures/<figure>.png`` (and ``.pdf``/``.svg`` when asked for)
     each figure specification rendered by :mod:`validation.figures` (theory curves over simulated
-    histograms or points with error bars); skipped without matplotlib (optional extra ``plot``).
+    histograms or points with error bars); skipped without matplotlib (optional extra ``plot``);
+    a figure is redrawn only when what it is drawn from changed.
 ``DIR/report.md``
     per experiment: claim, source, verdict, timing, parameters, the checks (prediction, measurement +-
     standard error, tolerance, verdict, the finite-size note) and the embedded figures with their
@@ -16,13 +22,23 @@
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import os
 import platform
 import time
 from pathlib import Path
 
-RESULTS, REPORT, FIGURES = "results.json", "report.md", "figures"
+from spectral_theory._checks import SpectralTheoryError
+
+from .figures import check_formats, render_figures
+from .store import as_path
+
+RESULTS, RUN, REPORT, FIGURES = "results.json", "run.json", "report.md", "figures"
+#: meta fields and record fields that describe the run, not its results (written to run.json)
+RUN_META = ("created", "command", "workers", "scheduler", "python", "wall_seconds")
+RUN_RECORD = ("seconds", "timings")
 
 
 def _atomic_write(path: Path, text: str):
@@ -38,7 +54,6 @@ def write_report(out_dir, records, meta=None, formats=("png",), style="paper") -
     :func:`validation.figures.render_figures`.  Returns the paths written: ``results``, ``report``,
     ``figures`` (the PNGs, or the first format's files without PNG; empty without matplotlib).
     """
-    from .figures import check_formats, render_figures
     formats = check_formats(formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -50,21 +65,95 @@ def write_report(out_dir, records, meta=None, formats=("png",), style="paper") -
     meta.setdefault("version", version)
     meta.setdefault("created", time.strftime("%Y-%m-%d %H:%M:%S %z"))
     meta.setdefault("python", platform.python_version())
+    records = json.loads(_json(records))       # the report shows what results.json holds (sorted keys)
     results = out / RESULTS
-    _atomic_write(results, json.dumps(dict(meta=meta, experiments=list(records)), indent=1, allow_nan=False))
-    figures = render_figures(records, out / FIGURES, formats, style)
+    _atomic_write(results, _json(dict(meta={k: v for k, v in meta.items() if k not in RUN_META},
+                                      experiments=[{k: v for k, v in r.items() if k not in RUN_RECORD}
+                                                   for r in records])))
+    _atomic_write(out / RUN, _json(dict(meta={k: meta.get(k) for k in RUN_META},
+                                        seconds={r["name"]: r.get("seconds") for r in records},
+                                        timings={r["name"]: r["timings"] for r in records if r.get("timings")})))
+    figures = _render_changed(records, out / FIGURES, formats, style)
     report = out / REPORT
     _atomic_write(report, markdown(records, meta, {p.stem for p in figures}, formats))
     return dict(results=results, report=report, figures=figures)
 
 
+def _json(obj) -> str:
+    # sorted keys and Python's shortest round-trip float repr: equal content, equal bytes
+    return json.dumps(obj, indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
 def load_results(path) -> tuple:
-    """Read a ``results.json`` (or the folder holding it); return ``(meta, records)``."""
-    p = Path(path)
+    """Read a ``results.json`` (or the folder holding it); return ``(meta, records)``.
+
+    The run's own data from ``run.json`` beside it, when present, is merged back: the meta fields
+    (created, command, ...) into ``meta``, ``seconds`` and ``timings`` into each record.
+    """
+    p = as_path(path, "path")
     if p.is_dir():
         p = p / RESULTS
-    data = json.loads(p.read_text())
-    return data["meta"], data["experiments"]
+    try:
+        data = json.loads(p.read_text())
+        meta, records = data["meta"], data["experiments"]
+        if not isinstance(meta, dict) or not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise TypeError("`meta` must be an object and `experiments` a list of objects")
+    except OSError as e:
+        raise SpectralTheoryError(f"`path`: cannot read the results file {str(p)!r}: {e.strerror or e}") from e
+    except (ValueError, KeyError, TypeError) as e:           # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise SpectralTheoryError(f"`{p}` is not a results.json of spectral-theory validate "
+                                  f"({type(e).__name__}: {e})") from e
+    run_file = p.with_name(RUN)
+    if run_file.is_file():
+        try:
+            run = json.loads(run_file.read_text())
+            meta = {**meta, **run["meta"]}
+            records = [dict(r, seconds=run["seconds"].get(r.get("name")),
+                            timings=run.get("timings", {}).get(r.get("name"), {})) for r in records]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            raise SpectralTheoryError(f"`{run_file}` is not a run.json of spectral-theory validate "
+                                      f"({type(e).__name__}: {e})") from e
+    return meta, records
+
+
+# ---- figures -----------------------------------------------------------------------------------
+_DIGESTS = ".digests.json"   # figure name -> digest of what its files were drawn from
+
+
+def _render_changed(records, folder, formats, style) -> list:
+    """:func:`validation.figures.render_figures` for the figures whose files are missing or were
+    drawn from other data; returns what ``render_figures`` would for all of them.
+
+    Rendering is most of a fully stored rerun's time (about 1 s per figure); a figure is redrawn only
+    if its specification, the formats or style, the renderer's source or matplotlib's version changed
+    (their SHA-256 is kept in ``folder/.digests.json``).
+    """
+    try:
+        mpl = importlib.metadata.version("matplotlib")
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    folder = Path(folder)
+    renderer = hashlib.sha256(Path(render_figures.__code__.co_filename).read_bytes()).hexdigest()
+    try:
+        old = json.loads((folder / _DIGESTS).read_text())
+    except (OSError, ValueError):
+        old = {}
+    shown = "png" if "png" in formats else formats[0]        # the file render_figures returns per figure
+    digests, kept, stale = {}, [], []
+    for rec in records:
+        for spec in rec.get("figures") or []:
+            name = spec["name"]
+            text = json.dumps([spec, formats, style, mpl, renderer], sort_keys=True, allow_nan=True)
+            digests[name] = hashlib.sha256(text.encode()).hexdigest()
+            if old.get(name) == digests[name] and all((folder / f"{name}.{f}").is_file() for f in formats):
+                kept.append(folder / f"{name}.{shown}")
+            else:
+                stale.append(spec)
+    written = render_figures([dict(figures=stale)], folder, formats, style) if stale else []
+    done = {p.stem for p in kept + written}
+    if done:
+        _atomic_write(folder / _DIGESTS, json.dumps({k: v for k, v in digests.items() if k in done}, sort_keys=True))
+    return kept + written
 
 
 # ---- markdown ----------------------------------------------------------------------------------

@@ -32,7 +32,19 @@ import numpy as np
 from spectral_theory._checks import SpectralTheoryError, array, as_generator, integer, scalar
 from spectral_theory.schedules import DiscreteVP, Schedule
 
-__all__ = ["Trajectory", "forward", "edm_sampler", "probability_flow", "reverse_sde", "ddim"]
+__all__ = ["Trajectory", "NonFiniteError", "forward", "edm_sampler", "probability_flow", "reverse_sde", "ddim"]
+
+
+class NonFiniteError(SpectralTheoryError):
+    """A sampler run produced NaN or inf (a trained denoiser diverging, or a state overflowing).
+
+    Raised at the first step where it happens; ``step`` is the index of the grid point the step
+    starts from and ``sigma`` its noise level (attributes).
+    """
+
+    def __init__(self, message, step, sigma):
+        super().__init__(message)
+        self.step, self.sigma = step, sigma
 
 
 @dataclass(frozen=True)
@@ -70,13 +82,20 @@ class Trajectory:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+def _real(value, name):
+    # complex input must not be cut to its real part by the float64 conversion in array()
+    if np.iscomplexobj(value):
+        raise SpectralTheoryError(f"`{name}` must be real; got a complex array")
+    return value
+
+
 def _start(x_T):
-    x = array(x_T, "x_T", ndim=(1, 2))
+    x = array(_real(x_T, "x_T"), "x_T", ndim=(1, 2))
     return (x[None, :] if x.ndim == 1 else x).copy()
 
 
 def _decreasing(values, name, minimum=2):
-    a = array(values, name, ndim=1)
+    a = array(_real(values, name), name, ndim=1)
     if a.size < minimum:
         raise SpectralTheoryError(f"`{name}` needs at least {minimum} points; got {a.size}")
     if np.any(np.diff(a) >= 0):
@@ -110,11 +129,31 @@ class _Recorder:
             self.states[k] = x
 
 
-def _denoise(denoise, x, sigma, alpha):
-    out = np.asarray(denoise(x, sigma, alpha), dtype=np.float64)
+def _denoise(denoise, x, sigma, alpha, step):
+    """The denoiser's output at grid index ``step``, checked: real, of the input's shape, finite."""
+    out = np.asarray(denoise(x, sigma, alpha))
+    if np.iscomplexobj(out):
+        raise SpectralTheoryError(f"the denoiser returned complex values at step {step} (sigma = {sigma:.6g})")
+    out = out.astype(np.float64, copy=False)
     if out.shape != x.shape:
         raise SpectralTheoryError(f"the denoiser returned shape {out.shape} for input of shape {x.shape}")
+    if not np.isfinite(out).all():                          # one pass per call; a diverging network stops here
+        raise NonFiniteError(f"the denoiser returned NaN or inf at step {step} (sigma = {sigma:.6g}, "
+                             f"alpha = {alpha:.6g})", step, sigma)
     return out
+
+
+def _finite_state(x, step, sigma):
+    """``x``, the state after the step from grid index ``step``, or NonFiniteError if it overflowed."""
+    if not np.isfinite(x).all():
+        raise NonFiniteError(f"the sampler state became NaN or inf in the step from grid index {step} "
+                             f"(sigma = {sigma:.6g}); the grid is too coarse or the denoiser too large", step, sigma)
+    return x
+
+
+def _method(method):
+    if not isinstance(method, str) or method not in ("euler", "heun"):
+        raise SpectralTheoryError(f"`method` must be 'euler' or 'heun'; got {method!r:.60}")
 
 
 def _schedule(schedule):
@@ -156,9 +195,8 @@ def edm_sampler(denoise, x_T, sigmas, method="heun", record=None) -> Trajectory:
     positive; e.g. ``st.edm_sigmas(n)``) with a final :math:`\sigma = 0` appended (unless already
     present).  ``method``: "euler" (order 1) or "heun" (order 2; the step into :math:`\sigma = 0` is Euler).
     """
-    if method not in ("euler", "heun"):
-        raise SpectralTheoryError(f"`method` must be 'euler' or 'heun'; got {method!r}")
-    s = array(sigmas, "sigmas", ndim=1)
+    _method(method)
+    s = array(_real(sigmas, "sigmas"), "sigmas", ndim=1)
     if s.size and s[-1] > 0:
         s = np.append(s, 0.0)
     s = _decreasing(s, "sigmas")
@@ -171,15 +209,15 @@ def edm_sampler(denoise, x_T, sigmas, method="heun", record=None) -> Trajectory:
     for i in range(s.size - 1):
         s0, s1 = s[i], s[i + 1]
         if d is None:
-            d = (x - _denoise(denoise, x, s0, 1.0)) / s0              # (B, D) slope at s0
+            d = (x - _denoise(denoise, x, s0, 1.0, i)) / s0           # (B, D) slope at s0
             calls += 1
         x_next = x + (s1 - s0) * d
         d_next = None
         if method == "heun" and s1 > 0:
-            d_next = (x_next - _denoise(denoise, x_next, s1, 1.0)) / s1
+            d_next = (x_next - _denoise(denoise, x_next, s1, 1.0, i + 1)) / s1
             calls += 1
             x_next = x + (s1 - s0) * 0.5 * (d + d_next)
-        x, d = x_next, None
+        x, d = _finite_state(x_next, i, s0), None
         rec.keep(i + 1, x)
     return Trajectory(x, s, s.copy(), np.ones_like(s), rec.indices, rec.states, method, calls)
 
@@ -202,8 +240,7 @@ def probability_flow(denoise, schedule, x_T, times, method="euler", record=None)
     ``method``: "euler" or "heun" (a step ending where sigma = 0 is Euler).  The last grid point may
     have sigma = 0 (e.g. t = 0 for VP); every other point needs sigma > 0.
     """
-    if method not in ("euler", "heun"):
-        raise SpectralTheoryError(f"`method` must be 'euler' or 'heun'; got {method!r}")
+    _method(method)
     sched = _schedule(schedule)
     t = _decreasing(times, "times")
     sig, alp = sched.sigma(t), sched.alpha(t)              # also checks the schedule's time range
@@ -211,21 +248,21 @@ def probability_flow(denoise, schedule, x_T, times, method="euler", record=None)
     rec = _Recorder(record, t.size, x)
     calls = 0
 
-    def velocity(xx, ti):
-        alpha, sigma, f, k, _ = _coefficients(sched, ti)
-        return f * xx + k * (xx - alpha * _denoise(denoise, xx, sigma, alpha))
+    def velocity(xx, i):
+        alpha, sigma, f, k, _ = _coefficients(sched, t[i])
+        return f * xx + k * (xx - alpha * _denoise(denoise, xx, sigma, alpha, i))
 
     v = None
     for i in range(t.size - 1):
         h = t[i + 1] - t[i]
         if v is None:
-            v, calls = velocity(x, t[i]), calls + 1
+            v, calls = velocity(x, i), calls + 1
         x_next = x + h * v
         if method == "heun" and sig[i + 1] > 0:
-            v_next = velocity(x_next, t[i + 1])
+            v_next = velocity(x_next, i + 1)
             calls += 1
             x_next = x + h * 0.5 * (v + v_next)
-        x, v = x_next, None
+        x, v = _finite_state(x_next, i, sig[i]), None
         rec.keep(i + 1, x)
     return Trajectory(x, t, sig, alp, rec.indices, rec.states, method, calls)
 
@@ -247,8 +284,9 @@ def reverse_sde(denoise, schedule, x_T, times, rng=None, record=None) -> Traject
     for i in range(t.size - 1):
         dt = t[i + 1] - t[i]
         alpha, sigma, f, _, g2 = _coefficients(sched, t[i])
-        score = (alpha * _denoise(denoise, x, sigma, alpha) - x) / sigma**2     # eq. 2
+        score = (alpha * _denoise(denoise, x, sigma, alpha, i) - x) / sigma**2  # eq. 2
         x = x + (f * x - g2 * score) * dt + np.sqrt(g2 * -dt) * rng.standard_normal(x.shape)
+        _finite_state(x, i, sigma)
         rec.keep(i + 1, x)
     return Trajectory(x, t, sig, alp, rec.indices, rec.states,
                       "euler-maruyama", t.size - 1)
@@ -277,7 +315,7 @@ def ddim(denoise, schedule, x_T, steps, record=None) -> Trajectory:
     x = _start(x_T)
     rec = _Recorder(record, t.size, x)
     for i in range(t.size - 1):
-        D = _denoise(denoise, x, sig[i], alp[i])
-        x = alp[i + 1] * D + sig[i + 1] * (x - alp[i] * D) / sig[i]
+        D = _denoise(denoise, x, sig[i], alp[i], i)
+        x = _finite_state(alp[i + 1] * D + sig[i + 1] * (x - alp[i] * D) / sig[i], i, sig[i])
         rec.keep(i + 1, x)
     return Trajectory(x, t, sig, alp, rec.indices, rec.states, "ddim", t.size - 1)

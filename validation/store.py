@@ -67,6 +67,13 @@ class SweepError(SpectralTheoryException, RuntimeError):
     """The sweep machinery failed mid-run (a worker process died, the cluster or the disk failed)."""
 
 
+def as_path(value, name: str = "store") -> Path:
+    """A file-system path from a str or ``os.PathLike`` (not an int: that would be a file descriptor)."""
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise SpectralTheoryError(f"`{name}` must be a file path (str or os.PathLike); got {value!r:.60}")
+    return Path(os.fspath(value))
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -123,7 +130,7 @@ class SweepStore:
     """
 
     def __init__(self, path):
-        self.path = Path(os.fspath(path))
+        self.path = as_path(path)
         if self.path.is_dir():
             raise SpectralTheoryError(f"`store` {str(self.path)!r} is a directory; give a file name")
         ours = self.path.exists() and _inspect_existing(self.path)

@@ -33,7 +33,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import spectral_theory
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory._checks import SpectralTheoryError, integer
 
 from .report import _num
 from .sweep import run_sweep
@@ -47,8 +47,10 @@ STORE_NAME = "validation.sqlite"
 # ---- seeds and names ---------------------------------------------------------------------------
 def experiment_seed(seed: int, name: str) -> np.random.SeedSequence:
     """The experiment's own stream: ``SeedSequence(seed, spawn_key=sha256(name)[:16] as 4 uint32)``."""
+    if not isinstance(name, str):
+        raise SpectralTheoryError(f"`name` must be an experiment name (str); got {name!r:.60}")
     words = np.frombuffer(hashlib.sha256(name.encode()).digest()[:16], dtype="<u4")
-    return np.random.SeedSequence(int(seed), spawn_key=tuple(int(w) for w in words))
+    return np.random.SeedSequence(integer(seed, "seed", minimum=0), spawn_key=tuple(int(w) for w in words))
 
 
 def resolve_names(names, available) -> list:

@@ -44,6 +44,7 @@ JSON-serialisable dict); failures are listed in :attr:`SweepResult.failed` and a
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import itertools
@@ -53,9 +54,12 @@ import multiprocessing
 import numbers
 import os
 import pickle
+import select
+import signal
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -65,11 +69,12 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from spectral_theory import __version__
 from spectral_theory._checks import SpectralTheoryError, integer
 
-from .store import FAILED, OK, SweepError, SweepStore
+from .store import FAILED, OK, SweepError, SweepStore, as_path
 
 _TARGET_CHUNK_SECONDS = 0.2  # work per submission once task cost is known
 _MAX_CHUNK = 512  # bound on tasks per submission
@@ -352,11 +357,61 @@ def _pool_context(task_module: str):
     return ctx
 
 
-def _share_cores(threads: int):
-    """Pool-worker initializer: each worker's BLAS/OpenMP gets its share of the cores (oversubscribed
-    OpenBLAS threads spin and can make the small dense products of typical tasks 10-100x slower)."""
-    from threadpoolctl import threadpool_limits
+def _init_worker(threads: int, sweep_pid: int):
+    """Pool-worker initializer: the worker dies with the sweep's process; each worker's BLAS/OpenMP
+    gets its share of the cores (oversubscribed OpenBLAS threads spin and can make the small dense
+    products of typical tasks 10-100x slower)."""
+    _die_with(sweep_pid)
     threadpool_limits(threads)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_WATCH_SECONDS = 0.5  # how often the fallback watchdog looks at the sweep's process
+
+
+def _die_with(sweep_pid: int):
+    """End this worker as soon as the process running the sweep ends, however it ends (SIGKILL too).
+
+    A worker's parent is the fork server, not the sweep's process, and the fork server (with the
+    resource tracker after it) exits only once every worker has: so the workers must notice the
+    sweep's death themselves.  On Linux ``PR_SET_PDEATHSIG`` kills the worker with its parent, and a
+    daemon thread waits on a pidfd of the sweep's process (woken at its exit); elsewhere the thread
+    polls ``os.getppid()`` and ``os.kill(pid, 0)`` every ``_WATCH_SECONDS``.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no libc symbol: the watchdog below still covers it
+            pass
+    parent = os.getppid()
+    if parent != sweep_pid and not _alive(sweep_pid):      # died before we got here
+        os._exit(1)
+    threading.Thread(target=_watch, args=(sweep_pid, parent), name="sweep-watchdog", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or the pid reused by another user's process
+        return False
+    return True
+
+
+def _watch(sweep_pid: int, parent: int):
+    try:
+        pidfd = os.pidfd_open(sweep_pid)                      # Linux >= 5.3: readable once it has exited
+    except (AttributeError, OSError):
+        pidfd = None
+    while True:
+        if pidfd is not None:
+            if select.select([pidfd], [], [], _WATCH_SECONDS)[0]:
+                os._exit(1)
+        else:
+            time.sleep(_WATCH_SECONDS)
+            if not _alive(sweep_pid):
+                os._exit(1)
+        if os.getppid() != parent:                            # the fork server died: we were re-parented
+            os._exit(1)
 
 
 class _PoolExecutor:
@@ -365,7 +420,7 @@ class _PoolExecutor:
         self.max_chunk = _MAX_CHUNK
         threads = max(1, (os.cpu_count() or 1) // workers)
         self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(task_module),
-                                            initializer=_share_cores, initargs=(threads,))
+                                            initializer=_init_worker, initargs=(threads, os.getpid()))
 
     def submit(self, *args):
         return self._pool.submit(_run_chunk, *args)
@@ -374,6 +429,9 @@ class _PoolExecutor:
         return cf.wait(pending, return_when=cf.FIRST_COMPLETED).done
 
     def close(self, error: bool):
+        if error:  # interrupted or failed: stop the running tasks now rather than wait for them
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
         self._pool.shutdown(wait=not error, cancel_futures=error)
 
 
@@ -567,7 +625,8 @@ def run_sweep(task, grid, *, seed, store=None, workers=1, scheduler=None, progre
     workers : local worker processes (1 = run in this process); ignored when ``scheduler`` is given.
     scheduler : Dask scheduler address ``"tcp://host:port"``; an address that does not answer fails
         within ~5 s.
-    progress : show a tqdm progress bar (only when stderr is a terminal and tqdm is installed).
+    progress : report progress on stderr: a tqdm bar on a terminal (when tqdm is installed), else
+        plain lines (at most one every 2 s, and the last).
     name : the sweep's name in the store (default ``"module:function"`` of ``task``).
 
     Returns
@@ -584,6 +643,8 @@ def run_sweep(task, grid, *, seed, store=None, workers=1, scheduler=None, progre
     root = _root_seed(seed)
     points = _check_grid(grid, root)
     workers = integer(workers, "workers", minimum=1)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise SpectralTheoryError(f"`progress` must be True or False; got {progress!r}")
     name = task_name if name is None else name
     if not isinstance(name, str) or not name:
         raise SpectralTheoryError(f"`name` must be a non-empty string; got {name!r}")
@@ -683,19 +744,45 @@ def _public_row(rec: dict) -> dict:
     return {k: rec[k] for k in ("params", "result", "status", "error", "seconds", "seed", "key", "version")}
 
 
+_PLAIN_PROGRESS_SECONDS = 2.0  # at most one plain progress line per this interval (and the last one)
+
+
+class _PlainProgress:
+    """Progress as whole lines (``name: 5/23 tasks, 12.3 s``) for a pipe or a file, where a
+    carriage-return bar would leave a mess; also the fallback on a terminal without tqdm."""
+
+    def __init__(self, total: int, initial: int, name: str):
+        self._total, self._done, self._name = total, initial, name
+        self._start = self._last = time.monotonic()
+
+    def update(self, n: int):
+        self._done += n
+        now = time.monotonic()
+        if self._done >= self._total or now - self._last >= _PLAIN_PROGRESS_SECONDS:
+            self._last = now
+            print(f"{self._name}: {self._done}/{self._total} tasks, {now - self._start:.1f} s",
+                  file=sys.stderr, flush=True)
+
+    def close(self):
+        pass
+
+
 def _progress_bar(progress: bool, total: int, initial: int, name: str):
-    if not progress or not sys.stderr.isatty():
+    """A tqdm bar on a terminal, plain lines otherwise (None without ``progress``)."""
+    if not progress:
         return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, initial=initial, desc=name, unit="task", file=sys.stderr)
+    if sys.stderr.isatty():
+        try:
+            from tqdm.auto import tqdm
+            return tqdm(total=total, initial=initial, desc=name, unit="task", file=sys.stderr)
+        except ImportError:
+            pass
+    return _PlainProgress(total, initial, name)
 
 
 def load_sweep(store, name: str) -> SweepResult:
     """Read every stored row of sweep ``name`` from ``store`` (in no particular grid order)."""
-    if not os.path.isfile(store):
+    if not as_path(store).is_file():
         raise SpectralTheoryError(f"`store` {str(store)!r} does not exist")
     with SweepStore(store) as db:
         if name not in db.sweeps():
