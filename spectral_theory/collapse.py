@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import SpectralTheoryError, integer, scalar
+from .schedules import as_schedule
 
 #: Empirical models: the Gaussian picture is claimed for tau >= EMPIRICAL_MARGIN * tau_collapse, the
 #: collapsed picture (atom at -1) for tau <= tau_collapse / EMPIRICAL_MARGIN.
@@ -60,7 +61,9 @@ def speciation_tau(model) -> float:
 
 
 def schedule_time(schedule, tau) -> float:
-    """schedule.time_of_tau(tau), or NaN when tau is None or outside the schedule's tau range."""
+    """schedule.time_of_tau(tau), or NaN when tau is None or outside the schedule's tau range
+    (``schedule``: a Schedule or a name such as ``"vp"``)."""
+    schedule = as_schedule(schedule)
     lo, hi = float(schedule.tau(schedule.t_min)), float(schedule.tau(schedule.t_max))
     if tau is None or not np.isfinite(tau) or tau < lo or tau > hi:
         return float("nan")

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import SpectralTheoryError, unwrap
+from .schedules import as_schedule
 from .parameters import check, renamed, renamed_attribute, renamed_function, warn_renamed
 from .rmt.density import TW1_MEAN, TW1_STD  # noqa: F401  (TW1_MEAN re-exported)
 
@@ -69,7 +70,8 @@ def overlap(spike, aspect):
     ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return unwrap(np.where(above, (safe**2 - gamma) / (safe * (safe + gamma)), 0.0))
+    # the normalised form: no overflow of ell^2 for ell up to the float64 maximum (-> 1)
+    return unwrap(np.where(above, (1 - gamma / safe**2) / (1 + gamma / safe), 0.0))
 
 
 def spike_from_eigenvalue(mu, aspect):
@@ -120,7 +122,7 @@ def right_overlap(spike, aspect):
     ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return unwrap(np.where(above, (safe**2 - gamma) / (safe * (safe + 1.0)), 0.0))
+    return unwrap(np.where(above, (1 - gamma / safe**2) / (1 + 1 / safe), 0.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +162,8 @@ def emergence_abar(spikes, aspect):
 
 @renamed(eigenvalue="spikes")
 def emergence_time(spikes, aspect, schedule):
-    r"""Time at which a spike emerges under ``schedule``: ``schedule.time_of_tau(emergence_tau)``.
+    r"""Time at which a spike emerges under ``schedule`` (a Schedule or a name such as ``"vp"``):
+    ``schedule.time_of_tau(emergence_tau)``.
 
     Raises
     ------
@@ -168,6 +171,7 @@ def emergence_time(spikes, aspect, schedule):
         if the emergence noise level lies outside the schedule's range of tau (the direction is then
         estimable over the whole schedule, or never); the message names the spike.
     """
+    schedule = as_schedule(schedule)
     tau = np.atleast_1d(emergence_tau(spikes, aspect))
     lo, hi = schedule.tau(schedule.t_min), schedule.tau(schedule.t_max)
     bad = (tau < lo * (1 - 1e-12)) | (tau > hi * (1 + 1e-12))
@@ -243,7 +247,9 @@ def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     ell = lam / s
     return SpikedPrediction(
         spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
-        eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
+        # s mu(ell) = (lambda + s)(1 + gamma s/lambda): no overflow of ell = lambda/s at tiny s
+        eigenvalues=np.where(ell > np.sqrt(gamma), (lam + s) * (1 + gamma * s / np.where(lam > 0, lam, 1.0)),
+                             s * (1 + np.sqrt(gamma)) ** 2),
         overlaps=np.atleast_1d(overlap(ell, gamma)),
         right_overlaps=np.atleast_1d(right_overlap(ell, gamma)),
         emergence_taus=np.atleast_1d(emergence_tau(lam, gamma)))
