@@ -109,8 +109,11 @@ class Schedule(ABC):
         return self._eval(f, t)
 
     def log_snr(self, t):
-        r""":math:`\log(\alpha^2/\sigma^2) = -\log\tau`."""
-        return self._eval(lambda a: 2.0 * (np.log(self._alpha(a)) - np.log(self._sigma(a))), t)
+        r""":math:`\log(\alpha^2/\sigma^2) = -\log\tau` (``inf`` where sigma = 0, as :meth:`snr`)."""
+        def f(a):
+            with np.errstate(divide="ignore"):
+                return 2.0 * (np.log(self._alpha(a)) - np.log(self._sigma(a)))
+        return self._eval(f, t)
 
     def d_tau(self, t):
         r""":math:`d\tau/dt = (\sigma^2)'/\alpha^2 - 2\sigma^2\alpha'/\alpha^3` (finite at t = 0)."""
@@ -135,19 +138,24 @@ class Schedule(ABC):
 
     def time_of_tau(self, tau):
         r"""Inverse of :meth:`tau`: the time at which :math:`\sigma^2/\alpha^2 = \tau`."""
-        a = array(tau, "tau", nonnegative=True, allow_empty=True)
-        lo, hi = self.tau(self.t_min), self.tau(self.t_max)
-        if a.size and (a.min() < lo * (1 - 1e-12) or a.max() > hi * (1 + 1e-12)):
-            bad = a.min() if a.min() < lo else a.max()
-            raise SpectralTheoryError(
-                f"`tau` of {type(self).__name__} must lie in [{lo}, {hi}] (the schedule's range); got {bad}")
-        t = np.clip(self._time_of_tau(np.clip(a, lo, hi)), self.t_min, self.t_max)
-        return self._out(t, tau)
+        return self._out(self._time_in_range(array(tau, "tau", nonnegative=True, allow_empty=True), "tau"), tau)
 
     def time_of_sigma_ve(self, sigma_ve):
         r"""Time at which the VE-equivalent noise level :math:`\sigma/\alpha` equals ``sigma_ve``."""
         s = array(sigma_ve, "sigma_ve", nonnegative=True, allow_empty=True)
-        return self._out(self.time_of_tau(s**2), sigma_ve)
+        with np.errstate(over="ignore"):
+            return self._out(self._time_in_range(s**2, "sigma_ve", np.sqrt), sigma_ve)
+
+    def _time_in_range(self, tau, name, shown=lambda v: v):
+        """time_of_tau on a validated array, after checking it lies in the schedule's tau range (the
+        error names ``name`` and shows its bounds through ``shown``)."""
+        lo, hi = self.tau(self.t_min), self.tau(self.t_max)
+        if tau.size and (tau.min() < lo * (1 - 1e-12) or tau.max() > hi * (1 + 1e-12)):
+            bad = tau.min() if tau.min() < lo else tau.max()
+            raise SpectralTheoryError(
+                f"`{name}` of {type(self).__name__} must lie in [{shown(lo)}, {shown(hi)}] (the schedule's "
+                f"range); got {shown(bad)}")
+        return np.clip(self._time_of_tau(np.clip(tau, lo, hi)), self.t_min, self.t_max)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def overlap(spike, aspect):
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
     # the normalised form: no overflow of ell^2 for ell up to the float64 maximum (-> 1)
-    return unwrap(np.where(above, (1 - gamma / safe**2) / (1 + gamma / safe), 0.0))
+    return unwrap(np.where(above, (1 - gamma / safe / safe) / (1 + gamma / safe), 0.0))
 
 
 def spike_from_eigenvalue(mu, aspect):
@@ -95,8 +95,8 @@ def spike_from_eigenvalue(mu, aspect):
             f"`mu`={mu[i]} is below the Marchenko-Pastur edge (1+sqrt(aspect))^2={edge[i]}: "
             "not an outlier, the spike strength is not identifiable")
     c = mu - 1 - gamma
-    disc = (mu - edge) * (mu - (1 - np.sqrt(gamma)) ** 2)
-    return unwrap((c + np.sqrt(disc)) / 2)
+    root = np.sqrt(mu - edge) * np.sqrt(mu - (1 - np.sqrt(gamma)) ** 2)   # sqrt of the product: no overflow
+    return unwrap(c / 2 + root / 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,12 +122,20 @@ def right_overlap(spike, aspect):
     ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return unwrap(np.where(above, (1 - gamma / safe**2) / (1 + 1 / safe), 0.0))
+    return unwrap(np.where(above, (1 - gamma / safe / safe) / (1 + 1 / safe), 0.0))
 
 
 # ---------------------------------------------------------------------------------------------
 # Diffusion form: spikes lambda_i at VE noise variance tau
 # ---------------------------------------------------------------------------------------------
+def _representable(out, **inputs):
+    """``out``, or an error naming the inputs at which the result leaves the float64 range."""
+    if not np.all(np.isfinite(out)):
+        shown = ", ".join(f"`{k}`={v}" for k, v in inputs.items())
+        raise SpectralTheoryError(f"the result overflows float64 at {shown} (too large to represent)")
+    return out
+
+
 def _spike_aspect(spike, aspect):
     return np.broadcast_arrays(check("spike", spike), check("aspect", aspect))
 
@@ -270,8 +278,9 @@ def overlap_curves(spikes, *positional, tau=None, aspect=None):
             raise SpectralTheoryError("overlap_curves takes `tau=` and `aspect=` by keyword")
         warn_renamed("positional (aspect, taus)", "keywords tau=, aspect=", "overlap_curves", stacklevel=4)
         aspect, tau = positional
-    if tau is None or aspect is None:
-        raise SpectralTheoryError("overlap_curves needs `tau=` (noise variances) and `aspect=`")
+    for name, value in (("tau", tau), ("aspect", aspect)):
+        if value is None:
+            raise SpectralTheoryError(f"overlap_curves needs `{name}=` (`tau`: noise variances, `aspect`: D/N)")
     lam = _spikes(spikes)
     tau = np.atleast_1d(check("tau", tau, ndim=(0, 1)))
     gamma = check("aspect", aspect, scalar_only=True)
@@ -304,7 +313,9 @@ def outlier_variance(spike, aspect):
     ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return unwrap(np.where(above, 2 * (1 + safe) ** 2 * (1 - gamma / safe**2), 0.0))
+    with np.errstate(over="ignore"):
+        out = np.where(above, 2 * (1 + safe) ** 2 * (1 - gamma / safe / safe), 0.0)
+    return unwrap(_representable(out, spike=spike))
 
 
 def edge_scale(aspect, n_samples):
@@ -342,8 +353,10 @@ def eigenvalue_std(spike, aspect, n_samples):
     ell, gamma = _spike_aspect(spike, aspect)
     n = check("n_samples", n_samples)
     gauss = np.asarray(outlier_variance(ell, gamma)) / n
-    edge = (TW1_STD * np.asarray(edge_scale(gamma, n))) ** 2
-    return unwrap(np.sqrt(gauss + edge))
+    with np.errstate(over="ignore"):
+        edge = (TW1_STD * np.asarray(edge_scale(gamma, n))) ** 2
+        out = np.sqrt(gauss + edge)
+    return unwrap(_representable(out, spike=spike, n_samples=n_samples))
 
 
 @renamed(snr="spike")
