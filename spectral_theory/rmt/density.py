@@ -26,7 +26,8 @@ from typing import Callable
 import numpy as np
 from numpy.polynomial import legendre as _leg
 
-from ..checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
+from ..checks import (ConvergenceError, SpectralTheoryError, array, as_generator, complex_array, integer,
+                      scalar, unwrap)
 
 _GL_ORDER = 20
 _GL_T, _GL_W = _leg.leggauss(_GL_ORDER)
@@ -178,14 +179,13 @@ TW1_MEAN = -1.2065335745820
 TW1_STD = 1.2680340580149
 
 
-def _as_real_array(x, name):
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise SpectralTheoryError(f"`{name}` must be real; got {type(x).__name__}") from e
-    if np.any(np.isnan(a)):
-        raise SpectralTheoryError(f"`{name}` contains NaN")
-    return a
+#: highest moment order :meth:`SpectralDensity.moment` computes (the companion recursion is O(K k^2))
+MAX_MOMENT_ORDER = 10_000
+
+
+def _as_real_array(x, name, finite=True):
+    """A real float64 array of any shape (complex, bool, str, object and NaN are errors naming it)."""
+    return array(x, name, allow_empty=True, finite=finite)
 
 
 def _out(arr, like):
@@ -237,7 +237,8 @@ class SpectralDensity:
         return 1.0 - sum(w for _, w in self._atoms)
 
     def in_support(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
+        """Whether each x lies in a closed bulk of the support (atoms excluded)."""
+        x = _as_real_array(x, "x", finite=False)
         inside = np.zeros(x.shape, dtype=bool)
         for lo, hi in self._bulks:
             inside |= (x >= lo) & (x <= hi)
@@ -245,8 +246,8 @@ class SpectralDensity:
 
     # ---- density and transform -----------------------------------------------------------------
     def pdf(self, x):
-        """Density of the continuous part (atoms excluded); exactly 0 outside the bulks."""
-        xa = _as_real_array(x, "x")
+        """Density of the continuous part (atoms excluded); exactly 0 outside the bulks (and at +-inf)."""
+        xa = _as_real_array(x, "x", finite=False)
         flat = xa.ravel()
         out = np.zeros(flat.shape)
         inside = self.in_support(flat)
@@ -261,9 +262,7 @@ class SpectralDensity:
         boundary value g(x + i0) on the cut is ``boundary_stieltjes(x)``. Lower half plane by
         g(conj z) = conj g(z).
         """
-        za = np.asarray(z, dtype=np.complex128)
-        if np.any(~np.isfinite(za)):
-            raise SpectralTheoryError("`z` must be finite")
+        za = complex_array(z, "z")                  # complex is the API here; bool/str/NaN/inf are not
         flat = za.ravel()
         real = flat.imag == 0
         if np.any(real & self.in_support(flat.real)):
@@ -301,8 +300,9 @@ class SpectralDensity:
         return sum(q.mass for q in self._quadratures) + sum(w for _, w in self._atoms)
 
     def cdf(self, x, method: str | None = None):
-        """P(X <= x), atoms included. ``method``: "formula" (if the family has one) or "quadrature"."""
-        xa = _as_real_array(x, "x")
+        """P(X <= x), atoms included (0 at -inf, 1 at +inf). ``method``: "formula" (if the family has
+        one) or "quadrature"."""
+        xa = _as_real_array(x, "x", finite=False)
         method = self._pick(method, self._cdf_formula, "cdf")
         if method == "formula":
             return _out(np.asarray(self._cdf_formula(xa.ravel()), dtype=float), xa)
@@ -365,13 +365,22 @@ class SpectralDensity:
 
     def moment(self, k, method: str | None = None) -> float:
         """E[X^k] (atoms included). ``method``: "formula" (exact, if available) or "quadrature"."""
-        k = integer(k, "k", minimum=0)
+        k = integer(k, "k", minimum=0, maximum=MAX_MOMENT_ORDER)
         method = self._pick(method, self._moment_formula, "moment")
-        if method == "formula":
-            return float(self._moment_formula(k))
-        total = sum(w * loc ** k for loc, w in self._atoms)
-        for q in self._quadratures:
-            total += float(np.sum(q.node_mass * q.nodes ** k))
+        with np.errstate(over="ignore"):
+            if method == "formula":
+                try:
+                    total = float(self._moment_formula(k))
+                except OverflowError:                 # a Python float or int beyond float64
+                    total = np.inf
+                if not np.isfinite(total):
+                    raise SpectralTheoryError(f"`k` = {k}: the moment E[X^k] overflows float64")
+                return total
+            total = sum(w * np.float64(loc) ** k for loc, w in self._atoms)
+            for q in self._quadratures:
+                total += float(np.sum(q.node_mass * q.nodes ** k))
+        if not np.isfinite(total):
+            raise SpectralTheoryError(f"`k` = {k}: the moment E[X^k] overflows float64")
         return float(total)
 
     @staticmethod
@@ -556,5 +565,5 @@ class PushforwardDensity(SpectralDensity):
         return StieltjesResult(val, z, np.zeros(w.shape), np.ones(w.shape, dtype=bool))
 
 
-__all__ = ["StieltjesResult", "Gap", "SpectralDensity", "MonotoneMap", "JacobianMap",
+__all__ = ["StieltjesResult", "Gap", "SpectralDensity", "MonotoneMap", "JacobianMap", "MAX_MOMENT_ORDER",
            "PushforwardDensity"]

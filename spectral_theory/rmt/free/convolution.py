@@ -37,7 +37,7 @@ import numpy as np
 
 from ...checks import SpectralTheoryError
 from .. import _kernels as K
-from ..density import SpectralDensity, StieltjesResult
+from ..density import SpectralDensity, StieltjesResult, _as_real_array
 from . import _solver as FK
 from ._laws import kernel_law
 from .edges import exact_bulks, grid_bulks
@@ -297,7 +297,7 @@ class FreeConvolution(SpectralDensity):
 
     def boundary_stieltjes(self, x):
         """g(x + i0) for real x (limit from the upper half plane)."""
-        xa = np.asarray(x, dtype=np.float64)
+        xa = _as_real_array(x, "x")
         res = self._stieltjes_result(xa.ravel() + 0j)
         res.raise_if_failed("boundary_stieltjes")
         return res.value.reshape(xa.shape)[()] if xa.ndim == 0 else res.value.reshape(xa.shape)
