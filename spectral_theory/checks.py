@@ -36,7 +36,8 @@ def as_generator(rng) -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from a Generator, a seed, a SeedSequence or None."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
+    if rng is None or isinstance(rng, np.random.SeedSequence) or (
+            isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_))):
         return np.random.default_rng(rng)
     raise SpectralTheoryError(
         f"`rng` must be a numpy.random.Generator, an integer seed, a SeedSequence or None; got {type(rng).__name__}"

@@ -33,7 +33,7 @@ from hypothesis import strategies as hst
 
 import spectral_theory as st
 from spectral_theory import ConvergenceError, SpectralTheoryError
-from spectral_theory import collapse, distill, gaps, linear_denoisers as ld, metrics, spiked
+from spectral_theory import collapse, distill, gaps, linear_denoisers as ld, metrics, molrg, spiked
 from spectral_theory import rmt, schedules
 
 #: seconds a single call may take (numba compilation of a kernel on first use included)
@@ -72,6 +72,8 @@ REAL_INVALID = {"nan", "inf", "-inf", "complex", "complex_array", "bool", "str",
 INVALID = {
     "real": REAL_INVALID,
     "int": REAL_INVALID | {"half", "huge", "tiny", "empty", "misshaped", "None"},
+    # points where a law's pdf/cdf has a limit: +-inf is a valid point, NaN is not
+    "extended": REAL_INVALID - {"inf", "-inf"},
     # Stieltjes transforms: complex is the API
     "z": REAL_INVALID - {"complex", "complex_array"},
     # models, laws, schedules, callables: no number is one
@@ -106,6 +108,7 @@ LAWS = {
     "GeneralizedMarchenkoPastur": rmt.GeneralizedMarchenkoPastur([1.0, 4.0], [0.5, 0.5], 0.3),
     "AtomicLaw": rmt.AtomicLaw([0.0, 1.0, 2.0], [0.2, 0.5, 0.3]),
     "Semicircle": rmt.Semicircle(1.0),
+    "FreeConvolution": rmt.free_additive_convolution(rmt.MarchenkoPastur(0.5), rmt.Semicircle(1.0)),
 }
 SCHEDULES = {"VP": st.VP(), "VE": st.VE(), "OU": st.OU(), "EDM": st.EDM(), "DDPM": st.VP.ddpm_linear(50)}
 
@@ -208,13 +211,13 @@ case("JacobianMap", rmt.JacobianMap, dict(tau=0.5), nonfinite=True)     # its do
 for lname, law in LAWS.items():
     x0 = float(np.mean(law.support()[-1])) if law.support() else 1.0
     for meth in ("pdf", "cdf", "in_support"):
-        case(f"{lname}.{meth}", getattr(law, meth), dict(x=x0))
+        case(f"{lname}.{meth}", getattr(law, meth), dict(x=x0), dict(x="extended"))
     case(f"{lname}.quantile", law.quantile, dict(q=0.3))
     case(f"{lname}.stieltjes", law.stieltjes, dict(z=x0 + 0.5j), dict(z="z"))
     case(f"{lname}.stieltjes_result", law.stieltjes_result, dict(z=x0 + 0.5j), dict(z="z"))
     case(f"{lname}.moment", law.moment, dict(k=3), dict(k="int"))
     case(f"{lname}.sample", law.sample, dict(n=5, rng=0), dict(n="int", rng="rng"))
-    case(f"{lname}.jacobian_pushforward", law.jacobian_pushforward, dict(tau=0.1))
+    case(f"{lname}.jacobian_pushforward", law.jacobian_pushforward, dict(tau=3.0))
     case(f"{lname}.ks_distance", law.ks_distance, dict(samples=np.linspace(0.1, 2.0, 20)))
 
 # -- spectra, gaps, phases, collapse
@@ -307,6 +310,25 @@ case("metrics.score_field_distance", metrics.score_field_distance, dict(d1=_mean
      dict(d1="object", d2="object", x="real", sigma="real"))
 case("metrics.linearity_score", metrics.linearity_score, dict(denoiser=_mean, x=POINTS, sigma=0.5, rng=0),
      dict(denoiser="object", x="real", sigma="real", rng="rng"))
+
+
+# -- mixtures of low-rank Gaussians: fitting and losses
+BASES = list(MODELS["MoLRG"].bases)
+MX = MODELS["MoLRG"].sample(40, rng=0)
+case("molrg.low_rank_denoiser", molrg.low_rank_denoiser, dict(bases=BASES, weights=[0.5, 0.5]),
+     optional=("weights",))
+case("molrg.clustering_objective", molrg.clustering_objective, dict(bases=BASES, X=MX))
+case("molrg.pca_loss", molrg.pca_loss, dict(basis=BASES[0], X=MX, sigma=0.5, alpha=1.0))
+case("molrg.loss_and_gradient", molrg.loss_and_gradient,
+     dict(bases=BASES, X=MX, xi=np.random.default_rng(1).standard_normal(MX.shape), sigma=0.5, alpha=1.0))
+case("molrg.denoising_loss", molrg.denoising_loss, dict(bases=BASES, X=MX, n_noise=4, rng=0),
+     dict(bases="real", X="real", n_noise="int", rng="rng"))
+case("molrg.whitened_antithetic_noise", molrg.whitened_antithetic_noise, dict(n_noise=4, N=10, n=3, rng=0),
+     dict(n_noise="int", N="int", n="int", rng="rng"))
+case("molrg.fit_subspaces", molrg.fit_subspaces, dict(X=MX, n_components=2, dims=[2, 2], rng=0),
+     dict(X="real", n_components="int", dims="real", rng="rng"), nonfinite=True)  # loss: NaN = "not run"
+case("molrg.recovery_error", molrg.recovery_error, dict(bases_hat=BASES, bases_true=BASES, threshold=0.1))
+case("molrg.numerical_rank", molrg.numerical_rank, dict(matrix=MX, energy=0.99))
 
 
 # ---- the contract --------------------------------------------------------------------------------

@@ -484,8 +484,14 @@ class SpectralDensity:
         return PushforwardDensity(self, f)
 
     def jacobian_pushforward(self, tau) -> "PushforwardDensity":
-        """Law of -tau/(X + tau): the spectrum of tau * J when X is the spectrum of C."""
-        return self.pushforward(JacobianMap(tau))
+        """Law of -tau/(X + tau): the spectrum of tau * J when X is the spectrum of C (the support must
+        lie above -tau)."""
+        fmap = JacobianMap(tau)
+        pts = [e for b in self._bulks for e in b] + [x for x, _ in self._atoms]
+        if pts and min(pts) <= -fmap.tau:
+            raise SpectralTheoryError(f"`tau` = {fmap.tau} must exceed -min(support) = {-min(pts)}: -tau/(X + tau) "
+                                      "has a pole inside the law's support")
+        return self.pushforward(fmap)
 
     def __repr__(self):
         return f"{type(self).__name__}(support={self.support()}, atoms={self.atoms})"

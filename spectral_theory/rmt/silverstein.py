@@ -139,19 +139,34 @@ def _check_resolvable(s, a, v, names):
 class _CompanionLaw(SpectralDensity):
     """mu = (mu_c - (1 - c) delta_0) / c for the companion law mu_c of ``eq`` (c = 1: mu = mu_c)."""
 
-    def _setup(self, eq: CompanionEquation, c: float, atom_zero: float):
+    def _setup(self, eq: CompanionEquation, c: float, atom_zero: float, zero_mass: float = 0.0):
         self._eq, self._c = eq, c
+        self._zero_mass = zero_mass           # h_0, the population mass at 0 (GeneralizedMarchenkoPastur)
         self._bulks = eq.bulks
         self._atoms = ((0.0, atom_zero),) if atom_zero > 0 else ()
 
     def _convert(self, z, gc):
+        r"""g = (g_c - (1 - c)/z)/c without the cancellation of the companion's atom at small |z|.
+
+        With :math:`s = 1/g_c`, (E) gives :math:`z - (1-c)s = s\,[c h_0 + s\sum_k a_k/(s - v_k)]` (using
+        :math:`\sum_k a_k = c(1 - h_0)`), so :math:`g = h_0/z + \sum_k a_k/(s - v_k)\,/(c\,z\,g_c)`;
+        :math:`z g_c \to 1 - c` as :math:`z \to 0`, and at z = 0 (outside the support only for c < 1,
+        h_0 = 0) :math:`g(0) = -E[1/X] = -\sum_k (a_k/v_k)/(c(1-c))`."""
         if self._c == 1.0:
             return gc
-        return (gc - (1.0 - self._c) / z) / self._c
+        eq, c = self._eq, self._c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = 1.0 / gc
+            tail = sum(a / (s - v) for a, v in zip(eq.a, eq.v))
+            g = self._zero_mass / z + tail / (c * z * gc)
+        return np.where(z == 0, -float(np.sum(eq.a / eq.v)) / (c * (1.0 - c)) if c < 1 else np.nan, g)
 
     def _stieltjes_result(self, z):
         res = self._eq.solve(z)
-        return StieltjesResult(self._convert(z, res.value), res.iterations, res.residual, res.converged)
+        # z = 0 outside the support (c < 1, no atom): a pole of the companion only; the value is exact
+        zero = z == 0
+        return StieltjesResult(self._convert(z, res.value), res.iterations, np.where(zero, 0.0, res.residual),
+                               res.converged | zero)
 
     def boundary_stieltjes(self, x):
         """g(x + i0) for real x (not at the atom): Im g = -pi rho(x) inside the support."""
@@ -254,7 +269,7 @@ class GeneralizedMarchenkoPastur(_CompanionLaw):
         self.population_values, self.population_weights, self.aspect = t, h, c
         h0 = float(h[t == 0].sum())
         atom = h0 if c * (1.0 - h0) <= 1.0 else 1.0 - 1.0 / c
-        self._setup(CompanionEquation(c * coeffs, vals, ("population_weights", "population_values")), c, atom)
+        self._setup(CompanionEquation(c * coeffs, vals, ("population_weights", "population_values")), c, atom, h0)
 
     def __repr__(self):
         return (f"GeneralizedMarchenkoPastur(population_values={self.population_values.tolist()}, "
