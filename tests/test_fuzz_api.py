@@ -424,7 +424,8 @@ def test_templates_are_valid():
 
 def test_every_public_callable_is_listed():
     """Each public function of the numeric package (the ``__all__`` of the package and of its modules)
-    has at least one case, so a new function cannot escape the fuzzing unnoticed."""
+    has at least one case, so a new function cannot escape the fuzzing unnoticed.  (Not yet covered:
+    ``spectral_theory.datasets``, whose loaders need the optional data extras.)"""
     covered = {c.name.split(".")[-1] for c in CASES} | {c.name for c in CASES}
     exempt = {"SpectralTheoryError", "ConvergenceError", "Schedule", "DataModel", "PosteriorModel",
               "ScoreModel", "SpectralDensity", "PushforwardDensity", "FreeConvolution", "MonotoneMap",
@@ -434,10 +435,13 @@ def test_every_public_callable_is_listed():
               "renamed_attribute", "warn_renamed", "finite_size_bound", "empirical_collapse_parameters",
               "snr_from_eigenvalue", "effective_snr"}
     missing = []
-    for mod in (st, schedules, collapse, gaps, spiked, ld, distill, metrics, st.phase_diagram, st.spectra):
+    for mod in (st, schedules, collapse, gaps, spiked, ld, distill, metrics, st.phase_diagram, st.spectra, rmt,
+                molrg):
         for name in getattr(mod, "__all__", []):
             obj = getattr(mod, name)
             if not callable(obj) or isinstance(obj, types.ModuleType) or name in exempt:
+                continue
+            if isinstance(obj, type) and issubclass(obj, BaseException):
                 continue
             if isinstance(obj, type) and dataclasses.is_dataclass(obj) and name not in covered:
                 continue                                   # result containers

@@ -238,8 +238,11 @@ class SpectralDensity:
 
     def in_support(self, x) -> np.ndarray:
         """Whether each x lies in a closed bulk of the support (atoms excluded)."""
-        x = _as_real_array(x, "x", finite=False)
-        inside = np.zeros(x.shape, dtype=bool)
+        return self._in_bulks(_as_real_array(x, "x", finite=False))
+
+    def _in_bulks(self, x) -> np.ndarray:
+        """in_support on an unchecked float array (NaN: False), for internal use."""
+        inside = np.zeros(np.shape(x), dtype=bool)
         for lo, hi in self._bulks:
             inside |= (x >= lo) & (x <= hi)
         return inside
@@ -250,7 +253,7 @@ class SpectralDensity:
         xa = _as_real_array(x, "x", finite=False)
         flat = xa.ravel()
         out = np.zeros(flat.shape)
-        inside = self.in_support(flat)
+        inside = self._in_bulks(flat)
         if np.any(inside):
             out[inside] = np.maximum(self._pdf_inside(flat[inside]), 0.0)
         return _out(out, xa)
@@ -265,8 +268,8 @@ class SpectralDensity:
         za = complex_array(z, "z")                  # complex is the API here; bool/str/NaN/inf are not
         flat = za.ravel()
         real = flat.imag == 0
-        if np.any(real & self.in_support(flat.real)):
-            bad = flat.real[real & self.in_support(flat.real)][0]
+        if np.any(real & self._in_bulks(flat.real)):
+            bad = flat.real[real & self._in_bulks(flat.real)][0]
             raise SpectralTheoryError(
                 f"`z` = {bad} lies on the real axis inside the support {self.support()}, where the "
                 "Stieltjes transform has a branch cut; use Im z > 0 or `boundary_stieltjes`")
@@ -489,8 +492,8 @@ class SpectralDensity:
         fmap = JacobianMap(tau)
         pts = [e for b in self._bulks for e in b] + [x for x, _ in self._atoms]
         if pts and min(pts) <= -fmap.tau:
-            raise SpectralTheoryError(f"`tau` = {fmap.tau} must exceed -min(support) = {-min(pts)}: -tau/(X + tau) "
-                                      "has a pole inside the law's support")
+            raise SpectralTheoryError(f"`tau` = {fmap.tau}: the law's support starts at {min(pts)}, outside the "
+                                      "domain (-tau, inf) of -tau/(X + tau) (a pole inside the support)")
         return self.pushforward(fmap)
 
     def __repr__(self):
