@@ -24,7 +24,7 @@ import signal
 import time
 import types
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -402,7 +402,6 @@ def run_case(c: Case, param: str, cls: str, value=None):
 
 
 FUZZED = [(c, p) for c in CASES for p in c.kinds]
-CASE_IDS = {id(c): c.name for c in CASES}
 
 
 @hst.composite

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, scalar
+from ..checks import SpectralTheoryError, array, as_generator, integer
 from ..models._base import noise_args
 from ..models import MoLRG
 from ._inputs import _bases, _data, _noise_levels
