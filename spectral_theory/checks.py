@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 __all__ = ["SpectralTheoryException", "SpectralTheoryError", "ConvergenceError", "as_generator", "scalar",
-           "integer", "array", "probability_vector", "unwrap"]
+           "integer", "array", "complex_array", "probability_vector", "unwrap"]
 
 
 class SpectralTheoryException(Exception):
@@ -36,20 +36,53 @@ def as_generator(rng) -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from a Generator, a seed, a SeedSequence or None."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
+    if rng is None or isinstance(rng, np.random.SeedSequence) or (
+            isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_))):
         return np.random.default_rng(rng)
     raise SpectralTheoryError(
         f"`rng` must be a numpy.random.Generator, an integer seed, a SeedSequence or None; got {type(rng).__name__}"
     )
 
 
+#: largest integer a float can carry exactly: beyond it an integral float is not a count
+_MAX_EXACT_INT = 2**53
+
+_KIND_NAMES = {"b": "bool", "c": "complex", "O": "object", "S": "bytes", "U": "str", "V": "void",
+               "M": "datetime", "m": "timedelta"}
+
+
+def _numeric_array(value, name: str, *, complex_ok: bool = False) -> np.ndarray:
+    """``value`` as an array of a real (or, with ``complex_ok``, complex) numeric dtype.
+
+    bool, str, object, datetime and (unless ``complex_ok``) complex values are errors naming ``name``:
+    converting them would silently change the number (``True`` is not 1.0; ``1+5j`` is not 1)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise SpectralTheoryError(f"`{name}` must be {'a number' if complex_ok else 'real'}; got "
+                                  f"{type(value).__name__} {value!r}")
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError) as e:                 # ragged nested sequences
+        raise SpectralTheoryError(f"`{name}` must be a numeric array; got {type(value).__name__}") from e
+    kind = a.dtype.kind
+    if kind in "iuf" or (complex_ok and kind == "c"):
+        return a
+    what = _KIND_NAMES.get(kind, str(a.dtype))
+    if kind == "c":
+        raise SpectralTheoryError(f"`{name}` must be real; got complex value(s) (a complex input is not cut "
+                                  "to its real part)")
+    shown = type(value).__name__ if a.ndim == 0 and kind == "O" else f"{what} array" if a.ndim else what
+    raise SpectralTheoryError(f"`{name}` must be {'numeric' if complex_ok else 'real'}; got {shown}")
+
+
 def scalar(value, name: str, *, positive=False, nonnegative=False, lo=None, hi=None,
            lo_open=False, hi_open=False) -> float:
-    """Convert ``value`` to a finite float64 scalar and check its range; errors name ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as e:
-        raise SpectralTheoryError(f"`{name}` must be a real number; got {value!r}") from e
+    """Convert ``value`` to a finite float64 scalar and check its range; errors name ``name``.
+
+    bool, complex, str and objects are errors (never silently converted)."""
+    a = _numeric_array(value, name)
+    if a.ndim != 0:
+        raise SpectralTheoryError(f"`{name}` must be a real number (a scalar); got an array of shape {a.shape}")
+    v = float(a)
     if not np.isfinite(v):
         raise SpectralTheoryError(f"`{name}` must be finite; got {v}")
     if positive and not v > 0:
@@ -64,9 +97,11 @@ def scalar(value, name: str, *, positive=False, nonnegative=False, lo=None, hi=N
 
 
 def integer(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """Convert ``value`` to an int (rejecting non-integral floats) and check its range."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    """Convert ``value`` to an int (rejecting bool, non-integral floats and floats beyond 2**53, where
+    a float no longer carries an exact integer) and check its range."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer() \
+                and abs(float(value)) <= _MAX_EXACT_INT:
             value = int(value)
         else:
             raise SpectralTheoryError(f"`{name}` must be an integer; got {value!r}")
@@ -79,12 +114,12 @@ def integer(value, name: str, *, minimum: int | None = None, maximum: int | None
 
 
 def array(value, name: str, *, ndim=None, shape=None, positive=False, nonnegative=False,
-          allow_empty=False) -> np.ndarray:
-    """Convert to a finite float64 array and check dimensions, shape (``None`` = any) and sign."""
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise SpectralTheoryError(f"`{name}` must be a real array; got {type(value).__name__}") from e
+          allow_empty=False, finite=True) -> np.ndarray:
+    """Convert to a finite float64 array and check dimensions, shape (``None`` = any) and sign.
+
+    bool, complex, str and object arrays are errors (never silently converted).  ``finite=False``
+    admits +-inf (NaN never): for points where a law's pdf/cdf has a limit."""
+    a = _numeric_array(value, name).astype(np.float64, copy=False)
     if ndim is not None:
         ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if a.ndim not in ndims:
@@ -95,12 +130,21 @@ def array(value, name: str, *, ndim=None, shape=None, positive=False, nonnegativ
             raise SpectralTheoryError(f"`{name}` must have shape {want}; got {a.shape}")
     if not allow_empty and a.size == 0:
         raise SpectralTheoryError(f"`{name}` must not be empty")
-    if not np.all(np.isfinite(a)):
-        raise SpectralTheoryError(f"`{name}` contains NaN or inf")
+    if np.any(np.isnan(a)) or (finite and not np.all(np.isfinite(a))):
+        raise SpectralTheoryError(f"`{name}` contains NaN{'' if not finite else ' or inf'}")
     if positive and np.any(a <= 0):
         raise SpectralTheoryError(f"`{name}` must be > 0 everywhere; smallest value {float(a.min())}")
     if nonnegative and np.any(a < 0):
         raise SpectralTheoryError(f"`{name}` must be >= 0 everywhere; smallest value {float(a.min())}")
+    return a
+
+
+def complex_array(value, name: str) -> np.ndarray:
+    """A finite complex128 array (real input allowed): the argument of a Stieltjes transform, the one
+    place where a complex number is the API.  bool, str and objects are errors naming ``name``."""
+    a = _numeric_array(value, name, complex_ok=True).astype(np.complex128, copy=False)
+    if not np.all(np.isfinite(a)):
+        raise SpectralTheoryError(f"`{name}` must be finite")
     return a
 
 

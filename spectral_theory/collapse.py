@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import SpectralTheoryError, integer, scalar
+from .schedules import as_schedule
 
 #: Empirical models: the Gaussian picture is claimed for tau >= EMPIRICAL_MARGIN * tau_collapse, the
 #: collapsed picture (atom at -1) for tau <= tau_collapse / EMPIRICAL_MARGIN.
@@ -32,7 +33,7 @@ def collapse_tau(n_points, dim, variance=1.0):
     on an m-dimensional linear manifold the normal coordinates cancel from the posterior weights, so
     d = m (an extrapolation of the theorem's setting; tested in ``validation``).
     """
-    P = integer(n_points, "n_points", minimum=2)
+    P = float(integer(n_points, "n_points", minimum=2))   # a float: log of an int beyond 2**63 fails
     d = scalar(dim, "dim", positive=True)
     v = scalar(variance, "variance", positive=True)
     return v / np.expm1(2.0 * np.log(P) / d)
@@ -53,16 +54,24 @@ def speciation_tau(model) -> float:
     central fixed point of the reverse dynamics loses stability exactly at :math:`\tau = a^2 = \Lambda`
     (Raya & Ambrogioni 2023; Biroli et al. 2402.18491 write it in OU time as
     :math:`t_S = \frac12 \log\Lambda`, the large-Lambda form of :math:`\frac12\log(1 + \Lambda)`)."""
-    lam = model.covariance_eigenvalues
+    lam = getattr(model, "covariance_eigenvalues", None)
+    if not isinstance(lam, np.ndarray):
+        raise SpectralTheoryError(f"`model` must be a data model (one with `covariance_eigenvalues`); got a "
+                                  f"{type(model).__name__}")
     if lam.size == 0 or lam[0] <= 0:
         raise SpectralTheoryError("the data covariance is zero: no speciation")
     return float(lam[0])
 
 
 def schedule_time(schedule, tau) -> float:
-    """schedule.time_of_tau(tau), or NaN when tau is None or outside the schedule's tau range."""
+    """schedule.time_of_tau(tau), or NaN when tau is None or outside the schedule's tau range
+    (``schedule``: a Schedule or a name such as ``"vp"``)."""
+    schedule = as_schedule(schedule)
+    if tau is None:
+        return float("nan")
+    tau = scalar(tau, "tau", nonnegative=True)
     lo, hi = float(schedule.tau(schedule.t_min)), float(schedule.tau(schedule.t_max))
-    if tau is None or not np.isfinite(tau) or tau < lo or tau > hi:
+    if tau < lo or tau > hi:
         return float("nan")
     return float(schedule.time_of_tau(tau))
 

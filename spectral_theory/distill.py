@@ -31,6 +31,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from ._checks import SpectralTheoryError, array, as_generator, integer, scalar
 from .models import Gaussian
+from .models._base import noise_args
 
 __all__ = ["LinearFit", "distill_linear", "wiener_filter", "DistillationRate", "distillation_rate", "gaussian_sample_from_noise", "gaussian_flow_denoiser",
            "gaussian_denoiser_mse"]
@@ -77,8 +78,7 @@ def wiener_filter(mean, cov, sigma, alpha=1.0):
     """
     mu = array(mean, "mean", ndim=1)
     C = array(cov, "cov", shape=(mu.size, mu.size))
-    s = scalar(sigma, "sigma", positive=True)
-    a = scalar(alpha, "alpha", positive=True)
+    s, a = noise_args(sigma, alpha)
     lam, U = np.linalg.eigh(0.5 * (C + C.T))
     if lam.min() < -1e-8 * max(abs(lam).max(), 1e-300):
         raise SpectralTheoryError(f"`cov` must be positive semi-definite; smallest eigenvalue {lam.min()}")

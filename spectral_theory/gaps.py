@@ -43,7 +43,7 @@ import numpy as np
 from ._checks import SpectralTheoryError, array, unwrap
 from .parameters import check, renamed
 from .rmt import SpectralDensity
-from .spectra import covariance_spectrum
+from .spectra import _model
 
 
 def _edges(a, b):
@@ -104,8 +104,8 @@ def gap_window(a, b, threshold):
             f"`threshold`={delta} exceeds the peak gap G_max={peak} of edges a={a}, b={b}: "
             "the gap is never that wide, the visibility window is empty")
     half_sum = (b - a) - delta * (a + b)                    # Delta * (tau_lo + tau_hi)
-    disc = (ra + rb) ** 2 * (peak - delta) * (half_sum + 2 * delta * ra * rb)
-    tau_hi = (half_sum + np.sqrt(disc)) / (2 * delta)
+    root = (ra + rb) * np.sqrt(peak - delta) * np.sqrt(half_sum + 2 * delta * ra * rb)  # no overflow of b^2
+    tau_hi = (half_sum + root) / (2 * delta)
     tau_lo = a * b / tau_hi
     return unwrap(tau_lo), unwrap(tau_hi)
 
@@ -173,16 +173,21 @@ def manifold_gap_profile(b, tau):
 @renamed(gamma="b")
 def manifold_gap_window(b, threshold):
     r"""Noise range ``(0, tau_hi)`` where the manifold gap is at least ``threshold``:
-    :math:`\tau_{hi} = b (1 - \Delta)/\Delta`."""
-    b = check("b", b, scalar_only=True)
-    delta = check("threshold", threshold, scalar_only=True)
-    return 0.0, b * (1.0 - delta) / delta
+    :math:`\tau_{hi} = b (1 - \Delta)/\Delta` (arrays broadcast, as in :func:`gap_window`)."""
+    b, delta = np.broadcast_arrays(check("b", b), check("threshold", threshold))
+    with np.errstate(over="ignore"):
+        hi = b * ((1.0 - delta) / delta)
+    if not np.all(np.isfinite(hi)):
+        raise SpectralTheoryError(f"`b` / `threshold` = {np.max(b)} / {np.min(delta)}: the window's upper end "
+                                  "overflows float64")
+    return 0.0, unwrap(hi)
 
 
 def _law_and_dim(model_or_law, dim, n_samples=None, component=None):
     if isinstance(model_or_law, SpectralDensity):
         return model_or_law, (np.nan if dim is None else float(dim))
-    return covariance_spectrum(model_or_law, n_samples, component), float(model_or_law.dim)
+    model = _model(model_or_law, "model_or_law")
+    return model.covariance_law(n_samples, component), float(model.dim)
 
 
 def spectral_gaps(model_or_law, tau, dim=None, n_samples=None, component=None) -> tuple:
@@ -271,8 +276,9 @@ class DimensionEstimate:
 
 def estimate_dimension(singular_values) -> DimensionEstimate:
     """Read the dimension off the largest drop of the sorted singular values (as Ventura et al. do for
-    trained networks, and Stanczuk et al., arXiv 2212.12611, for score vectors)."""
-    s = np.sort(np.abs(array(singular_values, "singular_values", ndim=1)))[::-1]
+    trained networks, and Stanczuk et al., arXiv 2212.12611, for score vectors).  Singular values are
+    >= 0: a negative entry is an error (it is not one)."""
+    s = np.sort(array(singular_values, "singular_values", ndim=1, nonnegative=True))[::-1]
     if s.size < 2:
         raise SpectralTheoryError("`singular_values` needs at least 2 values")
     drops = s[:-1] - s[1:]

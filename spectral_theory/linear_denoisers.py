@@ -263,8 +263,9 @@ def contraction_factor(spikes, tau, aspect):
     pred = spiked.predict(spikes, tau, aspect)
     lead = int(np.argmax(pred.spikes))
     if pred.overlaps[lead] <= 0:
-        raise SpectralTheoryError(f"the leading spike is below the BBP threshold at tau={tau}: "
-                                  "no contraction towards it (every overlap is 0)")
+        raise SpectralTheoryError(f"the leading `spikes` value {pred.spikes[lead]} is below the BBP threshold at "
+                                  f"`tau`={pred.tau}, `aspect`={pred.aspect}: no contraction towards it "
+                                  "(every overlap is 0)")
     return pred.overlaps / pred.overlaps[lead]
 
 

@@ -178,11 +178,11 @@ def nn_ratio(samples, train, threshold=MEMORIZATION_RATIO) -> NNRatio:
 
 
 # ---- denoiser-field metrics -----------------------------------------------------------------
-def _denoiser(denoiser):
+def _denoiser(denoiser, name="denoiser"):
     """A callable (x, sigma) -> D(x) from a model (``.denoise``) or a callable with the model signature."""
     f = getattr(denoiser, "denoise", denoiser)
     if not callable(f):
-        raise SpectralTheoryError("`denoiser` must be a model with .denoise or a callable denoise(x, sigma, alpha)")
+        raise SpectralTheoryError(f"`{name}` must be a model with .denoise or a callable denoise(x, sigma, alpha)")
     return lambda x, s: np.asarray(f(x, s, 1.0), dtype=np.float64)
 
 
@@ -257,7 +257,7 @@ def score_field_distance(d1, d2, x, sigma) -> FieldDistance:
     (arXiv 2410.24060; equivalently a distance between scores, :math:`s_1 - s_2 = (D_1 - D_2)/\sigma^2`)."""
     X = array(x, "x", ndim=2)
     s = scalar(sigma, "sigma", positive=True)
-    D1, D2 = _denoiser(d1)(X, s), _denoiser(d2)(X, s)
+    D1, D2 = _denoiser(d1, "d1")(X, s), _denoiser(d2, "d2")(X, s)
     if D1.shape != X.shape or D2.shape != X.shape:
         raise SpectralTheoryError(f"denoiser outputs must have the shape of `x` {X.shape}; got {D1.shape} and {D2.shape}")
     sq = np.einsum("bd,bd->b", D1 - D2, D1 - D2) / X.shape[1]

@@ -41,6 +41,7 @@ import numpy as np
 from ._checks import SpectralTheoryError
 from .collapse import schedule_time as _time
 from .collapse import speciation_tau
+from .schedules import as_schedule
 from .gaps import spectral_gaps
 from .parameters import check
 from .spectra import covariance_spectrum
@@ -98,7 +99,9 @@ class Phases:
         return CONSOLIDATION if tau <= self.tau_consolidation else COVERAGE
 
     def in_time(self, schedule) -> "PhaseTimes":
-        """The same boundaries in ``schedule``'s time (NaN where outside the schedule's tau range)."""
+        """The same boundaries in ``schedule``'s time (a Schedule or a name such as ``"vp"``; NaN where
+        outside the schedule's tau range)."""
+        schedule = as_schedule(schedule)
         return PhaseTimes(
             schedule=schedule,
             t_trivial=_time(schedule, self.tau_trivial),

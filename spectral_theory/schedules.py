@@ -26,7 +26,7 @@ import numpy as np
 
 from ._checks import SpectralTheoryError, array, integer, scalar
 
-__all__ = ["Schedule", "VE", "VP", "DiscreteVP", "OU", "EDM", "edm_sigmas"]
+__all__ = ["Schedule", "VE", "VP", "DiscreteVP", "OU", "EDM", "edm_sigmas", "as_schedule", "SCHEDULES", "MAX_GRID"]
 
 
 class Schedule(ABC):
@@ -54,6 +54,12 @@ class Schedule(ABC):
 
     @abstractmethod
     def _time_of_tau(self, tau): ...
+
+    def _d_sigma2(self, t):
+        r""":math:`d\sigma^2/dt`; families override it where :math:`\sigma' \to \infty` at
+        :math:`\sigma = 0` (VP, OU, DDPM at t = 0) so that :math:`d\tau/dt` and :math:`g^2` keep
+        their finite limits."""
+        return 2 * self._sigma(t) * self._d_sigma(t)
 
     # -- validation ---------------------------------------------------------------------------
     def _t(self, t, name="t"):
@@ -86,7 +92,8 @@ class Schedule(ABC):
         return self._eval(self._d_alpha, t)
 
     def d_sigma(self, t):
-        r""":math:`d\sigma/dt`."""
+        r""":math:`d\sigma/dt` (``inf`` at a time where :math:`\sigma = 0` and :math:`\sigma \propto
+        \sqrt{t}`: VP, OU and DDPM at t = 0)."""
         return self._eval(self._d_sigma, t)
 
     def tau(self, t):
@@ -102,14 +109,17 @@ class Schedule(ABC):
         return self._eval(f, t)
 
     def log_snr(self, t):
-        r""":math:`\log(\alpha^2/\sigma^2) = -\log\tau`."""
-        return self._eval(lambda a: 2.0 * (np.log(self._alpha(a)) - np.log(self._sigma(a))), t)
+        r""":math:`\log(\alpha^2/\sigma^2) = -\log\tau` (``inf`` where sigma = 0, as :meth:`snr`)."""
+        def f(a):
+            with np.errstate(divide="ignore"):
+                return 2.0 * (np.log(self._alpha(a)) - np.log(self._sigma(a)))
+        return self._eval(f, t)
 
     def d_tau(self, t):
-        r""":math:`d\tau/dt = 2\sigma\sigma'/\alpha^2 - 2\sigma^2\alpha'/\alpha^3`."""
+        r""":math:`d\tau/dt = (\sigma^2)'/\alpha^2 - 2\sigma^2\alpha'/\alpha^3` (finite at t = 0)."""
         def f(a):
             al, s = self._alpha(a), self._sigma(a)
-            return 2 * s * self._d_sigma(a) / al**2 - 2 * s**2 * self._d_alpha(a) / al**3
+            return self._d_sigma2(a) / al**2 - 2 * s**2 * self._d_alpha(a) / al**3
         return self._eval(f, t)
 
     def drift(self, t):
@@ -118,28 +128,34 @@ class Schedule(ABC):
         return self._eval(lambda a: self._d_alpha(a) / self._alpha(a), t)
 
     def diffusion_squared(self, t):
-        r"""Squared diffusion coefficient :math:`g^2 = 2\sigma\sigma' - 2(\alpha'/\alpha)\sigma^2`
-        (so that the forward SDE has marginal variance :math:`\sigma^2` around :math:`\alpha x_0`)."""
+        r"""Squared diffusion coefficient :math:`g^2 = (\sigma^2)' - 2(\alpha'/\alpha)\sigma^2`
+        (so that the forward SDE has marginal variance :math:`\sigma^2` around :math:`\alpha x_0`;
+        :math:`g^2 = \beta(t)` for VP, :math:`2` for OU, finite at t = 0)."""
         def f(a):
             s = self._sigma(a)
-            return 2 * s * self._d_sigma(a) - 2 * self._d_alpha(a) / self._alpha(a) * s**2
+            return self._d_sigma2(a) - 2 * self._d_alpha(a) / self._alpha(a) * s**2
         return self._eval(f, t)
 
     def time_of_tau(self, tau):
         r"""Inverse of :meth:`tau`: the time at which :math:`\sigma^2/\alpha^2 = \tau`."""
-        a = array(tau, "tau", nonnegative=True, allow_empty=True)
-        lo, hi = self.tau(self.t_min), self.tau(self.t_max)
-        if a.size and (a.min() < lo * (1 - 1e-12) or a.max() > hi * (1 + 1e-12)):
-            bad = a.min() if a.min() < lo else a.max()
-            raise SpectralTheoryError(
-                f"`tau` of {type(self).__name__} must lie in [{lo}, {hi}] (the schedule's range); got {bad}")
-        t = np.clip(self._time_of_tau(np.clip(a, lo, hi)), self.t_min, self.t_max)
-        return self._out(t, tau)
+        return self._out(self._time_in_range(array(tau, "tau", nonnegative=True, allow_empty=True), "tau"), tau)
 
     def time_of_sigma_ve(self, sigma_ve):
         r"""Time at which the VE-equivalent noise level :math:`\sigma/\alpha` equals ``sigma_ve``."""
         s = array(sigma_ve, "sigma_ve", nonnegative=True, allow_empty=True)
-        return self._out(self.time_of_tau(s**2), sigma_ve)
+        with np.errstate(over="ignore"):
+            return self._out(self._time_in_range(s**2, "sigma_ve", np.sqrt), sigma_ve)
+
+    def _time_in_range(self, tau, name, shown=lambda v: v):
+        """time_of_tau on a validated array, after checking it lies in the schedule's tau range (the
+        error names ``name`` and shows its bounds through ``shown``)."""
+        lo, hi = self.tau(self.t_min), self.tau(self.t_max)
+        if tau.size and (tau.min() < lo * (1 - 1e-12) or tau.max() > hi * (1 + 1e-12)):
+            bad = tau.min() if tau.min() < lo else tau.max()
+            raise SpectralTheoryError(
+                f"`{name}` of {type(self).__name__} must lie in [{shown(lo)}, {shown(hi)}] (the schedule's "
+                f"range); got {shown(bad)}")
+        return np.clip(self._time_of_tau(np.clip(tau, lo, hi)), self.t_min, self.t_max)
 
 
 @dataclass(frozen=True)
@@ -223,23 +239,32 @@ class EDM(Schedule):
         return edm_sigmas(n, self.sigma_min, self.sigma_max, self.rho)
 
 
+#: largest grid :func:`edm_sigmas` builds (80 MB of float64): longer grids are a mistake, not a sampler
+MAX_GRID = 10**7
+
+
 def edm_sigmas(n: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> np.ndarray:
     r"""Karras et al. (2022, eq. 5) sampling grid, from ``sigma_max`` down to ``sigma_min``:
 
     .. math:: \sigma_i = \big(\sigma_{\max}^{1/\rho} + \tfrac{i}{n-1}(\sigma_{\min}^{1/\rho}
-              - \sigma_{\max}^{1/\rho})\big)^\rho, \quad i = 0, \dots, n-1.
+              - \sigma_{\max}^{1/\rho})\big)^\rho, \quad i = 0, \dots, n-1,
 
+    evaluated as :math:`\sigma_{\max}\exp(\rho\,\mathrm{log1p}(u\,\mathrm{expm1}(\log(\sigma_{\min}
+    /\sigma_{\max})/\rho)))`, :math:`u = i/(n-1)`, which neither overflows for small :math:`\rho` nor
+    loses the geometric limit :math:`\rho \to \infty`.  ``2 <= n <=`` :data:`MAX_GRID`.
     The EDM samplers append a final :math:`\sigma_n = 0`; that is the sampler's business.
     """
-    n = integer(n, "n", minimum=2)
+    n = integer(n, "n", minimum=2, maximum=MAX_GRID)
     lo = scalar(sigma_min, "sigma_min", positive=True)
     hi = scalar(sigma_max, "sigma_max", positive=True)
     r = scalar(rho, "rho", positive=True)
     if not hi > lo:
         raise SpectralTheoryError(f"`sigma_max` must exceed `sigma_min`; got {hi} <= {lo}")
-    i = np.arange(n, dtype=np.float64)
-    s = (hi ** (1 / r) + i / (n - 1) * (lo ** (1 / r) - hi ** (1 / r))) ** r
-    s[0], s[-1] = hi, lo  # exact endpoints despite the power round trip
+    u = np.arange(n, dtype=np.float64) / (n - 1)
+    with np.errstate(over="ignore"):       # expm1 -> -1 when the ratio's 1/rho power underflows
+        s = hi * np.exp(r * np.log1p(u[:-1] * np.expm1((np.log(lo) - np.log(hi)) / r)))
+    s = np.append(np.minimum(s, hi), lo)   # exact endpoints despite the power round trip
+    s[0] = hi
     return s
 
 
@@ -293,6 +318,9 @@ class VP(Schedule):
         s = self._sigma(t)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(s > 0, 0.5 * self._beta(t) * np.exp(self._log_abar(t)) / s, np.inf)
+
+    def _d_sigma2(self, t):
+        return self._beta(t) * np.exp(self._log_abar(t))          # d(1 - abar)/dt = beta abar
 
     def _time_of_tau(self, tau):
         # -log abar = log1p(tau) = b0 t + (db/2) t^2; the root in the cancellation-free form
@@ -355,6 +383,9 @@ class DiscreteVP(Schedule):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(s > 0, -0.5 * self._slope(t) * np.exp(self._log_abar(t)) / s, np.inf)
 
+    def _d_sigma2(self, t):
+        return -self._slope(t) * np.exp(self._log_abar(t))
+
     def _time_of_tau(self, tau):
         # -log abar is increasing and piecewise linear in t: invert by interpolation
         return np.interp(np.log1p(tau), -self._log_abar_nodes, np.arange(self.steps + 1.0))
@@ -385,5 +416,25 @@ class OU(Schedule):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(s > 0, np.exp(-2 * t) / s, np.inf)
 
+    def _d_sigma2(self, t):
+        return 2 * np.exp(-2 * t)
+
     def _time_of_tau(self, tau):
         return 0.5 * np.log1p(tau)
+
+
+#: schedule names accepted wherever a schedule is (case-insensitive), each with its default parameters
+SCHEDULES = {"vp": VP, "ve": VE, "ou": OU, "edm": EDM, "ddpm": VP.ddpm_linear}
+
+
+def as_schedule(schedule, name: str = "schedule") -> Schedule:
+    """A :class:`Schedule`, or one named in :data:`SCHEDULES` (case-insensitive) with its defaults.
+
+    The one resolver of schedule names: every function taking a schedule calls it."""
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, str) and schedule.strip().lower() in SCHEDULES:
+        return SCHEDULES[schedule.strip().lower()]()
+    got = repr(schedule) if isinstance(schedule, str) else type(schedule).__name__
+    raise SpectralTheoryError(f"`{name}` must be a Schedule or one of the names {sorted(SCHEDULES)} "
+                              f"(case-insensitive); got {got}")

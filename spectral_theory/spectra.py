@@ -70,10 +70,11 @@ def covariance_spectrum(model, n_samples=None, component=None) -> SpectralDensit
     return _model(model).covariance_law(n_samples, component)
 
 
-def _model(model):
+def _model(model, name="model"):
     if not callable(getattr(model, "covariance_law", None)):   # the DataModel hooks, not a class list
-        raise SpectralTheoryError(f"no covariance spectrum for a {type(model).__name__} model (a data model "
-                                  "supplies `covariance_law` and `jacobian_spectrum`)")
+        what = "or a SpectralDensity " if name == "model_or_law" else ""
+        raise SpectralTheoryError(f"`{name}` must be a data model {what}(one with `covariance_law` and "
+                                  f"`jacobian_spectrum`); got a {type(model).__name__}")
     return model
 
 
@@ -189,7 +190,7 @@ class JacobianSpectra:
 def jacobian_spectra(model_or_law, n_samples=None, component=None) -> JacobianSpectra:
     """Prepare :class:`JacobianSpectra` (law of tau J for any tau) from a model or a law of C."""
     law = model_or_law if isinstance(model_or_law, SpectralDensity) else \
-        covariance_spectrum(model_or_law, n_samples, component)
+        _model(model_or_law, "model_or_law").covariance_law(n_samples, component)
     bulks = tuple(_interpolate_bulk(law, lo, hi) for lo, hi in law.support())
     return JacobianSpectra(law, bulks, tuple(law.atoms))
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import SpectralTheoryError, unwrap
+from .schedules import as_schedule
 from .parameters import check, renamed, renamed_attribute, renamed_function, warn_renamed
 from .rmt.density import TW1_MEAN, TW1_STD  # noqa: F401  (TW1_MEAN re-exported)
 
@@ -69,7 +70,8 @@ def overlap(spike, aspect):
     ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return unwrap(np.where(above, (safe**2 - gamma) / (safe * (safe + gamma)), 0.0))
+    # the normalised form: no overflow of ell^2 for ell up to the float64 maximum (-> 1)
+    return unwrap(np.where(above, (1 - gamma / safe / safe) / (1 + gamma / safe), 0.0))
 
 
 def spike_from_eigenvalue(mu, aspect):
@@ -93,8 +95,8 @@ def spike_from_eigenvalue(mu, aspect):
             f"`mu`={mu[i]} is below the Marchenko-Pastur edge (1+sqrt(aspect))^2={edge[i]}: "
             "not an outlier, the spike strength is not identifiable")
     c = mu - 1 - gamma
-    disc = (mu - edge) * (mu - (1 - np.sqrt(gamma)) ** 2)
-    return unwrap((c + np.sqrt(disc)) / 2)
+    root = np.sqrt(mu - edge) * np.sqrt(mu - (1 - np.sqrt(gamma)) ** 2)   # sqrt of the product: no overflow
+    return unwrap(c / 2 + root / 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,12 +122,20 @@ def right_overlap(spike, aspect):
     ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return unwrap(np.where(above, (safe**2 - gamma) / (safe * (safe + 1.0)), 0.0))
+    return unwrap(np.where(above, (1 - gamma / safe / safe) / (1 + 1 / safe), 0.0))
 
 
 # ---------------------------------------------------------------------------------------------
 # Diffusion form: spikes lambda_i at VE noise variance tau
 # ---------------------------------------------------------------------------------------------
+def _representable(out, **inputs):
+    """``out``, or an error naming the inputs at which the result leaves the float64 range."""
+    if not np.all(np.isfinite(out)):
+        shown = ", ".join(f"`{k}`={v}" for k, v in inputs.items())
+        raise SpectralTheoryError(f"the result overflows float64 at {shown} (too large to represent)")
+    return out
+
+
 def _spike_aspect(spike, aspect):
     return np.broadcast_arrays(check("spike", spike), check("aspect", aspect))
 
@@ -160,7 +170,8 @@ def emergence_abar(spikes, aspect):
 
 @renamed(eigenvalue="spikes")
 def emergence_time(spikes, aspect, schedule):
-    r"""Time at which a spike emerges under ``schedule``: ``schedule.time_of_tau(emergence_tau)``.
+    r"""Time at which a spike emerges under ``schedule`` (a Schedule or a name such as ``"vp"``):
+    ``schedule.time_of_tau(emergence_tau)``.
 
     Raises
     ------
@@ -168,6 +179,7 @@ def emergence_time(spikes, aspect, schedule):
         if the emergence noise level lies outside the schedule's range of tau (the direction is then
         estimable over the whole schedule, or never); the message names the spike.
     """
+    schedule = as_schedule(schedule)
     tau = np.atleast_1d(emergence_tau(spikes, aspect))
     lo, hi = schedule.tau(schedule.t_min), schedule.tau(schedule.t_max)
     bad = (tau < lo * (1 - 1e-12)) | (tau > hi * (1 + 1e-12))
@@ -243,7 +255,9 @@ def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     ell = lam / s
     return SpikedPrediction(
         spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
-        eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
+        # s mu(ell) = (lambda + s)(1 + gamma s/lambda): no overflow of ell = lambda/s at tiny s
+        eigenvalues=np.where(ell > np.sqrt(gamma), (lam + s) * (1 + gamma * s / np.where(lam > 0, lam, 1.0)),
+                             s * (1 + np.sqrt(gamma)) ** 2),
         overlaps=np.atleast_1d(overlap(ell, gamma)),
         right_overlaps=np.atleast_1d(right_overlap(ell, gamma)),
         emergence_taus=np.atleast_1d(emergence_tau(lam, gamma)))
@@ -264,8 +278,9 @@ def overlap_curves(spikes, *positional, tau=None, aspect=None):
             raise SpectralTheoryError("overlap_curves takes `tau=` and `aspect=` by keyword")
         warn_renamed("positional (aspect, taus)", "keywords tau=, aspect=", "overlap_curves", stacklevel=4)
         aspect, tau = positional
-    if tau is None or aspect is None:
-        raise SpectralTheoryError("overlap_curves needs `tau=` (noise variances) and `aspect=`")
+    for name, value in (("tau", tau), ("aspect", aspect)):
+        if value is None:
+            raise SpectralTheoryError(f"overlap_curves needs `{name}=` (`tau`: noise variances, `aspect`: D/N)")
     lam = _spikes(spikes)
     tau = np.atleast_1d(check("tau", tau, ndim=(0, 1)))
     gamma = check("aspect", aspect, scalar_only=True)
@@ -298,7 +313,9 @@ def outlier_variance(spike, aspect):
     ell, gamma = _spike_aspect(spike, aspect)
     above = ell > np.sqrt(gamma)
     safe = np.where(above, ell, 1.0)
-    return unwrap(np.where(above, 2 * (1 + safe) ** 2 * (1 - gamma / safe**2), 0.0))
+    with np.errstate(over="ignore"):
+        out = np.where(above, 2 * (1 + safe) ** 2 * (1 - gamma / safe / safe), 0.0)
+    return unwrap(_representable(out, spike=spike))
 
 
 def edge_scale(aspect, n_samples):
@@ -336,8 +353,10 @@ def eigenvalue_std(spike, aspect, n_samples):
     ell, gamma = _spike_aspect(spike, aspect)
     n = check("n_samples", n_samples)
     gauss = np.asarray(outlier_variance(ell, gamma)) / n
-    edge = (TW1_STD * np.asarray(edge_scale(gamma, n))) ** 2
-    return unwrap(np.sqrt(gauss + edge))
+    with np.errstate(over="ignore"):
+        edge = (TW1_STD * np.asarray(edge_scale(gamma, n))) ** 2
+        out = np.sqrt(gauss + edge)
+    return unwrap(_representable(out, spike=spike, n_samples=n_samples))
 
 
 @renamed(snr="spike")

@@ -126,8 +126,24 @@ def as_batch(x, dim: int, name: str = "x"):
     return (a[None, :], True) if a.ndim == 1 else (a, False)
 
 
+#: noise levels and signal scales the posterior formulas take: powers up to sigma^4 and alpha^2/sigma^4
+#: stay normal float64 numbers inside this range (beyond it they overflow or divide by zero)
+NOISE_RANGE = (1e-50, 1e50)
+
+
+def noise_level(value, name: str, nonnegative=False) -> float:
+    """A noise level or signal scale in :data:`NOISE_RANGE` (or 0 with ``nonnegative``); errors name it."""
+    v = scalar(value, name, nonnegative=nonnegative, positive=not nonnegative, hi=NOISE_RANGE[1])
+    if v != 0 and v < NOISE_RANGE[0]:
+        raise SpectralTheoryError(f"`{name}` must be 0 or >= {NOISE_RANGE[0]} (below it sigma^4 underflows "
+                                  f"float64); got {v}" if nonnegative else
+                                  f"`{name}` must be >= {NOISE_RANGE[0]} (below it sigma^4 underflows float64); "
+                                  f"got {v}")
+    return v
+
+
 def noise_args(sigma, alpha):
-    return scalar(sigma, "sigma", positive=True), scalar(alpha, "alpha", positive=True)
+    return noise_level(sigma, "sigma"), noise_level(alpha, "alpha")
 
 
 def mixture_posterior(components, log_weights, x, sigma, alpha, want_jacobian=False):
@@ -308,8 +324,8 @@ class DataModel(ScoreModel):
     def noisy_sample(self, n, sigma, alpha=1.0, rng=None):
         """Pairs (x_0, x_t) with x_t = alpha x_0 + sigma xi: ``n`` forward-noised samples (sigma >= 0)."""
         rng = as_generator(rng)
-        sigma = scalar(sigma, "sigma", nonnegative=True)
-        alpha = scalar(alpha, "alpha", positive=True)
+        sigma = noise_level(sigma, "sigma", nonnegative=True)
+        alpha = noise_level(alpha, "alpha")
         x0 = np.asarray(self.sample(n, rng=rng), dtype=np.float64)
         return x0, alpha * x0 + sigma * rng.standard_normal(x0.shape)
 

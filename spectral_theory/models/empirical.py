@@ -20,6 +20,7 @@ from functools import cached_property
 
 from .._checks import SpectralTheoryError, array, as_generator, integer
 from ..collapse import EMPIRICAL_MARGIN, collapse_tau
+from ..parameters import check
 from ..rmt import AtomicLaw
 from ._base import LOG_2PI, PosteriorModel, as_batch, atomic_covariance_law, jvp_blocks, noise_args
 
@@ -102,13 +103,14 @@ class Empirical(PosteriorModel):
         ``EMPIRICAL_MARGIN``."""
         if n_samples is not None:
             raise SpectralTheoryError("`n_samples` does not apply to an Empirical model (it *is* the samples)")
+        tau = check("tau", tau, scalar_only=True)
         n, d, v = self.collapse_parameters
         tc = collapse_tau(n, d, v)
         if tau <= tc / EMPIRICAL_MARGIN:
             return AtomicLaw([-1.0], [1.0])
         if tau < EMPIRICAL_MARGIN * tc:
             raise SpectralTheoryError(
-                f"Empirical score at tau={tau:g}: inside the crossover around the collapse estimate "
+                f"Empirical score at `tau`={tau:g}: inside the crossover around the collapse estimate "
                 f"tau_C={tc:.4g} (N={n}, d={d}, v={v:.4g}), between tau_C/{EMPIRICAL_MARGIN:g} and "
                 f"{EMPIRICAL_MARGIN:g} tau_C the theory gives no spectral law (the posterior over "
                 "training points is neither spread nor collapsed); measure it with "

@@ -14,7 +14,7 @@ import numpy as np
 from .._checks import SpectralTheoryError, array, as_generator, integer, scalar
 from ..rmt import Silverstein
 from ._base import (Component, PosteriorModel, as_batch, atomic_covariance_law, fitted_covariance_law,
-                    jvp_blocks, mixture_posterior, noise_args)
+                    jvp_blocks, mixture_posterior, noise_args, noise_level)
 
 _ZERO = np.zeros(1)
 
@@ -175,8 +175,8 @@ class Gaussian(PosteriorModel):
         are annihilated (a noise floor c shrinks them by the same gain at :math:`\lambda = c`).
         ``sigma_t`` must be > 0 and <= ``sigma_T``.
         """
-        sT = scalar(sigma_T, "sigma_T", positive=True)
-        st = scalar(sigma_t, "sigma_t", positive=True)
+        sT = noise_level(sigma_T, "sigma_T")
+        st = noise_level(sigma_t, "sigma_t")
         if st > sT:
             raise SpectralTheoryError(f"`sigma_t` must not exceed `sigma_T`; got {st} > {sT}")
         x = array(x_T, "x_T", ndim=(1, 2))
@@ -196,7 +196,7 @@ class Gaussian(PosteriorModel):
         r"""Mean squared error :math:`\mathbb E|D(x_0 + \sigma\xi) - x_0|^2` of the exact denoiser on
         the model's own data (VE): :math:`\sum_i \sigma^2\lambda_i/(\lambda_i + \sigma^2)` over the D
         eigenvalues of C (the trace of the posterior covariance; zero variances contribute nothing)."""
-        s = scalar(sigma, "sigma", positive=True)
+        s = noise_level(sigma, "sigma")
         c = self._component                                # C = floor I + U diag(excess) U^T
         lam = c.floor + c.excess
         off = (self.dim - lam.size) * s**2 * c.floor / (c.floor + s**2)  # complement of the basis
@@ -221,8 +221,8 @@ class Gaussian(PosteriorModel):
         sigma_t : float with 0 <= sigma_t <= sigma_T.
         """
         xb, single = as_batch(x_T, self.dim, "x_T")
-        sT = scalar(sigma_T, "sigma_T", positive=True)
-        st = scalar(sigma_t, "sigma_t", nonnegative=True)
+        sT = noise_level(sigma_T, "sigma_T")
+        st = noise_level(sigma_t, "sigma_t", nonnegative=True)
         if st > sT:
             raise SpectralTheoryError(f"`sigma_t` must not exceed `sigma_T` (the flow runs towards lower noise); got {st} > {sT}")
         c = self._component

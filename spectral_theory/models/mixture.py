@@ -138,6 +138,8 @@ class MoLRG(GaussianMixture):
     def __init__(self, ambient_dim, subspace_dims, weights=None, orthogonal=True, noise=0.0, rng=None):
         n = integer(ambient_dim, "ambient_dim", minimum=1)
         dims = [integer(d, "subspace_dims[k]", minimum=1) for d in np.atleast_1d(subspace_dims)]
+        if not dims:
+            raise SpectralTheoryError("`subspace_dims` must not be empty (one dimension d_k >= 1 per component)")
         for d in dims:
             if d > n:
                 raise SpectralTheoryError(f"`subspace_dims` entry d_k = {d} exceeds ambient_dim = {n}")
@@ -160,6 +162,10 @@ class MoLRG(GaussianMixture):
     def from_bases(cls, bases, weights=None, noise=0.0):
         """MoLRG with given orthonormal bases U_k (each n x d_k) - e.g. a trained low-rank denoiser."""
         self = cls.__new__(cls)
+        if isinstance(bases, np.ndarray) and bases.ndim == 2:
+            bases = [bases]                                # one basis: one component
+        if not isinstance(bases, (list, tuple, np.ndarray)):
+            raise SpectralTheoryError(f"`bases` must be a sequence of (n, d_k) arrays; got {type(bases).__name__}")
         bs = [array(U, f"bases[{k}]", ndim=2) for k, U in enumerate(bases)]
         if not bs:
             raise SpectralTheoryError("`bases` must not be empty")

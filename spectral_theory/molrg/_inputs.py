@@ -8,6 +8,10 @@ from ..schedules import EDM, Schedule
 
 
 def _bases(bases, name="bases", dim=None):
+    if isinstance(bases, np.ndarray) and bases.ndim == 2:
+        bases = [bases]
+    if not isinstance(bases, (list, tuple, np.ndarray)):
+        raise SpectralTheoryError(f"`{name}` must be a sequence of (n, d_k) arrays; got {type(bases).__name__}")
     bs = [array(U, f"{name}[{k}]", ndim=2) for k, U in enumerate(bases)]
     if not bs:
         raise SpectralTheoryError(f"`{name}` must not be empty")

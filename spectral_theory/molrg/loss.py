@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import as_generator, integer, scalar
+from ..checks import SpectralTheoryError, array, as_generator, integer
+from ..models._base import noise_args
 from ..models import MoLRG
 from ._inputs import _bases, _data, _noise_levels
 
@@ -94,7 +95,7 @@ def pca_loss(basis, X, sigma, alpha=1.0) -> float:
     """
     X = _data(X)
     U = _bases([basis], "basis", dim=X.shape[1])[0]
-    sigma, alpha = scalar(sigma, "sigma", positive=True), scalar(alpha, "alpha", positive=True)
+    sigma, alpha = noise_args(sigma, alpha)
     c = alpha / (alpha**2 + sigma**2)
     captured = np.mean(np.sum((X @ U) ** 2, axis=1))
     return float(np.mean(np.sum(X**2, axis=1)) - (2 * c * alpha - (c * alpha) ** 2) * captured
@@ -115,7 +116,12 @@ def loss_and_gradient(bases, X, xi, sigma, alpha=1.0, weights=None):
     ``xi`` is (M, N, n); returns (loss, [grad_k (n, d_k)]).
     """
     model = low_rank_denoiser(bases, weights)
+    X = _data(X)
     N, n = X.shape
+    xi = array(xi, "xi", ndim=(2, 3))
+    if xi.shape[-2:] != (N, n):
+        raise SpectralTheoryError(f"`xi` must have shape (M, {N}, {n}) or ({N}, {n}) (noise draws of `X`); got {xi.shape}")
+    sigma, alpha = noise_args(sigma, alpha)
     x0 = np.broadcast_to(X, xi.shape).reshape(-1, n)                  # (M N, n)
     x = alpha * x0 + sigma * xi.reshape(-1, n)                       # (M N, n)
     c = alpha / (alpha**2 + sigma**2)

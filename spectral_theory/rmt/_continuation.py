@@ -7,8 +7,8 @@ by continuation:
 1. plain (damped) fixed-point iteration at ``Im z = eta_top`` (far from the spectrum, a contraction);
 2. ``eta`` shrinks geometrically (factor ``shrink``) down to ``Im z``; each level is solved by Newton
    warm-started at the previous one (fallback: fixed point, then Newton); every accepted value must
-   lie on the branch (``accept``). When ``Im z = 0`` the last level jumps from ``_ETA_FLOOR eta_top``
-   onto the axis, and the conjugate root is taken if Newton lands in the wrong half plane (for real
+   lie on the branch (``accept``). When ``Im z = 0`` the last level jumps from
+   ``_ETA_FLOOR min(eta_top, |x|)`` onto the axis, and the conjugate root is taken if Newton lands in the wrong half plane (for real
    z the equations have real coefficients, so both conjugates solve; the limit from above is wanted);
 3. if that fails, once more with the slower shrink 0.7.
 
@@ -54,7 +54,9 @@ def continuation(start, fixed_point, newton, accept, half):
         total = it
         if not ok:
             return w, total, STATUS_MAXITER
-        floor = _ETA_FLOOR * eta_top
+        # the jump onto the axis happens at Im z small against the local scale |x| (a bulk near 0 under
+        # a law whose top lies 1e12 higher needs Im z << |x|, not << eta_top)
+        floor = _ETA_FLOOR * (min(eta_top, abs(x)) if x != 0.0 else eta_top)
         while eta > y:
             eta_new = eta * shrink
             if eta_new <= y or (y == 0.0 and eta_new < floor):

@@ -127,7 +127,7 @@ def _z_of_s(s, a, v):
     """z(s) = s + sum a v s / (s - v) (real)."""
     out = s
     for k in range(a.size):
-        out += a[k] * v[k] * s / (s - v[k])
+        out += a[k] * s * (v[k] / (s - v[k]))     # v s would overflow for v ~ 1e200
     return out
 
 
@@ -346,4 +346,35 @@ def free_cumulant_moments(kappa, kmax):
             for p in range(kmax + 1):
                 new[p] += kappa[nn] * power[p]
         m = new
+    return m
+
+
+@njit(cache=True, error_model="numpy")
+def companion_moments(a, v, kmax):
+    """Moments m_0..m_kmax of the companion law of (E), in O(K kmax^2) with positive terms only.
+
+    With M(w) = sum m_n w^n (so g(z) = M(1/z)/z) and y_k = 1/(1 - v_k w M), (E) reads
+    M = 1 + w M sum_k a_k v_k y_k and y_k = 1 + v_k w M y_k; with P_k = M y_k the coefficients follow
+    order by order: m_n = sum_k a_k v_k P_k[n-1], y_k[n] = v_k P_k[n-1], P_k[n] = sum_j m_j y_k[n-j].
+    Call it with ``v`` scaled so that the support lies in [0, 1]: every coefficient is then <= 1.
+    """
+    kk = a.size
+    m = np.zeros(kmax + 1)
+    y = np.zeros((kk, kmax + 1))
+    p = np.zeros((kk, kmax + 1))
+    m[0] = 1.0
+    for k in range(kk):
+        y[k, 0] = 1.0
+        p[k, 0] = 1.0
+    for n in range(1, kmax + 1):
+        total = 0.0
+        for k in range(kk):
+            total += a[k] * v[k] * p[k, n - 1]
+            y[k, n] = v[k] * p[k, n - 1]
+        m[n] = total
+        for k in range(kk):
+            acc = 0.0
+            for j in range(n + 1):
+                acc += m[j] * y[k, n - j]
+            p[k, n] = acc
     return m

@@ -56,7 +56,7 @@ class AtomicSpectrum(AtomicLaw):
     def __init__(self, locations, weights=None):
         warnings.warn("spectral_theory.AtomicSpectrum is deprecated; use spectral_theory.rmt.AtomicLaw "
                       "(the same law)", DeprecationWarning, stacklevel=2)
-        super().__init__(locations, weights)
+        super().__init__(array(locations, "locations", ndim=1), weights)
 
 
 __all__ = ["AtomicLaw", "AtomicSpectrum"]

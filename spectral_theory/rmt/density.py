@@ -26,7 +26,8 @@ from typing import Callable
 import numpy as np
 from numpy.polynomial import legendre as _leg
 
-from ..checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
+from ..checks import (ConvergenceError, SpectralTheoryError, array, as_generator, complex_array, integer,
+                      scalar, unwrap)
 
 _GL_ORDER = 20
 _GL_T, _GL_W = _leg.leggauss(_GL_ORDER)
@@ -178,14 +179,13 @@ TW1_MEAN = -1.2065335745820
 TW1_STD = 1.2679830576398          # sqrt of the variance 1.6077810345810 (tracy_widom.moments(1))
 
 
-def _as_real_array(x, name):
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise SpectralTheoryError(f"`{name}` must be real; got {type(x).__name__}") from e
-    if np.any(np.isnan(a)):
-        raise SpectralTheoryError(f"`{name}` contains NaN")
-    return a
+#: highest moment order :meth:`SpectralDensity.moment` computes (the companion recursion is O(K k^2))
+MAX_MOMENT_ORDER = 10_000
+
+
+def _as_real_array(x, name, finite=True):
+    """A real float64 array of any shape (complex, bool, str, object and NaN are errors naming it)."""
+    return array(x, name, allow_empty=True, finite=finite)
 
 
 def _out(arr, like):
@@ -237,19 +237,23 @@ class SpectralDensity:
         return 1.0 - sum(w for _, w in self._atoms)
 
     def in_support(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        inside = np.zeros(x.shape, dtype=bool)
+        """Whether each x lies in a closed bulk of the support (atoms excluded)."""
+        return self._in_bulks(_as_real_array(x, "x", finite=False))
+
+    def _in_bulks(self, x) -> np.ndarray:
+        """in_support on an unchecked float array (NaN: False), for internal use."""
+        inside = np.zeros(np.shape(x), dtype=bool)
         for lo, hi in self._bulks:
             inside |= (x >= lo) & (x <= hi)
         return inside
 
     # ---- density and transform -----------------------------------------------------------------
     def pdf(self, x):
-        """Density of the continuous part (atoms excluded); exactly 0 outside the bulks."""
-        xa = _as_real_array(x, "x")
+        """Density of the continuous part (atoms excluded); exactly 0 outside the bulks (and at +-inf)."""
+        xa = _as_real_array(x, "x", finite=False)
         flat = xa.ravel()
         out = np.zeros(flat.shape)
-        inside = self.in_support(flat)
+        inside = self._in_bulks(flat)
         if np.any(inside):
             out[inside] = np.maximum(self._pdf_inside(flat[inside]), 0.0)
         return _out(out, xa)
@@ -261,13 +265,11 @@ class SpectralDensity:
         boundary value g(x + i0) on the cut is ``boundary_stieltjes(x)``. Lower half plane by
         g(conj z) = conj g(z).
         """
-        za = np.asarray(z, dtype=np.complex128)
-        if np.any(~np.isfinite(za)):
-            raise SpectralTheoryError("`z` must be finite")
+        za = complex_array(z, "z")                  # complex is the API here; bool/str/NaN/inf are not
         flat = za.ravel()
         real = flat.imag == 0
-        if np.any(real & self.in_support(flat.real)):
-            bad = flat.real[real & self.in_support(flat.real)][0]
+        if np.any(real & self._in_bulks(flat.real)):
+            bad = flat.real[real & self._in_bulks(flat.real)][0]
             raise SpectralTheoryError(
                 f"`z` = {bad} lies on the real axis inside the support {self.support()}, where the "
                 "Stieltjes transform has a branch cut; use Im z > 0 or `boundary_stieltjes`")
@@ -301,8 +303,9 @@ class SpectralDensity:
         return sum(q.mass for q in self._quadratures) + sum(w for _, w in self._atoms)
 
     def cdf(self, x, method: str | None = None):
-        """P(X <= x), atoms included. ``method``: "formula" (if the family has one) or "quadrature"."""
-        xa = _as_real_array(x, "x")
+        """P(X <= x), atoms included (0 at -inf, 1 at +inf). ``method``: "formula" (if the family has
+        one) or "quadrature"."""
+        xa = _as_real_array(x, "x", finite=False)
         method = self._pick(method, self._cdf_formula, "cdf")
         if method == "formula":
             return _out(np.asarray(self._cdf_formula(xa.ravel()), dtype=float), xa)
@@ -365,13 +368,22 @@ class SpectralDensity:
 
     def moment(self, k, method: str | None = None) -> float:
         """E[X^k] (atoms included). ``method``: "formula" (exact, if available) or "quadrature"."""
-        k = integer(k, "k", minimum=0)
+        k = integer(k, "k", minimum=0, maximum=MAX_MOMENT_ORDER)
         method = self._pick(method, self._moment_formula, "moment")
-        if method == "formula":
-            return float(self._moment_formula(k))
-        total = sum(w * loc ** k for loc, w in self._atoms)
-        for q in self._quadratures:
-            total += float(np.sum(q.node_mass * q.nodes ** k))
+        with np.errstate(over="ignore"):
+            if method == "formula":
+                try:
+                    total = float(self._moment_formula(k))
+                except OverflowError:                 # a Python float or int beyond float64
+                    total = np.inf
+                if not np.isfinite(total):
+                    raise SpectralTheoryError(f"`k` = {k}: the moment E[X^k] overflows float64")
+                return total
+            total = sum(w * np.float64(loc) ** k for loc, w in self._atoms)
+            for q in self._quadratures:
+                total += float(np.sum(q.node_mass * q.nodes ** k))
+        if not np.isfinite(total):
+            raise SpectralTheoryError(f"`k` = {k}: the moment E[X^k] overflows float64")
         return float(total)
 
     @staticmethod
@@ -475,8 +487,14 @@ class SpectralDensity:
         return PushforwardDensity(self, f)
 
     def jacobian_pushforward(self, tau) -> "PushforwardDensity":
-        """Law of -tau/(X + tau): the spectrum of tau * J when X is the spectrum of C."""
-        return self.pushforward(JacobianMap(tau))
+        """Law of -tau/(X + tau): the spectrum of tau * J when X is the spectrum of C (the support must
+        lie above -tau)."""
+        fmap = JacobianMap(tau)
+        pts = [e for b in self._bulks for e in b] + [x for x, _ in self._atoms]
+        if pts and min(pts) <= -fmap.tau:
+            raise SpectralTheoryError(f"`tau` = {fmap.tau}: the law's support starts at {min(pts)}, outside the "
+                                      "domain (-tau, inf) of -tau/(X + tau) (a pole inside the support)")
+        return self.pushforward(fmap)
 
     def __repr__(self):
         return f"{type(self).__name__}(support={self.support()}, atoms={self.atoms})"
@@ -556,5 +574,5 @@ class PushforwardDensity(SpectralDensity):
         return StieltjesResult(val, z, np.zeros(w.shape), np.ones(w.shape, dtype=bool))
 
 
-__all__ = ["StieltjesResult", "Gap", "SpectralDensity", "MonotoneMap", "JacobianMap",
+__all__ = ["StieltjesResult", "Gap", "SpectralDensity", "MonotoneMap", "JacobianMap", "MAX_MOMENT_ORDER",
            "PushforwardDensity"]

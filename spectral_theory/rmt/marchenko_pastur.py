@@ -25,12 +25,16 @@ The D x D law of ``C = F F^T v`` with m = alpha D columns (spectral_gaps.md) is
 """
 from __future__ import annotations
 
-from math import comb
-
 import numpy as np
 
 from ..parameters import check, renamed, renamed_attribute
-from .density import SpectralDensity, StieltjesResult
+from .density import SpectralDensity, StieltjesResult, _as_real_array
+from .silverstein import CompanionEquation
+
+
+#: a closed-form value is flagged unconverged above this scaled residual of its quadratic (never, unless
+#: a regression brings back the cancellation)
+_RESIDUAL_OK = 1e-12
 
 
 class MarchenkoPastur(SpectralDensity):
@@ -42,7 +46,7 @@ class MarchenkoPastur(SpectralDensity):
     def __init__(self, aspect, scale=1.0):
         self.aspect = c = check("aspect", aspect, scalar_only=True)
         self.scale = s = check("scale", scale, scalar_only=True)
-        self.lower_edge = s * (1.0 - np.sqrt(c)) ** 2
+        self.lower_edge = s * ((1.0 - c) / (1.0 + np.sqrt(c))) ** 2     # (1 - sqrt c)^2 without cancellation
         self.upper_edge = s * (1.0 + np.sqrt(c)) ** 2
         self._bulks = ((self.lower_edge, self.upper_edge),)
         self._atoms = ((0.0, 1.0 - 1.0 / c),) if c > 1 else ()
@@ -55,15 +59,21 @@ class MarchenkoPastur(SpectralDensity):
 
     def _stieltjes_result(self, z):
         a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.aspect
-        g = (z - s * (1 - c) - np.sqrt(z - a) * np.sqrt(z - b)) / (2 * s * c * z)
-        # residual of the quadratic s c z g^2 - (z - s(1 - c)) g + 1 = 0, scaled by its terms
-        terms = np.abs(s * c * z * g * g) + np.abs((z - s * (1 - c)) * g) + 1.0
-        res = np.abs(s * c * z * g * g - (z - s * (1 - c)) * g + 1.0) / terms
-        return StieltjesResult(g, np.zeros(z.shape, dtype=int), res, np.ones(z.shape, dtype=bool))
+        w = z - s * (1 - c)
+        root = np.sqrt(z - a) * np.sqrt(z - b)
+        # the two forms of the root are equal, (w - R)/(2scz) = 2/(w + R) since w^2 - R^2 = 4scz: take
+        # the one whose sum does not cancel (large |z|; z -> 0 with c < 1, where g(0) = -1/(s(1-c)))
+        plus = np.abs(w + root) >= np.abs(w - root)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(plus, 2 / np.where(plus, w + root, 1.0), (w - root) / (2 * s * c * z))
+        # residual of the quadratic s c z g^2 - w g + 1 = 0, scaled by its terms
+        terms = np.abs(s * c * z * g * g) + np.abs(w * g) + 1.0
+        res = np.abs(s * c * z * g * g - w * g + 1.0) / terms
+        return StieltjesResult(g, np.zeros(z.shape, dtype=int), res, res <= _RESIDUAL_OK)
 
     def boundary_stieltjes(self, x):
         """g(x + i0): on the cut the square-root product is -i sqrt((b-x)(x-a)) (limit from above)."""
-        xa = np.asarray(x, dtype=np.float64)
+        xa = _as_real_array(x, "x")
         z = xa + 0j
         a, b, s, c = self.lower_edge, self.upper_edge, self.scale, self.aspect
         inside = (xa >= a) & (xa <= b)
@@ -89,10 +99,11 @@ class MarchenkoPastur(SpectralDensity):
         return np.where(x < 0, 0.0, np.where(x >= b, 1.0, atom + np.where(x >= a, cont, 0.0)))
 
     def _moment_formula(self, k):
-        c = self.aspect
+        # the Narayana sum of the module docstring, evaluated as the companion series of
+        # GeneralizedMarchenkoPastur([s], [1], c) (positive terms, scaled: no overflow of the binomials)
         if k == 0:
             return 1.0
-        return self.scale ** k * sum(c ** r / (r + 1) * comb(k, r) * comb(k - 1, r) for r in range(k))
+        return CompanionEquation(np.array([self.aspect]), np.array([self.scale])).moments(k, "k")[k] / self.aspect
 
     def __repr__(self):
         return f"MarchenkoPastur(aspect={self.aspect}, scale={self.scale})"

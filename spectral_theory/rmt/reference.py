@@ -38,21 +38,26 @@ def _prod(factors):
     return out
 
 
+def _off_axis(z, dps):
+    """Real z moved to z + i 10^-(dps-10) (the limit from above; see the module docstring)."""
+    z = mp.mpc(z)
+    return mp.mpc(z.real, mp.mpf(10) ** (-(dps - 10))) if z.imag == 0 else z
+
+
 def companion_stieltjes(z, a, v, dps: int = 50):
     """Companion g(z) at ``dps`` digits (coefficients in increasing powers internally)."""
     with mp.workdps(dps + 10):
         a = [mp.mpf(x) for x in a]
         v = [mp.mpf(x) for x in v]
-        z = mp.mpc(z)
-        if z.imag == 0:
-            z = mp.mpc(z.real, mp.mpf(10) ** (-(dps - 10)))
+        z = _off_axis(z, dps)
         lin = [[mp.mpf(1), -vk] for vk in v]                       # 1 - v_k g
         big_p = _prod(lin)
         poly = _polyadd(_polymul([mp.mpf(0), z], big_p), [-c for c in big_p])
         for k in range(len(v)):
             pk = _prod(lin[:k] + lin[k + 1:])
             poly = _polyadd(poly, [-c for c in _polymul([mp.mpf(0), a[k] * v[k]], pk)])
-        roots = mp.polyroots(list(reversed(poly)), maxsteps=500, extraprec=4 * dps)
+        # cleanup=False: near the real axis Im g is tiny but its sign picks the branch; keep it
+        roots = mp.polyroots(list(reversed(poly)), maxsteps=500, extraprec=4 * dps, cleanup=False)
         lower = [r for r in roots if mp.im(r) < 0]
         if len(lower) != 1:
             raise ArithmeticError(f"expected one root with Im g < 0, found {len(lower)}: {roots}")
@@ -64,7 +69,7 @@ def law_stieltjes(z, a, v, c=1, dps: int = 50):
     with mp.workdps(dps + 10):
         gc = companion_stieltjes(z, a, v, dps)
         c = mp.mpf(c)
-        return (gc - (1 - c) / mp.mpc(z)) / c
+        return (gc - (1 - c) / _off_axis(z, dps)) / c     # the companion's z: the atoms at 0 cancel
 
 
 def edges(a, v, dps: int = 50):

@@ -6,7 +6,7 @@ from math import comb
 import numpy as np
 
 from ..checks import scalar
-from .density import SpectralDensity, StieltjesResult
+from .density import SpectralDensity, StieltjesResult, _as_real_array
 
 
 class Semicircle(SpectralDensity):
@@ -37,7 +37,7 @@ class Semicircle(SpectralDensity):
         return StieltjesResult(g, np.zeros(z.shape, dtype=int), res, np.ones(z.shape, dtype=bool))
 
     def boundary_stieltjes(self, x):
-        xa = np.asarray(x, dtype=np.float64)
+        xa = _as_real_array(x, "x")
         u, r = xa - self.center, self.radius
         inside = np.abs(u) <= r
         root = np.where(inside, 1j * np.sqrt(np.maximum(r * r - u * u, 0.0)),

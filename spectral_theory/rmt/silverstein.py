@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError
+from ..checks import SpectralTheoryError, integer
 from ..parameters import check, renamed, renamed_attribute
 from . import _kernels as K
-from .density import SpectralDensity, StieltjesResult
+from .density import MAX_MOMENT_ORDER, SpectralDensity, StieltjesResult, _as_real_array
 
 _TOL = 1e-15
 _MAXITER = 20000
 _RESIDUAL_OK = 1e-9
 _HARD_EDGE_TOL = 1e-13  # |sum a - 1| below this is a square system: hard edge at 0, no atom
 _N_CHUNKS = 64          # parallel chunks of the sorted grid (warm starts run inside a chunk)
+_LOG_FLOAT_MAX = float(np.log(np.finfo(np.float64).max))
 
 
 class CompanionEquation:
@@ -46,11 +47,12 @@ class CompanionEquation:
     merging; < 0 means no gap between those poles).
     """
 
-    def __init__(self, a: np.ndarray, v: np.ndarray):
+    def __init__(self, a: np.ndarray, v: np.ndarray, names=("a", "v")):
         order = np.argsort(v)
         self.a, self.v = np.ascontiguousarray(a[order]), np.ascontiguousarray(v[order])
         self.total = float(self.a.sum())
         s, minima = K.critical_points(self.a, self.v)
+        _check_resolvable(s, self.a, self.v, names)
         self.merge_margin = 1.0 - minima
         edges = K.edges_from_critical_points(s, self.a, self.v)
         if abs(self.total - 1.0) <= _HARD_EDGE_TOL:
@@ -94,31 +96,81 @@ class CompanionEquation:
     def free_cumulants(self, kmax: int) -> np.ndarray:
         return np.array([0.0] + [float(np.dot(self.a, self.v ** n)) for n in range(1, kmax + 1)])
 
-    def moments(self, kmax: int) -> np.ndarray:
-        """Moments m_0..m_kmax of the companion law (exact recursion from the free cumulants)."""
-        return K.free_cumulant_moments(self.free_cumulants(kmax), kmax)
+    def moments(self, kmax: int, name: str = "kmax") -> np.ndarray:
+        """Moments m_0..m_kmax of the companion law: the series of (E) order by order
+        (``_kernels.companion_moments``, O(K kmax^2)), computed for the law scaled to [0, 1] by its top
+        edge X and multiplied back by X^n.  ``kmax <=`` :data:`MAX_MOMENT_ORDER`; a moment beyond the
+        float64 range is an error naming ``name`` (not inf)."""
+        kmax = integer(kmax, name, minimum=0, maximum=MAX_MOMENT_ORDER)
+        top = float(self.edges[-1])                 # support in [0, top]: the scaled moments are <= 1
+        scaled = K.companion_moments(self.a, self.v / top, kmax)
+        n = np.arange(kmax + 1.0)
+        with np.errstate(over="ignore", divide="ignore"):
+            direct = scaled * top ** n
+            log_m = np.log(scaled) + n * np.log(top)
+        if np.any(log_m > _LOG_FLOAT_MAX):
+            k = int(np.argmax(log_m > _LOG_FLOAT_MAX))
+            raise SpectralTheoryError(
+                f"`{name}` = {kmax}: the moment of order {k} is about 10^{log_m[k] / np.log(10):.0f}, beyond "
+                f"float64 (orders up to {k - 1} are representable for this law)")
+        return np.where(np.isfinite(direct), direct, np.exp(log_m))
+
+
+def _check_resolvable(s, a, v, names):
+    """The critical points must be float64 numbers distinct from the poles v_k, with finite edges.
+
+    A block of weight a_k puts its critical points at s* ~ v_k (1 +- sqrt(a_k)): for a_k below ~1e-30
+    they round onto the pole (edges inf), the bulk (width ~ 4 v_k sqrt(a_k)) being narrower than the
+    float64 spacing at v_k; a variance near the float64 maximum overflows the edges z(s*) ~ v (1 + sqrt a)^2.
+    Either is an error naming the parameter (the support would be wrong, not approximate)."""
+    for k in range(v.size):
+        near = np.abs(s - v[k]) <= 8 * np.finfo(float).eps * v[k]
+        if np.any(near):
+            raise SpectralTheoryError(
+                f"`{names[0]}` value {a[k]:.3g} of the block at `{names[1]}` = {v[k]:.6g} is too small for "
+                f"float64: its bulk (width about 4 v sqrt(a) = {4 * v[k] * np.sqrt(a[k]):.3g}) is below the "
+                "resolution of its location; drop the block or merge it with another")
+    edges = K.edges_from_critical_points(s, a, v)
+    if not np.all(np.isfinite(edges)):
+        raise SpectralTheoryError(f"`{names[1]}` up to {v.max():.6g}: the support edges overflow float64 "
+                                  "(rescale the law)")
 
 
 class _CompanionLaw(SpectralDensity):
     """mu = (mu_c - (1 - c) delta_0) / c for the companion law mu_c of ``eq`` (c = 1: mu = mu_c)."""
 
-    def _setup(self, eq: CompanionEquation, c: float, atom_zero: float):
+    def _setup(self, eq: CompanionEquation, c: float, atom_zero: float, zero_mass: float = 0.0):
         self._eq, self._c = eq, c
+        self._zero_mass = zero_mass           # h_0, the population mass at 0 (GeneralizedMarchenkoPastur)
         self._bulks = eq.bulks
         self._atoms = ((0.0, atom_zero),) if atom_zero > 0 else ()
 
     def _convert(self, z, gc):
+        r"""g = (g_c - (1 - c)/z)/c without the cancellation of the companion's atom at small |z|.
+
+        With :math:`s = 1/g_c`, (E) gives :math:`z - (1-c)s = s\,[c h_0 + s\sum_k a_k/(s - v_k)]` (using
+        :math:`\sum_k a_k = c(1 - h_0)`), so :math:`g = h_0/z + \sum_k a_k/(s - v_k)\,/(c\,z\,g_c)`;
+        :math:`z g_c \to 1 - c` as :math:`z \to 0`, and at z = 0 (outside the support only for c < 1,
+        h_0 = 0) :math:`g(0) = -E[1/X] = -\sum_k (a_k/v_k)/(c(1-c))`."""
         if self._c == 1.0:
             return gc
-        return (gc - (1.0 - self._c) / z) / self._c
+        eq, c = self._eq, self._c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = 1.0 / gc
+            tail = sum(a / (s - v) for a, v in zip(eq.a, eq.v))
+            g = self._zero_mass / z + tail / (c * z * gc)
+        return np.where(z == 0, -float(np.sum(eq.a / eq.v)) / (c * (1.0 - c)) if c < 1 else np.nan, g)
 
     def _stieltjes_result(self, z):
         res = self._eq.solve(z)
-        return StieltjesResult(self._convert(z, res.value), res.iterations, res.residual, res.converged)
+        # z = 0 outside the support (c < 1, no atom): a pole of the companion only; the value is exact
+        zero = z == 0
+        return StieltjesResult(self._convert(z, res.value), res.iterations, np.where(zero, 0.0, res.residual),
+                               res.converged | zero)
 
     def boundary_stieltjes(self, x):
         """g(x + i0) for real x (not at the atom): Im g = -pi rho(x) inside the support."""
-        xa = np.asarray(x, dtype=np.float64)
+        xa = _as_real_array(x, "x")
         if self._atoms and np.any(xa == 0.0):
             raise SpectralTheoryError("`x` = 0 is an atom (a pole of the Stieltjes transform)")
         res = self._eq.solve(xa.astype(np.complex128)).raise_if_failed("boundary_stieltjes")
@@ -141,7 +193,7 @@ class _CompanionLaw(SpectralDensity):
     def _moment_formula(self, k):
         if k == 0:
             return 1.0
-        return self._eq.moments(k)[k] / self._c
+        return self._eq.moments(k, "k")[k] / self._c
 
     def stieltjes_residual(self, z, g):
         """Residual of the law's equation at a candidate value g of *this* law's transform."""
@@ -185,7 +237,7 @@ class Silverstein(_CompanionLaw):
         if vals.size == 0:
             raise SpectralTheoryError("`fractions`/`variances`: need at least one block with positive fraction and variance")
         self.fractions, self.variances = w, v
-        eq = CompanionEquation(coeffs, vals)
+        eq = CompanionEquation(coeffs, vals, ("fractions", "variances"))
         self._setup(eq, 1.0, 1.0 - min(eq.total, 1.0))
 
     def __repr__(self):
@@ -217,7 +269,7 @@ class GeneralizedMarchenkoPastur(_CompanionLaw):
         self.population_values, self.population_weights, self.aspect = t, h, c
         h0 = float(h[t == 0].sum())
         atom = h0 if c * (1.0 - h0) <= 1.0 else 1.0 - 1.0 / c
-        self._setup(CompanionEquation(c * coeffs, vals), c, atom)
+        self._setup(CompanionEquation(c * coeffs, vals, ("population_weights", "population_values")), c, atom, h0)
 
     def __repr__(self):
         return (f"GeneralizedMarchenkoPastur(population_values={self.population_values.tolist()}, "

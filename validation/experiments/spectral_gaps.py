@@ -417,7 +417,7 @@ def run_dimension(ctx):
         checks.append(Check(f"max |FD - analytic| eigenvalue of tau J at tau={tau:.3g}", 0.0,
                             np.max(np.abs(np.sort(y_fd) - y_an)), 0.0, finite_size=bound,
                             note="rounding: D * 4 eps (|s| + |x| |J|) / h (the score is linear: no truncation)"))
-        est = st.estimate_dimension(y_fd)
+        est = st.estimate_dimension(np.abs(y_fd))        # singular values of the symmetric tau J
         g = st.predicted_drop(law_c, tau, dim=D)
         read.append(est.n_below)
         pred.append(D - g.n_below)

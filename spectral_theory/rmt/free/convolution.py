@@ -37,7 +37,7 @@ import numpy as np
 
 from ...checks import SpectralTheoryError
 from .. import _kernels as K
-from ..density import SpectralDensity, StieltjesResult
+from ..density import SpectralDensity, StieltjesResult, _as_real_array
 from . import _solver as FK
 from ._laws import kernel_law
 from .edges import exact_bulks, grid_bulks
@@ -70,7 +70,7 @@ def _distance_to_support(law, w):
 
 def _exact_g(law, w):
     """g(w) and g'(w) from the law's own transform (4-point circle stencil for g')."""
-    w = np.where((w.imag == 0) & law.in_support(w.real), w + 1e-14j * (1.0 + np.abs(w)), w)
+    w = np.where((w.imag == 0) & law._in_bulks(w.real), w + 1e-14j * (1.0 + np.abs(w)), w)
     d = _distance_to_support(law, w)
     r = _STENCIL * np.maximum(d, 1e-12 * (1.0 + np.abs(w)))
     pts = np.concatenate([w, w + r, w + 1j * r, w - r, w - 1j * r])
@@ -237,8 +237,8 @@ class FreeConvolution(SpectralDensity):
         # resp. zeta / y is then real on the real axis: only the other function leaves the axis)
         inside = ((w1.imag > 0) | self._dirac[1]) & ((w2.imag > 0) | self._dirac[0]) & (g.imag < 0)
         real_dw = (np.abs(w1.imag) <= 1e-12 * np.abs(w1)) & (np.abs(w2.imag) <= 1e-12 * np.abs(w2)) & \
-            (dphi.real >= -1e-12) & (dphi.real < 1) & ~self.first.in_support(w1.real) & \
-            ~self.second.in_support(w2.real)
+            (dphi.real >= -1e-12) & (dphi.real < 1) & ~self.first._in_bulks(w1.real) & \
+            ~self.second._in_bulks(w2.real)
         branch = np.where(z.imag > 0, inside, inside | real_dw)
         return branch & (residual <= _RESIDUAL_OK)
 
@@ -297,7 +297,7 @@ class FreeConvolution(SpectralDensity):
 
     def boundary_stieltjes(self, x):
         """g(x + i0) for real x (limit from the upper half plane)."""
-        xa = np.asarray(x, dtype=np.float64)
+        xa = _as_real_array(x, "x")
         res = self._stieltjes_result(xa.ravel() + 0j)
         res.raise_if_failed("boundary_stieltjes")
         return res.value.reshape(xa.shape)[()] if xa.ndim == 0 else res.value.reshape(xa.shape)
