@@ -87,12 +87,6 @@ CORRECT = {
     *(("derived overlap gamma", c) for c in ("tiny", "huge", "empty", "misshaped")),   # huge: below BBP, 0
 }
 
-#: what the check helpers of spectral_theory (scalar, as_generator) still accept: their fix is the
-#: numeric side of issue 14; these strict xfails turn into failures to remove once it lands
-HELPERS_ACCEPT_BOOL = {("finite_difference h", "bool"), ("lanczos_extreme tol", "bool"), ("forward t", "bool"),
-                       ("reverse_sde rng", "bool")}
-
-
 def _finite(out) -> bool:
     for attr in ("final", "eigenvalues"):
         out = getattr(out, attr, out)
@@ -106,10 +100,7 @@ def _finite(out) -> bool:
 
 @pytest.mark.parametrize("bad", list(BAD))
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_is_an_error_naming_the_parameter_or_a_correct_result(case, bad, tmp_path, monkeypatch, request):
-    if (case, bad) in HELPERS_ACCEPT_BOOL:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="spectral_theory's scalar()/as_generator() "
-                                                               "accept bool (numeric side of issue 14)"))
+def test_bad_input_is_an_error_naming_the_parameter_or_a_correct_result(case, bad, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)                              # stores given as relative paths land here
     call, param = CASES[case]
     try:

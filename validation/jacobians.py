@@ -26,7 +26,7 @@ from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
 from spectral_theory._checks import ConvergenceError, SpectralTheoryError, array, as_generator, integer, scalar
 
-from .samplers import Trajectory, _real
+from .samplers import Trajectory
 
 __all__ = ["analytic", "finite_difference", "finite_difference_matrix", "lanczos_extreme",
            "model_jvp", "ExtremeEigenpairs", "spectra_along"]
@@ -35,7 +35,7 @@ _EPS = np.finfo(float).eps
 
 
 def _batch(x):
-    a = array(_real(x, "x"), "x", ndim=(1, 2))
+    a = array(x, "x", ndim=(1, 2))
     return (a[None, :], True) if a.ndim == 1 else (a, False)
 
 
@@ -146,7 +146,7 @@ def lanczos_extreme(score_or_jvp, x, sigma, alpha=1.0, k=6, which="largest", *, 
     Nothing of size D x D is formed: the working set is the Lanczos basis, O(D k).
     """
     sigma, alpha = scalar(sigma, "sigma", positive=True), scalar(alpha, "alpha", positive=True)
-    x0 = array(_real(x, "x"), "x", ndim=1)
+    x0 = array(x, "x", ndim=1)
     D = x0.size
     k = integer(k, "k", minimum=1, maximum=max(D - 1, 1))
     modes = {"largest": "LA", "smallest": "SA"}

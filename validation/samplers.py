@@ -82,20 +82,13 @@ class Trajectory:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
-def _real(value, name):
-    # complex input must not be cut to its real part by the float64 conversion in array()
-    if np.iscomplexobj(value):
-        raise SpectralTheoryError(f"`{name}` must be real; got a complex array")
-    return value
-
-
 def _start(x_T):
-    x = array(_real(x_T, "x_T"), "x_T", ndim=(1, 2))
+    x = array(x_T, "x_T", ndim=(1, 2))
     return (x[None, :] if x.ndim == 1 else x).copy()
 
 
 def _decreasing(values, name, minimum=2):
-    a = array(_real(values, name), name, ndim=1)
+    a = array(values, name, ndim=1)
     if a.size < minimum:
         raise SpectralTheoryError(f"`{name}` needs at least {minimum} points; got {a.size}")
     if np.any(np.diff(a) >= 0):
@@ -196,7 +189,7 @@ def edm_sampler(denoise, x_T, sigmas, method="heun", record=None) -> Trajectory:
     present).  ``method``: "euler" (order 1) or "heun" (order 2; the step into :math:`\sigma = 0` is Euler).
     """
     _method(method)
-    s = array(_real(sigmas, "sigmas"), "sigmas", ndim=1)
+    s = array(sigmas, "sigmas", ndim=1)
     if s.size and s[-1] > 0:
         s = np.append(s, 0.0)
     s = _decreasing(s, "sigmas")
