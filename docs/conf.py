@@ -4,7 +4,6 @@ Build (from the repository root): ``python -m sphinx -W -b html docs docs/_build
 The API pages are generated at build time from the modules' ``__all__`` (``_ext/st_docs.py``), the
 theory pages render the derivations' own sympy objects, and the gallery (``examples/``) is executed.
 """
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ sys.path.insert(0, str(DOCS / "_ext"))
 os.environ.setdefault("MPLBACKEND", "agg")
 
 import spectral_theory  # noqa: E402
+import st_docs  # noqa: E402
 
 project = "spectral-theory"
 author = "the spectral-theory developers"
@@ -54,7 +54,7 @@ autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "none"                      # numpydoc's Parameters sections carry the types
 # torch (extra `nn`) is optional: mock it so the docs build without it (only when it is absent,
 # so that the gallery uses the real thing when it is installed)
-autodoc_mock_imports = [] if importlib.util.find_spec("torch") else ["torch"]
+autodoc_mock_imports = st_docs.mock_imports()
 numpydoc_show_class_members = False             # members are documented by the class template
 numpydoc_xref_param_type = False
 numpydoc_validation_checks = set()
@@ -87,9 +87,4 @@ exclude_patterns = ["_build", "_inventories", "Thumbs.db", ".DS_Store"]
 default_role = "code"
 nitpicky = False
 
-import st_docs  # noqa: E402
-
-from sphinx.ext.autodoc.mock import mock  # noqa: E402
-
-with mock(autodoc_mock_imports):    # validation.networks imports torch
-    st_docs.write_api_pages(DOCS)   # api/*.rst from the modules' __all__, before autosummary reads them
+st_docs.write_api_pages(DOCS)       # api/*.rst from the modules' __all__, before autosummary reads them

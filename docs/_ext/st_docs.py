@@ -13,16 +13,20 @@
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 import re
+import sys
 import types
 from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
+from sphinx.ext.autodoc.mock import mock
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -76,6 +80,26 @@ def public_names(module) -> list:
         return list(module.__all__)
     return [n for n, obj in vars(module).items() if not n.startswith("_")
             and (inspect.isclass(obj) or inspect.isfunction(obj)) and obj.__module__ == module.__name__]
+
+
+#: optional extras that autodoc mocks when they are not installed (the docs build without them)
+OPTIONAL = ("torch",)
+
+
+def mock_imports() -> list:
+    return [m for m in OPTIONAL if importlib.util.find_spec(m) is None]
+
+
+@contextlib.contextmanager
+def mocked():
+    """Import under autodoc's mock of the missing optional extras, and forget what was imported so
+    (``validation.networks`` on a mocked torch must not stay in ``sys.modules`` for the gallery)."""
+    before = set(sys.modules)
+    with mock(mock_imports()):
+        yield
+    if mock_imports():
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
 
 
 def _import(name):
@@ -167,7 +191,8 @@ def write_api_pages(srcdir) -> None:
     pages when it collects the documents, before any Sphinx event an extension could hook)."""
     out = Path(srcdir) / "api"
     out.mkdir(exist_ok=True)
-    homes = assignments()
+    with mocked():
+        homes = assignments()
     toc = []
     for page, title, intro, mods in GROUPS:
         lines = [title, "=" * len(title), "", intro, ""]
@@ -187,7 +212,9 @@ def write_api_pages(srcdir) -> None:
 
 
 def report_undocumented(app) -> None:
-    for problem in undocumented():
+    with mocked():
+        problems = undocumented()
+    for problem in problems:
         logger.warning(problem)
 
 
@@ -216,6 +243,16 @@ def _para(text: str) -> nodes.paragraph:
 
 
 # -- directives ---------------------------------------------------------------------------------
+def equations(d, steps: bool = True) -> list:
+    """``[(title, [(why, tex, label)])]``: the steps and results of derivation ``d`` as the LaTeX
+    export prints them (``Derivation._equation``, the rows of ``latex_steps``/``latex_results``)."""
+    blocks = [("Steps", [(s.why, d._equation(s.lhs, s.rhs), f"{d.name}-{s.label}") for s in d.steps])] \
+        if steps else []
+    blocks.append(("Results", [(r.description, d._equation(r.symbol, r.expr), f"{d.name}-result-{r.name}")
+                               for r in d.results]))
+    return blocks
+
+
 class DerivationDirective(SphinxDirective):
     """``.. derivation:: NAME`` (options ``:steps: no`` to show results only)."""
 
@@ -252,16 +289,12 @@ class DerivationDirective(SphinxDirective):
         regime = d.regime_text + (f" (${sp.latex(d.regime)}$)." if d.regime is not sp.true else ".")
         box += nodes.rubric(text="Regime of validity")
         box += _para(regime)
-        blocks = []
-        if self.options.get("steps", "yes") != "no":
-            blocks.append(("Steps", [(s.why, s.lhs, s.rhs, s.label) for s in d.steps]))
-        blocks.append(("Results", [(r.description, r.symbol, r.expr, "result-" + r.name) for r in d.results]))
-        for title, items in blocks:
+        for title, items in equations(d, steps=self.options.get("steps", "yes") != "no"):
             box += nodes.rubric(text=title)
-            for why, lhs, rhs, label in items:
+            for why, tex, label in items:
                 if why:
                     box += _para(why)
-                box += self._math(d._equation(lhs, rhs), f"{d.name}-{label}")
+                box += self._math(tex, label)
         box += nodes.rubric(text="References")
         refs = nodes.enumerated_list()
         for r in d.references:
@@ -367,11 +400,15 @@ class Experiments(SphinxDirective):
 
 
 def drop_type_docstring(app, what, name, obj, options, lines):
-    """A module constant (``LUMA = np.array(...)``) has no docstring of its own: autodoc would show
-    its type's (ndarray's), so drop that."""
-    doc = getattr(type(obj), "__doc__", None)
-    if what in ("data", "attribute") and doc and lines and lines[0].strip() and lines[0].strip() in doc:
-        lines.clear()
+    """A module constant (``LUMA = np.array(...)``) has no docstring of its own (only a ``#:`` comment
+    would give it one): autodoc would show its type's (ndarray's), so drop that."""
+    if what not in ("data", "attribute") or isinstance(obj, type) or callable(obj):
+        return
+    words = " ".join(lines).split()
+    for doc in (getattr(obj, "__doc__", None), type(obj).__doc__):
+        if isinstance(doc, str) and words and words[3:30] == doc.split()[3:30]:
+            lines.clear()
+            return
 
 
 def setup(app):
