@@ -29,7 +29,7 @@ def textbook_ksubspaces(X, dims, restarts, max_iter, rng):
     """Baseline: restarts one at a time, per-cluster PCA by a full n x n scatter eigh."""
     best = (None, -np.inf)
     for _ in range(restarts):
-        bases = [b[0] for b in molrg._greedy_init(X, dims, 1, rng)]
+        bases = [b[0] for b in molrg.ksubspaces._greedy_init(X, dims, 1, rng)]
         labels = None
         for _ in range(max_iter):
             new = np.argmax(np.stack([np.sum((X @ U) ** 2, axis=1) for U in bases]), axis=0)

@@ -291,3 +291,8 @@ def predicted_drop(model_or_law, tau, dim=None, n_samples=None, component=None) 
     if not gaps:
         raise SpectralTheoryError(f"the spectrum of tau J has no gap at tau={tau}")
     return max(gaps, key=lambda g: g.width)
+
+
+__all__ = ["gap_profile", "gap_peak", "gap_window", "SpectralGap", "manifold_gap_profile",
+           "manifold_gap_window", "spectral_gaps", "manifold_gap", "GapProfiles", "gap_profiles",
+           "DimensionEstimate", "estimate_dimension", "predicted_drop"]

@@ -295,3 +295,8 @@ def constant_noise_steps(leading, second, tau, aspect, tol):
     if r <= 0:
         return 1
     return int(np.ceil(np.log(t) / np.log(r) - 1e-12))
+
+
+__all__ = ["LinearDenoiser", "top_eigenpairs", "pca_projection", "wiener_shrinkage", "MeanOperator",
+           "mean_projection", "mean_wiener", "ReverseMean", "reverse_mean", "steps_to_dominate",
+           "contraction_factor", "contraction_first_order", "constant_noise_steps"]

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 
-from ._checks import SpectralTheoryError, array, scalar
+from .checks import SpectralTheoryError, array, scalar
 from .collapse import EMPIRICAL_MARGIN  # noqa: F401  (re-exported: the margin jacobian_spectrum uses)
 from .rmt import SpectralDensity
 from .rmt.atomic import AtomicSpectrum  # noqa: F401  (deprecated alias of AtomicLaw, re-exported)

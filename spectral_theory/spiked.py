@@ -401,7 +401,13 @@ def interaction_overlap_scale(spike, aspect, n_samples):
     return np.minimum(terms.sum(axis=1), 1.0)
 
 
-
 #: deprecated spellings (one release): the spike strength is ``spike``, ``snr`` is ``Schedule.snr``
 effective_snr = renamed_function(effective_spike, "effective_snr")
 snr_from_eigenvalue = renamed_function(spike_from_eigenvalue, "snr_from_eigenvalue")
+
+
+__all__ = ["threshold", "top_eigenvalue", "overlap", "spike_from_eigenvalue", "right_overlap",
+           "effective_spike", "emergence_tau", "emergence_abar", "emergence_time",
+           "SpikedPrediction", "predict", "overlap_curves", "emergence_order", "TW1_MEAN",
+           "TW1_STD", "outlier_variance", "edge_scale", "critical_window", "eigenvalue_std",
+           "finite_size_bound", "subcritical_overlap_scale", "interaction_overlap_scale"]

@@ -31,7 +31,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError, SpectralTheoryException
 
 APPLICATION_ID = 0x53505357  # "SPSW": marks files written by this module
 SCHEMA_VERSION = 1
@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 _COLUMNS = ("key", "params", "seed", "status", "result", "error", "seconds", "version", "finished")
 
 
-class SweepError(RuntimeError):
+class SweepError(SpectralTheoryException, RuntimeError):
     """The sweep machinery failed mid-run (a worker process died, the cluster or the disk failed)."""
 
 

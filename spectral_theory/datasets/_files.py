@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import SpectralTheoryError
+from ..checks import SpectralTheoryError, SpectralTheoryException
 from ._dataset import Dataset, rescale
 
 IDX_IMAGES, IDX_LABELS = 2051, 2049        # 0x00000803: ubyte, 3 dims; 0x00000801: ubyte, 1 dim
@@ -121,7 +121,7 @@ def _load_mnist(path: Path, labels, pixels: str, raw: bytes | None = None) -> Da
 
 
 # ---- CIFAR pickles -------------------------------------------------------------------------------
-class _Refused(pickle.UnpicklingError):
+class _Refused(SpectralTheoryException, pickle.UnpicklingError):
     """A global the unpickler will not hand out (told apart from a merely garbled pickle)."""
 
 

@@ -202,3 +202,5 @@ class Empirical(PosteriorModel):
         idx = np.concatenate([self._logits(xb[i:i + 256], 1.0, 1.0).argmax(axis=1) for i in range(0, xb.shape[0], 256)])
         return int(idx[0]) if single else idx
 
+
+__all__ = ["Empirical"]

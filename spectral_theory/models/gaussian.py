@@ -343,3 +343,5 @@ class SpikedCovariance(Gaussian):
     def eigenvectors(self) -> np.ndarray:
         return self.directions
 
+
+__all__ = ["Gaussian", "LinearManifold", "SpikedCovariance"]

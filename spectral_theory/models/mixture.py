@@ -180,3 +180,6 @@ class MoLRG(GaussianMixture):
         n = self.bases[0].shape[0]
         comps = [Component(np.zeros(n), U, np.ones(U.shape[1]), eps) for U in self.bases]
         self._init(comps, weights)
+
+
+__all__ = ["GaussianMixture", "MoLRG"]

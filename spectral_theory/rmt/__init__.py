@@ -8,8 +8,8 @@ from .density import (TW1_MEAN, TW1_STD, Gap, JacobianMap, MonotoneMap, Pushforw
 from .marchenko_pastur import MarchenkoPastur
 from .silverstein import CompanionEquation, GeneralizedMarchenkoPastur, Silverstein
 from .atomic import AtomicLaw
-from .free import (FreeConvolution, Semicircle, free_additive_convolution,
-                   free_multiplicative_convolution)
+from .semicircle import Semicircle
+from .free import FreeConvolution, free_additive_convolution, free_multiplicative_convolution
 
 __all__ = ["SpectralDensity", "StieltjesResult", "Gap", "MonotoneMap", "JacobianMap",
            "PushforwardDensity", "MarchenkoPastur", "Silverstein", "GeneralizedMarchenkoPastur",

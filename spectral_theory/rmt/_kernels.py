@@ -24,10 +24,10 @@ Solvers (per point, ``prange`` over points):
   ``Im z > 0`` (so it never leaves the Herglotz branch) and converges globally, but only linearly and
   slowly near the real axis;
 * **Newton** on ``z(g) - z``: quadratic, but may jump to another root of the polynomial;
-* hence **continuation**: fixed point at ``Im z = eta_top`` (far from the spectrum, a contraction),
-  then ``eta`` shrinks geometrically and each level is solved by Newton warm-started at the previous
-  level (fallback: damped fixed point, then Newton again); every accepted value must satisfy the
-  Herglotz condition. On the real axis inside the support the conjugate root is taken if Newton
+* hence **continuation** (the shared driver of :mod:`._continuation`): fixed point at
+  ``Im z = eta_top`` (far from the spectrum, a contraction), then ``eta`` shrinks geometrically and
+  each level is solved by Newton warm-started at the previous level (fallback: damped fixed point,
+  then Newton again); every accepted value must satisfy the Herglotz condition. On the real axis inside the support the conjugate root is taken if Newton
   lands in the upper half plane (both are roots for real z; the limit from above has Im g <= 0).
 * real ``x`` **outside** the support: bisection in ``s`` on the monotone branch bracketing ``x``
   (exact and branch-safe), then ``g = 1/s``.
@@ -37,19 +37,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._continuation import STATUS_BRANCH, STATUS_MAXITER, STATUS_OK, chunk, continuation  # noqa: F401
+
 # Every kernel uses numba's "numpy" error model: a real division by zero gives inf/nan, which the
 # residual and status checks report as a failed point, instead of raising inside a prange loop.
 # Complex division is not covered by it (numba raises ZeroDivisionError for a zero complex
 # denominator whatever the error model), so every complex division whose denominator can vanish
 # goes through ``cdiv``.
 
-STATUS_OK = 0
-STATUS_MAXITER = 1
-STATUS_BRANCH = 2
-
 _NEWTON_MAXITER = 100
-_ETA_FACTOR = 0.25          # geometric shrink factor of Im z along the continuation
-_ETA_FLOOR = 1e-13          # relative Im z at which the continuation jumps onto the real axis
 _WARM_MARGIN = 1e-8         # a warm-started root is accepted only if Im g < -margin |g| (branch-safe)
 
 
@@ -244,40 +240,30 @@ def _solve_outside(x, s_lo, s_hi, a, v):
 
 
 @njit(cache=True, error_model="numpy")
-def _solve_continuation(z, a, v, eta_top, tol, maxiter, shrink):
-    """Continuation in Im z from eta_top down to Im z (see module docstring)."""
-    x = z.real
-    y = z.imag
-    eta = max(y, eta_top)
-    zz = complex(x, eta)
-    g, it, ok = _fixed_point(zz, 1.0 / zz, a, v, 0.5, maxiter, tol)
-    total = it
-    if not ok:
-        return g, total, STATUS_MAXITER
-    floor = _ETA_FLOOR * eta_top
-    while eta > y:
-        eta_new = eta * shrink
-        if eta_new <= y or (y == 0.0 and eta_new < floor):
-            eta_new = y
-        zz = complex(x, eta_new)
-        g_try, it, ok = _newton(zz, g, a, v, tol)
-        total += it
-        if eta_new == 0.0 and ok and g_try.imag > 0.0:
-            g_try = g_try.conjugate()      # real z: both conjugates are roots; take the limit from above
-        good = ok and (g_try.imag < 0.0 or (eta_new == 0.0 and g_try.imag <= 0.0))
-        if eta_new == 0.0 and good and g_try.imag == 0.0:
-            good = False                  # inside the support the solution is never real
-        if not good and eta_new > 0.0:
-            g_fp, it, ok = _fixed_point(zz, g, a, v, 0.5, maxiter, tol)
-            total += it
-            g_try, it, ok = _newton(zz, g_fp, a, v, tol)
-            total += it
-            good = ok and g_try.imag < 0.0
-        if not good:
-            return g_try, total, STATUS_BRANCH
-        g = g_try
-        eta = eta_new
-    return g, total, STATUS_OK
+def _start(z, p):
+    return 1.0 / z
+
+
+@njit(cache=True, error_model="numpy")
+def _fixed_point_p(z, g, p, maxiter, tol):
+    a, v = p
+    return _fixed_point(z, g, a, v, 0.5, maxiter, tol)
+
+
+@njit(cache=True, error_model="numpy")
+def _newton_p(z, g, p, tol):
+    a, v = p
+    return _newton(z, g, a, v, tol)
+
+
+@njit(cache=True, error_model="numpy")
+def _herglotz(z, g, p):
+    # inside the support (Im z = 0) too the solution is never real: Im g < 0 strictly
+    return g.imag < 0.0
+
+
+#: continuation in Im z from eta_top down to Im z, with one retry (see the module docstring)
+_solve_continuation = continuation(_start, _fixed_point_p, _newton_p, _herglotz, -1.0)
 
 
 @njit(cache=True, error_model="numpy")
@@ -297,13 +283,7 @@ def _solve_one(zi, g_prev, have_prev, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_
             g_new = g_new.conjugate()
         if ok and g_new.imag < -_WARM_MARGIN * abs(g_new):
             return g_new, it, STATUS_OK
-    g, it, st = _solve_continuation(zi, a, v, eta_top, tol, maxiter, _ETA_FACTOR)
-    if st != STATUS_OK:
-        g2, it2, st2 = _solve_continuation(zi, a, v, eta_top, tol, maxiter, 0.7)
-        it += it2
-        if st2 == STATUS_OK:
-            return g2, it, st2
-    return g, it, st
+    return _solve_continuation(zi, (a, v), eta_top, tol, maxiter)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -323,8 +303,7 @@ def solve_grid(z, a, v, gap_x_lo, gap_x_hi, gap_s_lo, gap_s_hi, eta_top, tol, ma
     status = np.zeros(n, dtype=np.int64)
     n_chunks = max(1, min(n_chunks, n))
     for c in prange(n_chunks):
-        lo = (c * n) // n_chunks
-        hi = ((c + 1) * n) // n_chunks
+        lo, hi = chunk(c, n, n_chunks)
         have_prev = False
         g_prev = 0j
         for i in range(lo, hi):

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, array, probability_vector
+from ..checks import SpectralTheoryError, array, probability_vector
 from .density import SpectralDensity, StieltjesResult
 
 
@@ -57,3 +57,6 @@ class AtomicSpectrum(AtomicLaw):
         warnings.warn("spectral_theory.AtomicSpectrum is deprecated; use spectral_theory.rmt.AtomicLaw "
                       "(the same law)", DeprecationWarning, stacklevel=2)
         super().__init__(locations, weights)
+
+
+__all__ = ["AtomicLaw", "AtomicSpectrum"]

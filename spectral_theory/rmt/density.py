@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 from numpy.polynomial import legendre as _leg
 
-from .._checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
+from ..checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
 
 _GL_ORDER = 20
 _GL_T, _GL_W = _leg.leggauss(_GL_ORDER)
@@ -554,3 +554,7 @@ class PushforwardDensity(SpectralDensity):
             val = val + (q.node_mass[None, :] / (w[:, None] - q.nodes[None, :])).sum(axis=1)
         z = np.zeros(w.shape, dtype=int)
         return StieltjesResult(val, z, np.zeros(w.shape), np.ones(w.shape, dtype=bool))
+
+
+__all__ = ["StieltjesResult", "Gap", "SpectralDensity", "MonotoneMap", "JacobianMap",
+           "PushforwardDensity"]

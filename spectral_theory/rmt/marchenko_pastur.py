@@ -96,3 +96,6 @@ class MarchenkoPastur(SpectralDensity):
 
     def __repr__(self):
         return f"MarchenkoPastur(aspect={self.aspect}, scale={self.scale})"
+
+
+__all__ = ["MarchenkoPastur"]

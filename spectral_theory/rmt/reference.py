@@ -79,3 +79,6 @@ def edges(a, v, dps: int = 50):
         roots = mp.polyroots(list(reversed(poly)), maxsteps=500, extraprec=4 * dps)
         real = sorted(mp.re(r) for r in roots if abs(mp.im(r)) < mp.mpf(10) ** (-dps // 2))
         return [s + sum(ak * vk * s / (s - vk) for ak, vk in zip(a, v)) for s in real]
+
+
+__all__ = ["companion_stieltjes", "law_stieltjes", "edges"]

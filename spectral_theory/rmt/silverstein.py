@@ -222,3 +222,6 @@ class GeneralizedMarchenkoPastur(_CompanionLaw):
     def __repr__(self):
         return (f"GeneralizedMarchenkoPastur(population_values={self.population_values.tolist()}, "
                 f"population_weights={self.population_weights.tolist()}, aspect={self.aspect})")
+
+
+__all__ = ["CompanionEquation", "Silverstein", "GeneralizedMarchenkoPastur"]
