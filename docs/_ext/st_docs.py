@@ -42,7 +42,7 @@ GROUPS = (
     ("spectral_laws", "Spectral laws", "Random-matrix spectral densities (Marchenko-Pastur, Silverstein, "
      "free convolutions) and the spectra of the score Jacobian.",
      ("spectral_theory.rmt", "spectral_theory.spectra", "spectral_theory.rmt.free",
-      "spectral_theory.rmt.reference")),
+      "spectral_theory.rmt.free.edges", "spectral_theory.rmt.reference")),
     ("spiked", "Spiked covariance and linear diffusion", "BBP transition, overlaps, emergence and "
      "power iteration (Weitzner et al.).",
      ("spectral_theory.spiked", "spectral_theory.linear_denoisers")),
