@@ -7,8 +7,10 @@ it holds), results, references and a regime of validity.  It knows how to
   when simplify cannot decide, by substituting random rational points drawn from the derivation's
   domain and regime and evaluating the residual with 50 significant digits (mpmath, via ``evalf``);
   its *numeric twins* compare the compiled result with the matching ``spectral_theory`` function;
-* **print** itself: ``latex()`` gives ``align`` environments with ``\label``\ s, ``sympy.latex(d)`` calls
-  the ``_latex`` printer hook, and ``_repr_latex_`` renders it in notebooks;
+* **print** itself (:mod:`derivations.printing`): ``latex()`` gives ``align`` environments with
+  ``\label``\ s derived from the derivation's and the step's names (stable across runs), one row per
+  element of a tuple and long sums broken over rows; ``sympy.latex(d)`` calls the ``_latex`` printer
+  hook, and ``_repr_latex_`` renders it in notebooks;
 * **compile** itself: ``numeric(result)`` returns a numba-compiled (or numpy) function of a result
   (:mod:`derivations.codegen`).
 
@@ -19,7 +21,6 @@ claim is what the machine proves; the ``why`` sentence says how they relate.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -27,6 +28,9 @@ from typing import Callable, Mapping
 import sympy as sp
 
 from spectral_theory._checks import SpectralTheoryError, as_generator
+
+from .bibliography import collect
+from .printing import MAX_ROW_WIDTH, equation_rows, latex, tex_text, tex_title
 
 #: significant digits of the random-point checks, and the residual they must reach
 CHECK_DIGITS = 50
@@ -155,7 +159,7 @@ def _resolve(dotted: str):
 
 def _describe_symbol(s) -> str:
     r"""LaTeX of a symbol's assumptions: ``\gamma > 0``, ``x \in \mathbb{R}``, ..."""
-    t = sp.latex(s)
+    t = latex(s)
     if getattr(s, "is_positive", None):
         return f"{t} > 0"
     if getattr(s, "is_nonnegative", None):
@@ -163,19 +167,8 @@ def _describe_symbol(s) -> str:
     if getattr(s, "is_real", None):
         return rf"{t} \in \mathbb{{R}}"
     if isinstance(s, sp.MatrixSymbol):
-        return rf"{t} \in \mathbb{{R}}^{{{sp.latex(s.shape[0])} \times {sp.latex(s.shape[1])}}}"
+        return rf"{t} \in \mathbb{{R}}^{{{latex(s.shape[0])} \times {latex(s.shape[1])}}}"
     return rf"{t} \in \mathbb{{C}}"
-
-
-_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
-
-
-def tex_text(text: str) -> str:
-    """Escape prose for LaTeX, leaving ``$...$`` math segments untouched."""
-    parts = re.split(r"(\$[^$]*\$)", text)
-    return "".join(p if p.startswith("$") and p.endswith("$") and len(p) > 1
-                   else "".join(_TEX_SPECIAL.get(c, c) for c in p) for p in parts)
 
 
 @dataclass(frozen=True)
@@ -304,51 +297,59 @@ class Derivation:
     def _label(self, label: str) -> str:
         return f"{self.name}:{label}"
 
-    def _equation(self, lhs, rhs, printer=None) -> str:
-        p = printer._print if printer is not None else sp.latex
-        return f"{p(lhs)} &= {p(rhs)}"
+    def _align(self, items, labels: bool, width: float = MAX_ROW_WIDTH) -> str:
+        """An ``align`` of (explanation, lhs, rhs, label) items; a multi-row item is labelled on its
+        last row (the others are ``\\nonumber``)."""
+        blocks = []
+        for why, lhs, rhs, label in items:
+            rows = equation_rows(lhs, rhs, width=width)
+            tag = rf" \label{{eq:{self._label(label)}}}" if labels else ""
+            body = " \\nonumber \\\\\n".join(rows) + tag
+            blocks.append((rf"\intertext{{{tex_text(why)}}}" + "\n" if why else "") + body)
+        return "\\begin{align}\n" + " \\\\\n".join(blocks) + "\n\\end{align}"
 
-    def latex_steps(self, labels: bool = True, printer=None) -> str:
-        r"""The steps as one ``align`` environment with ``\intertext`` explanations."""
-        lines = []
-        for i, s in enumerate(self.steps):
-            text = rf"\intertext{{{tex_text(s.why)}}}" if s.why else ""
-            label = rf" \label{{eq:{self._label(s.label)}}}" if labels else ""
-            lines.append(f"{text}\n{self._equation(s.lhs, s.rhs, printer)}{label}")
-        return "\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}"
+    def latex_steps(self, labels: bool = True, width: float = MAX_ROW_WIDTH) -> str:
+        r"""The steps as one ``align`` environment with ``\intertext`` explanations; labels
+        ``eq:<derivation>:<step>``."""
+        return self._align([(s.why, s.lhs, s.rhs, s.label) for s in self.steps], labels, width)
 
-    def latex_results(self, labels: bool = True, printer=None) -> str:
-        lines = []
-        for r in self.results:
-            label = rf" \label{{eq:{self._label('result:' + r.name)}}}" if labels else ""   # steps may share the name
-            lines.append(rf"\intertext{{{tex_text(r.description)}}}"
-                         f"\n{self._equation(r.symbol, r.expr, printer)}{label}")
-        return "\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}"
+    def latex_results(self, labels: bool = True, width: float = MAX_ROW_WIDTH) -> str:
+        """The results as one ``align``; labels ``eq:<derivation>:result:<name>`` (steps may share a name)."""
+        return self._align([(r.description, r.symbol, r.expr, "result:" + r.name) for r in self.results],
+                           labels, width)
 
-    def latex(self, level: str = "section") -> str:
-        r"""A complete LaTeX section: statement, assumptions, regime, steps, results, references."""
+    def latex(self, level: str = "section", cite: bool = True, width: float = MAX_ROW_WIDTH) -> str:
+        r"""A complete LaTeX section: statement, assumptions, regime, steps, results, references.
+
+        With ``cite`` the references are ``\cite`` d by their BibTeX keys (:mod:`derivations.bibliography`;
+        the document or the ``.bib`` file supplies the entries); without, they are listed in full.
+        ``width`` is the row width at which displayed equations break (:func:`equation_rows`)."""
         symbols = "\n".join(rf"  \item ${_describe_symbol(s)}$: {tex_text(text)}"
                             for s, text in self.symbols.items())
-        refs = "\n".join(rf"  \item {tex_text(r)}" for r in self.references)
+        refs = collect(self.references)
+        references = (rf"\paragraph{{References.}} \cite{{{','.join(r.key for r in refs)}}}." if cite else
+                      "\n".join([r"\paragraph{References.}", r"\begin{itemize}",
+                                 *(rf"  \item {r.text()}" for r in refs), r"\end{itemize}"]))
         return "\n".join([
-            rf"\{level}{{{tex_text(self.title)}}}\label{{sec:{self.name}}}",
+            rf"\{level}{{{tex_title(self.title)}}}\label{{sec:{self.name}}}",
             rf"\noindent\textbf{{Derivation}} \texttt{{{tex_text(self.name)}}}. {tex_text(self.statement)}",
             "", r"\paragraph{Symbols and assumptions.}", r"\begin{itemize}", symbols, r"\end{itemize}",
             rf"\paragraph{{Regime of validity.}} {tex_text(self.regime_text)}"
-            + (rf" (${sp.latex(self.regime)}$)." if self.regime is not sp.true else "."),
-            "", r"\paragraph{Steps.}", self.latex_steps(),
-            "", r"\paragraph{Results.}", self.latex_results(),
-            "", r"\paragraph{References.}", r"\begin{itemize}", refs, r"\end{itemize}", ""])
+            + (rf" (${latex(self.regime)}$)." if self.regime is not sp.true else "."),
+            "", r"\paragraph{Steps.}", self.latex_steps(width=width),
+            "", r"\paragraph{Results.}", self.latex_results(width=width),
+            "", references, ""])
 
     def _latex(self, printer) -> str:
-        """sympy printer hook: ``sympy.latex(derivation)`` gives steps and results (no labels)."""
+        """sympy printer hook: ``sympy.latex(derivation)`` gives steps and results (no labels), printed
+        by :class:`~derivations.printing.TexPrinter` whatever printer asked."""
         return r"\begin{aligned}" + " \\\\ ".join(
-            self._equation(x.lhs if isinstance(x, Step) else x.symbol,
-                           x.rhs if isinstance(x, Step) else x.expr, printer)
-            for x in (*self.steps, *self.results)) + r"\end{aligned}"
+            row for x in (*self.steps, *self.results)
+            for row in equation_rows(x.lhs if isinstance(x, Step) else x.symbol,
+                                     x.rhs if isinstance(x, Step) else x.expr)) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:
-        return "$$" + sp.latex(self) + "$$"
+        return "$$" + latex(self) + "$$"
 
     def __repr__(self) -> str:
         return (f"Derivation({self.name!r}: {len(self.steps)} steps, results "

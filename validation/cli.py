@@ -46,11 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     v.add_argument("--seed", type=int, default=20241016, help="root seed of every random stream")
     v.add_argument("--quiet", action="store_true", help="no progress bars")
+    v.add_argument("--format", default="png",
+                   help="figure formats, comma-separated among png, pdf, svg (default: %(default)s)")
+    v.add_argument("--style", choices=("paper", "talk"), default="paper",
+                   help="figure sizes, fonts and line widths (default: %(default)s)")
     v.set_defaults(func=_validate)
 
-    t = sub.add_parser("latex", help="write a standalone LaTeX document of the derivations")
+    t = sub.add_parser("latex", help="write a standalone LaTeX document of the derivations, or snippets")
     t.add_argument("names", nargs="*", help="derivation names (default: all)")
-    t.add_argument("--out", default="derivations.tex", help="output .tex file (default: %(default)s)")
+    t.add_argument("--out", default=None,
+                   help="output .tex file (default: derivations.tex, or NAME.tex with --snippet)")
+    t.add_argument("--snippet", action="store_true",
+                   help="write the NAMES as a fragment to \\input (no preamble) and a .bib of their references")
     t.set_defaults(func=_latex)
 
     ls = sub.add_parser("list", help="list registered experiments and derivations")

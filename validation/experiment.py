@@ -94,7 +94,8 @@ class Series:
     """One plotted series: ``kind`` is "line" (theory curve), "points" (with optional ``yerr``),
     "hist" (``x`` = samples, plotted as a density histogram), "step" or "vline"/"hline" (``x``/``y``
     scalar positions), "band" (``y`` lower, ``yerr`` upper), "heatmap" (``z`` a len(y) x len(x) grid of
-    values at columns ``x`` and rows ``y``)."""
+    values at columns ``x`` and rows ``y``).  Series with the same ``group`` (a theory curve and its
+    measurement) are drawn in one colour; labels may use matplotlib mathtext (``$\\hat\\lambda$``)."""
 
     kind: str
     x: list
@@ -102,6 +103,7 @@ class Series:
     yerr: list | None = None
     label: str = ""
     z: list | None = None
+    group: str = ""
 
     def __post_init__(self):
         if self.kind not in ("line", "points", "hist", "step", "vline", "hline", "band", "heatmap"):
@@ -117,11 +119,13 @@ class Series:
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure as data: one or more panels, each a list of series."""
+    """A figure as data: one or more panels, each a list of series; ``caption`` (markdown) is printed
+    under the figure in the report, e.g. to say why theory sits outside the sampled band."""
 
     name: str
     title: str
     panels: list  # list of dict(title=..., xlabel=..., ylabel=..., series=[Series], logx=False, logy=False)
+    caption: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@
     verdict, critical value, parameters, notes, checks with tolerance and verdict, figures as data) plus
     ``error`` (traceback of an experiment that failed to run, else null).  Strict JSON: non-finite
     numbers are written as null.  :func:`load_results` reads it back.
-``DIR/figures/<figure>.png``
-    each figure specification rendered with matplotlib (theory curves over simulated histograms or
-    points with error bars); skipped without matplotlib (optional extra ``plot``).
+``DIR/figures/<figure>.png`` (and ``.pdf``/``.svg`` when asked for)
+    each figure specification rendered by :mod:`validation.figures` (theory curves over simulated
+    histograms or points with error bars); skipped without matplotlib (optional extra ``plot``).
 ``DIR/report.md``
     per experiment: claim, source, verdict, timing, parameters, the checks (prediction, measurement +-
-    standard error, tolerance, verdict, the finite-size note) and the embedded figures.
+    standard error, tolerance, verdict, the finite-size note) and the embedded figures with their
+    captions and links to the vector files.
 """
 from __future__ import annotations
 
@@ -30,11 +31,15 @@ def _atomic_write(path: Path, text: str):
     os.replace(tmp, path)                     # a reader never sees half a file
 
 
-def write_report(out_dir, records, meta=None) -> dict:
-    """Write results.json, the PNG figures (if matplotlib imports) and report.md into ``out_dir``.
+def write_report(out_dir, records, meta=None, formats=("png",), style="paper") -> dict:
+    """Write results.json, the figures (if matplotlib imports) and report.md into ``out_dir``.
 
-    Returns the paths written: ``results``, ``report``, ``figures`` (list, empty without matplotlib).
+    ``formats`` (png, pdf, svg) and ``style`` ("paper" or "talk") are passed to
+    :func:`validation.figures.render_figures`.  Returns the paths written: ``results``, ``report``,
+    ``figures`` (the PNGs, or the first format's files without PNG; empty without matplotlib).
     """
+    from .figures import check_formats, render_figures
+    formats = check_formats(formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     meta = dict(meta or {})
@@ -47,9 +52,9 @@ def write_report(out_dir, records, meta=None) -> dict:
     meta.setdefault("python", platform.python_version())
     results = out / RESULTS
     _atomic_write(results, json.dumps(dict(meta=meta, experiments=list(records)), indent=1, allow_nan=False))
-    figures = render_figures(records, out / FIGURES)
+    figures = render_figures(records, out / FIGURES, formats, style)
     report = out / REPORT
-    _atomic_write(report, markdown(records, meta, {p.stem for p in figures}))
+    _atomic_write(report, markdown(records, meta, {p.stem for p in figures}, formats))
     return dict(results=results, report=report, figures=figures)
 
 
@@ -62,69 +67,6 @@ def load_results(path) -> tuple:
     return data["meta"], data["experiments"]
 
 
-# ---- figures -----------------------------------------------------------------------------------
-def render_figures(records, folder) -> list:
-    """Render every figure of every record to ``folder/<name>.png``; [] if matplotlib is missing."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure as MplFigure
-    except ImportError:
-        return []
-    folder = Path(folder)
-    written = []
-    for rec in records:
-        for spec in rec.get("figures") or []:
-            folder.mkdir(parents=True, exist_ok=True)
-            panels = spec["panels"]
-            fig = MplFigure(figsize=(5.2 * len(panels), 4.0), layout="constrained")
-            FigureCanvasAgg(fig)
-            axes = fig.subplots(1, len(panels), squeeze=False)[0]
-            for ax, panel in zip(axes, panels):
-                _draw_panel(ax, panel)
-            fig.suptitle(spec.get("title", spec["name"]))
-            path = folder / f"{spec['name']}.png"
-            fig.savefig(path, dpi=110)
-            written.append(path)
-    return written
-
-
-def _draw_panel(ax, panel):
-    for s in panel.get("series", []):
-        kind, x, y, yerr, label = s["kind"], s.get("x"), s.get("y"), s.get("yerr"), s.get("label") or None
-        if kind == "line":
-            ax.plot(x, y, lw=1.8, label=label)
-        elif kind == "points":
-            ax.errorbar(x, y, yerr=yerr, fmt="o", ms=4, capsize=2, label=label)
-        elif kind == "hist":
-            xs = [v for v in x if v is not None]
-            if xs:
-                ax.hist(xs, bins=min(80, max(10, int(len(xs) ** 0.5))), density=True, alpha=0.45, label=label)
-        elif kind == "step":
-            ax.step(x, y, where="mid", label=label)
-        elif kind == "vline":
-            for v in x:
-                ax.axvline(v, color="0.4", ls=":", lw=1, label=label)
-                label = None
-        elif kind == "hline":
-            for v in (y if y is not None else x):
-                ax.axhline(v, color="0.4", ls=":", lw=1, label=label)
-                label = None
-        elif kind == "band":
-            ax.fill_between(x, y, yerr, alpha=0.25, label=label)
-        elif kind == "heatmap":
-            mesh = ax.pcolormesh(x, y, s["z"], shading="nearest", cmap="viridis")
-            ax.figure.colorbar(mesh, ax=ax, label=label)
-    if panel.get("logx"):
-        ax.set_xscale("log")
-    if panel.get("logy"):
-        ax.set_yscale("log")
-    ax.set_title(panel.get("title", ""), fontsize=10)
-    ax.set_xlabel(panel.get("xlabel", ""))
-    ax.set_ylabel(panel.get("ylabel", ""))
-    if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize=8)
-
-
 # ---- markdown ----------------------------------------------------------------------------------
 def _num(v):
     return "n/a" if v is None else f"{v:.4g}"
@@ -134,8 +76,9 @@ def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(records, meta, rendered=()) -> str:
-    """The report.md text (figures embedded when their PNG was rendered)."""
+def markdown(records, meta, rendered=(), formats=("png",)) -> str:
+    """The report.md text: figures embedded (PNG) and linked (vector formats) when rendered, each
+    followed by its caption."""
     counts = {}
     for r in records:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
@@ -168,8 +111,18 @@ def markdown(records, meta, rendered=()) -> str:
             lines += ["", r["notes"]]
         for spec in r.get("figures") or []:
             if spec["name"] in rendered:
-                lines += ["", f"![{spec.get('title', spec['name'])}]({FIGURES}/{spec['name']}.png)"]
+                lines += [""] + _figure_lines(spec, formats)
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["write_report", "load_results", "render_figures", "markdown"]
+def _figure_lines(spec, formats) -> list:
+    name, title = spec["name"], spec.get("title", spec["name"])
+    files = [f"[{fmt.upper()}]({FIGURES}/{name}.{fmt})" for fmt in formats if fmt != "png"]
+    lines = [f"![{title}]({FIGURES}/{name}.png)"] if "png" in formats else []
+    text = " ".join(t for t in (f"*{title}.*" if "png" not in formats else "", spec.get("caption", "")) if t)
+    if files:
+        text += (" " if text else "") + "Vector: " + ", ".join(files) + "."
+    return lines + (["", text] if lines and text else [text] if text else [])
+
+
+__all__ = ["write_report", "load_results", "markdown"]

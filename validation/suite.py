@@ -199,6 +199,9 @@ def format_summary(records, preset) -> str:
 def validate_cli(args) -> int:
     names = resolve_names(getattr(args, "names", None), registry().keys())
     out = check_output_dir(args.out)
+    from .figures import check_formats, style
+    formats, fig_style = check_formats(getattr(args, "format", "png")), getattr(args, "style", "paper")
+    style(fig_style)                               # bad figure options fail before the experiments run
     progress = not getattr(args, "quiet", False)
     started = time.perf_counter()
     # experiments are many small dense problems: one BLAS thread per process, parallelism from --workers
@@ -218,7 +221,7 @@ def validate_cli(args) -> int:
     from .report import write_report
     meta = dict(preset=args.preset, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
                 wall_seconds=wall, command=" ".join(sys.argv))
-    paths = write_report(out, records, meta)
+    paths = write_report(out, records, meta, formats=formats, style=fig_style)
     print(f"wall time {wall:.1f} s; report: {paths['report']}" +
           ("" if paths["figures"] or not any(r["figures"] for r in records) else " (no figures: matplotlib is not installed)"))
     return 1 if any(r["verdict"] in (DISAGREE, ERROR) for r in records) else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..printing import Notation
 from ..core import Derivation, Eq, Result, Step, Twin
 from ..sampling import rational_matrix, symmetric_matrix
 from ..symbols import eig as mu, ell, g, gamma, theta, z
@@ -45,8 +46,9 @@ def build() -> Derivation:
                    sp.Determinant(zr * I3 - A) * (1 - theta * sp.Trace(yv.T * sp.Inverse(zr * I3 - A) * yv)))
     push = Eq(Z2.T * sp.Inverse(zr * I2 - Z2 * Z2.T) * Z2, zr * sp.Inverse(zr * I3 - Z2.T * Z2) - I3)
     above = ell > sp.sqrt(gamma)
-    Rs, Ov = sp.Symbol(r"R_{uu}(z)"), sp.Symbol(r"|\langle\hat{u},u\rangle|^{2}")
-    Mu, Ls = sp.Symbol(r"\mu"), sp.Symbol(r"\ell(\mu)")
+    Rs, Ov = sp.Function("R_uu")(z), Notation("overlap", r"|\langle\hat{u},u\rangle|^{2}")
+    Mu = sp.Symbol("mu")
+    Ls = sp.Function("ell")(Mu)
 
     steps = (
         Step(Qh, 0,
@@ -115,7 +117,7 @@ def build() -> Derivation:
         Result("overlap", Ov, sp.Piecewise((overlap, above), (0, True)), (ell, gamma),
                "Squared overlap of the top sample eigenvector with the spike (0 below the threshold).",
                regime=sp.true),
-        Result("threshold", sp.Symbol(r"\ell_c"), sp.sqrt(gamma), (gamma,), "BBP threshold.", regime=sp.true),
+        Result("threshold", sp.Symbol("ell_c"), sp.sqrt(gamma), (gamma,), "BBP threshold.", regime=sp.true),
         Result("snr_from_eigenvalue", Ls, ell_stable, (mu, gamma),
                "Spike strength from an outlier eigenvalue.", regime=mu >= edge,
                regime_text="mu >= (1+sqrt(gamma))^2 (an outlier)"),
@@ -132,15 +134,8 @@ def build() -> Derivation:
                  z: "spectral parameter", g: "Stieltjes transform of the bulk",
                  h: "companion Stieltjes transform", zr: "a real point outside the spectrum"},
         steps=steps, results=results,
-        references=("J. Baik, G. Ben Arous, S. Péché, Phase transition of the largest eigenvalue for nonnull "
-                    "complex sample covariance matrices, Ann. Probab. 33 (2005).",
-                    "J. Baik, J. W. Silverstein, Eigenvalues of large sample covariance matrices of spiked "
-                    "population models, J. Multivariate Anal. 97 (2006).",
-                    "D. Paul, Asymptotics of sample eigenstructure for a large dimensional spiked covariance "
-                    "model, Statist. Sinica 17 (2007).",
-                    "F. Benaych-Georges, R. R. Nadakuditi, The eigenvalues and eigenvectors of finite, low rank "
-                    "perturbations of large random matrices, Adv. Math. 227 (2011).",
-                    "Project notes theory/spiked.md."),
+        references=("baik2005phase", "baik2006eigenvalues", "paul2007asymptotics", "benaych2011eigenvalues",
+                    "notes:spiked"),
         regime=sp.true, regime_text="$D, N \\to \\infty$ with $\\gamma = D/N$ fixed; one spike",
         domain={gamma: (0.05, 3), ell: (0.05, 6), z: (0.1, 10), g: (-2, 2), h: (-2, 2),
                 mu: (0.1, 20), zr: (5, 9), theta: (1.05, 7),

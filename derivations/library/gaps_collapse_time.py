@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..printing import Notation
 from ..core import Derivation, Eq, Result, Step, Twin
 from ..symbols import tau, x
 
@@ -26,7 +27,8 @@ def build() -> Derivation:
     condition = sp.expand_log(log_others - log_true, force=True)
     tau_c = s2 / (P ** (2 / d) - 1)
     roots = sp.solve(sp.Eq(condition, 0), tau)
-    Z, Lw, Tc, tC = sp.symbols(r"\mathbb{E}_y[k] \log{w_{\ne}} \tau_C t_C")
+    Z, Lw = Notation("mean_kernel", r"\mathbb{E}_y[k]"), Notation("log_others", r"\log\sum_{i>1} k_i")
+    Tc, tC = sp.symbols("tau_C t_C")
     steps = (
         Step(Z, per_dim,
              "P training points $y_i \\sim N(0, \\sigma^2 I_d)$, a noisy point $x = y_1 + \\sqrt\\tau\\,\\xi$. "
@@ -65,8 +67,7 @@ def build() -> Derivation:
                  tau: "VE noise variance", x: "one coordinate of the noisy point", yv: "one coordinate of a training point",
                  t: "OU time"},
         steps=steps, results=results,
-        references=("G. Biroli, T. Bonnaire, V. de Bortoli, M. Mezard, Dynamical regimes of diffusion models, "
-                    "arXiv:2402.18491 (2024).", "Project notes theory/spectral_gaps.md."),
+        references=("biroli2024dynamical", "notes:spectral_gaps"),
         regime=P > 1, regime_text="P > 1",
         domain={P: (2, 1e5), d: (1, 50), s2: (0.1, 5), tau: (0.01, 10), x: (-3, 3), yv: (-3, 3)},
         twins=(Twin("collapse_tau", "vs spectral_theory.collapse_tau and collapse_time(OU)", _twin_collapse,

@@ -26,7 +26,8 @@ def build() -> Derivation:
     rho_j_pushed = rho_c.subs(lam, lam_of_y) * sp.diff(lam_of_y, y)
     rho_j = sp.sqrt((tau + lo_c) * (tau + hi_c) * (y - y_lo) * (y_hi - y)) / (2 * sp.pi * v * y**2 * (1 + y))
     inside = (y > y_lo) & (y < y_hi)
-    R, Rj, Ylo, Yhi, L = sp.symbols(r"\rho_C(\lambda) \rho_J(y) y_- y_+ \lambda(y)")
+    R, Rj, L = sp.Function("rho_C")(lam), sp.Function("rho_J")(y), sp.Function("lambda")(y)
+    Ylo, Yhi = sp.symbols("y_- y_+")
 
     steps = (
         Step(R, rho_c,
@@ -64,15 +65,13 @@ def build() -> Derivation:
     return Derivation(
         name=NAME, title=TITLE,
         statement=("For data on a linear manifold with one variance block the spectrum of $\\tau J$ is an "
-                   "atom of weight $1 - \\alpha$ at $-1$ plus a bulk with the closed-form density "
-                   "$\\rho_J(y) = \\sqrt{(\\tau+\\lambda_-)(\\tau+\\lambda_+)(y-y_-)(y_+-y)}/(2\\pi v y^2(1+y))$, "
-                   "$\\lambda_\\pm = v(1\\pm\\sqrt\\alpha)^2$, $y_\\pm = -\\tau/(\\tau+\\lambda_\\mp)$."),
+                   "atom of weight $1 - \\alpha$ at $-1$ plus a bulk on $(y_-, y_+)$ with the closed-form density "
+                   "$\\rho_J(y) \\propto \\sqrt{(y-y_-)(y_+-y)}/(y^2(1+y))$ (the result below), "
+                   "$y_\\pm = -\\tau/(\\tau+\\lambda_\\mp)$, $\\lambda_\\pm = v(1\\pm\\sqrt\\alpha)^2$."),
         symbols={v: "latent variance of the block", al: "block fraction $m/D$", tau: "VE noise variance",
                  lam: "eigenvalue of $C$", y: "eigenvalue of $\\tau J$"},
         steps=steps, results=results,
-        references=("V. A. Marchenko, L. A. Pastur, Distribution of eigenvalues for some sets of random "
-                    "matrices, Math. USSR-Sbornik 1 (1967).",
-                    "G. Ventura et al., arXiv:2410.05898 (ICLR 2025).", "Project notes theory/spectral_gaps.md."),
+        references=("marchenko1967distribution", "ventura2025manifolds", "notes:spectral_gaps"),
         regime=al < 1, regime_text="$0 < \\alpha < 1$ (fewer latent directions than dimensions), $D \\to \\infty$",
         domain={v: (0.2, 5), al: (0.02, 0.95), tau: (0.01, 20), lam: (0.01, 20), y: (-0.999, -0.001)},
         twins=(Twin("jacobian_spectrum_single_block",

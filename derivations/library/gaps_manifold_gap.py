@@ -19,7 +19,8 @@ al = sp.Symbol("alpha_m", positive=True)
 def build() -> Derivation:
     image = -tau / (lam + tau)
     width = image.subs(lam, gm) - image.subs(lam, 0)
-    W, Tm, Tc, Tt = sp.symbols(r"W(\tau) \tau_{\mathrm{gap}} \tau_{\mathrm{cons}} \tau_{\mathrm{triv}}")
+    W = sp.Function("W")(tau)
+    Tm, Tc, Tt = sp.symbols("tau_gap tau_cons tau_triv")
     t_gap = sp.solve(sp.Eq(width, delta), tau)[0]
     t_cons = sp.solve(sp.Eq(image.subs(lam, gm), -delta), tau)[0]
     t_triv = sp.solve(sp.Eq(image.subs(lam, gp) + 1, delta), tau)[0]
@@ -45,7 +46,7 @@ def build() -> Derivation:
         Step(Tt, t_triv,
              "Trivial phase: the whole spectrum within $\\Delta$ of $-1$ until the top tangent eigenvalue "
              "$-\\tau/(\\gamma_+ + \\tau)$ leaves it.", "trivial", claim=Eq(t_triv, gp * (1 - delta) / delta)),
-        Step(sp.Symbol(r"\gamma_-^{(1)}"), gm_one,
+        Step(sp.Symbol("gamma_-__(1)"), gm_one,
              "For one block of variance $v$ and fraction $\\alpha$ (Gaussian $F$), $\\gamma_-$ is the lower "
              "Marchenko-Pastur edge; checked: it is the smaller root of $(\\lambda - v(1+\\alpha))^2 = 4v^2\\alpha$.",
              "one_block_edge", claim=Eq((gm_one - v * (1 + al)) ** 2, 4 * v**2 * al)),
@@ -56,7 +57,7 @@ def build() -> Derivation:
         Result("tau_visible", Tm, gm * (1 - delta) / delta, (gm, delta), "Largest tau with manifold gap >= Delta."),
         Result("tau_consolidation", Tc, gm * delta / (1 - delta), (gm, delta), "Coverage/consolidation boundary."),
         Result("tau_trivial", Tt, gp * (1 - delta) / delta, (gp, delta), "Trivial/coverage boundary."),
-        Result("gamma_minus_one_block", sp.Symbol(r"\gamma_-^{(1)}"), gm_one, (v, al),
+        Result("gamma_minus_one_block", sp.Symbol("gamma_-__(1)"), gm_one, (v, al),
                "Lower edge for one block.", regime=al < 1, regime_text="0 < alpha_m < 1"),
     )
     return Derivation(
@@ -69,7 +70,7 @@ def build() -> Derivation:
                  tau: "VE noise variance", lam: "eigenvalue of $C$", delta: "resolution threshold",
                  v: "block variance", al: "block fraction $m/D$"},
         steps=steps, results=results,
-        references=("G. Ventura et al., arXiv:2410.05898 (ICLR 2025).", "Project notes theory/spectral_gaps.md."),
+        references=("ventura2025manifolds", "notes:spectral_gaps"),
         regime=delta < sp.Rational(1, 2), regime_text="resolution $0 < \\Delta < 1/2$",
         domain={gm: (0.01, 5), gp: (0.5, 50), tau: (0.01, 20), lam: (0.01, 20), delta: (0.01, 0.49),
                 v: (0.2, 5), al: (0.02, 0.95)},

@@ -8,7 +8,7 @@ from ..core import Derivation, Eq, Result, Step, Twin
 from ..symbols import tau, x
 
 NAME = "gaps_two_point_instability"
-TITLE = "Symmetric two-point instability: speciation at tau = a^2"
+TITLE = "Symmetric two-point instability: speciation at $\\tau = a^2$"
 
 a = sp.Symbol("a", positive=True)
 
@@ -23,7 +23,7 @@ def build() -> Derivation:
     score_closed = (-x + a * sp.tanh(a * x / tau)) / tau
     J0 = sp.diff(score_closed, x).subs(x, 0)
     root = sp.solve(sp.Eq(J0, 0), tau)
-    S, J, Ts = sp.symbols(r"s(x) J(0) \tau_S")
+    S, J, Ts = sp.Function("s")(x), sp.Function("J")(0), sp.Symbol("tau_S")
     steps = (
         Step(S, score_closed,
              "Data at $\\pm a$ with equal weights, VE noise $\\tau$: the noisy density is a two-Gaussian mixture "
@@ -54,9 +54,7 @@ def build() -> Derivation:
                    "speciation noise variance $\\tau_S = a^2$, the largest covariance eigenvalue."),
         symbols={a: "half-distance between the two points", tau: "VE noise variance", x: "position"},
         steps=steps, results=results,
-        references=("G. Raya, L. Ambrogioni, Spontaneous symmetry breaking in generative diffusion models, "
-                    "NeurIPS 2023 (arXiv:2305.19693).",
-                    "G. Biroli, T. Bonnaire, V. de Bortoli, M. Mezard, arXiv:2402.18491 (2024)."),
+        references=("raya2023spontaneous", "biroli2024dynamical"),
         regime=sp.true, regime_text="all $a, \\tau > 0$",
         domain={a: (0.1, 3), tau: (0.05, 10), x: (-3, 3)},
         twins=(Twin("two_point_empirical", "vs spectral_theory.speciation_tau and Empirical([+a, -a]).score_jacobian(0)",

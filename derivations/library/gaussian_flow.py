@@ -27,9 +27,9 @@ def build() -> Derivation:
     factor = sp.sqrt((lam0 + sigma**2) / (lam0 + sT**2))
     closed = (xT - m) * factor
     flow = m + (xT - m) * sp.sqrt((lam0 + st_**2) / (lam0 + sT**2))
-    dxs = sp.Symbol(r"\frac{dx}{d\sigma}")
+    dxs = sp.Derivative(sp.Function("x")(sigma), sigma)
     steps = (
-        Step(dxs, (xs - sp.Symbol("D(x)")) / sigma,
+        Step(dxs, (xs - sp.Function("D")(xs)) / sigma,
              "Probability-flow ODE in VE form ($\\alpha = 1$): $dx/d\\sigma = -\\sigma\\,\\nabla\\log p_\\sigma(x) = "
              "(x - D(x;\\sigma))/\\sigma$, with the Gaussian denoiser $D = m + \\lambda(x - m)/(\\lambda + \\sigma^2)$ "
              "of derivation gaussian_tweedie along an eigendirection of eigenvalue $\\lambda \\ge 0$.", "ode",
@@ -42,7 +42,7 @@ def build() -> Derivation:
              "the ODE and meets the initial condition).", "dsolve",
              claim=(Eq(solution, closed), Eq(sp.diff(closed, sigma), sigma * closed / (lam0 + sigma**2)),
                     Eq(closed.subs(sigma, sT), xT - m))),
-        Step(sp.Symbol("x(\\sigma_t)"), flow,
+        Step(sp.Function("x")(st_), flow,
              "Evaluating at $\\sigma_t$. Off the data subspace ($\\lambda = 0$) the factor is $\\sigma_t/\\sigma_T$; "
              "at $\\sigma_t = 0$ it is $\\sqrt{\\lambda/(\\lambda + \\sigma_T^2)}$, which maps "
              "$x_T \\sim N(m, \\lambda + \\sigma_T^2)$ to an exact sample of $N(m, \\lambda)$ (checked).", "flow",
@@ -50,7 +50,7 @@ def build() -> Derivation:
                     Eq((flow.subs(st_, 0) - m) ** 2 / (xT - m) ** 2 * (lam0 + sT**2), lam0))),
     )
     results = (
-        Result("flow", sp.Symbol("x(\\sigma_t)"), flow, (xT, m, lam0, sT, st_),
+        Result("flow", sp.Function("x")(st_), flow, (xT, m, lam0, sT, st_),
                "Exact solution from $\\sigma_T$ down to $\\sigma_t$ along an eigendirection.",
                regime=st_ <= sT, regime_text="0 <= sigma_t <= sigma_T"),
     )
@@ -63,11 +63,7 @@ def build() -> Derivation:
                  sigma: "noise level (the ODE's time)", sT: "initial noise level", st_: "final noise level",
                  xT: "initial point", xs: "point at noise level $\\sigma$"},
         steps=steps, results=results,
-        references=("B. Wang, J. J. Vastola, The hidden linear structure in score-based models and its "
-                    "application, arXiv:2311.10892 (2023).",
-                    "X. Li, Y. Dai, Q. Qu, Understanding generalizability of diffusion models requires "
-                    "rethinking the hidden Gaussian structure, NeurIPS 2024, arXiv:2410.24060.",
-                    "Project notes theory/gaussian.md."),
+        references=("wang2023hidden", "li2024understanding", "notes:gaussian"),
         regime=sp.true, regime_text="exact for every $\\sigma_t \\le \\sigma_T$",
         domain={m: (-2, 2), lam0: (0, 5), sigma: (0.01, 5), sT: (0.5, 10), st_: (0, 0.5), xT: (-5, 5),
                 xs: (-5, 5)},

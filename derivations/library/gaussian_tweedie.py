@@ -25,12 +25,13 @@ def build() -> Derivation:
     log_pt = _log_normal(x, alpha * m, var_t)
     score = sp.diff(log_pt, x)
     J = sp.diff(log_pt, x, 2)
-    Dsym, Vsym, Jsym, ssym = sp.symbols("D(x) V(x) J s(x)")
-    logpost = sp.Function("log p")(x0)
+    Dsym, Vsym, ssym = sp.Function("D")(x), sp.Function("V")(x), sp.Function("s")(x)
+    Jsym = sp.Symbol("J")
+    logpost = sp.log(sp.Function("p")(x0))            # log p(x_0 | x), displayed
     prior_lik = _log_normal(x0, m, lam) + _log_normal(x, alpha * x0, sigma**2)
 
     steps = (
-        Step(logpost, exponent + sp.Symbol("c(x)"),
+        Step(logpost, exponent + sp.Function("c")(x),
              "Along one eigendirection of the covariance ($x_0 \\sim N(m, \\lambda)$, "
              "$x = \\alpha x_0 + \\sigma \\xi$), Bayes' rule: the log posterior is log prior plus log "
              "likelihood up to a function of $x$ alone (checked: the difference has zero $x_0$-derivative).",
@@ -43,11 +44,11 @@ def build() -> Derivation:
         Step(Vsym, V,
              "Its variance is minus the inverse curvature of the exponent.",
              "posterior_variance", claim=Eq(-1 / sp.diff(exponent, x0, 2), V)),
-        Step(logpost, -(x0 - Dsym) ** 2 / (2 * Vsym) + sp.Symbol("c'(x)"),
+        Step(logpost, -(x0 - Dsym) ** 2 / (2 * Vsym) + sp.Function("c_2")(x),
              "Completing the square (checked: the difference has zero $x_0$-derivative).",
              "complete_square",
              claim=Eq(sp.diff(exponent + (x0 - D) ** 2 / (2 * V), x0), 0)),
-        Step(sp.Function("log p_t")(x), log_pt,
+        Step(sp.log(sp.Function("p_t")(x)), log_pt,
              "The evidence: prior times likelihood equals $N(x; \\alpha m, \\alpha^2\\lambda+\\sigma^2)"
              "\\, N(x_0; D, V)$ (checked identically), and the second factor integrates to one.",
              "marginal",
@@ -81,8 +82,7 @@ def build() -> Derivation:
                  lam: "eigenvalue of the data covariance", m: "data mean along the eigendirection",
                  x: "noisy coordinate", x0: "clean coordinate"},
         steps=steps, results=results,
-        references=("B. Efron, Tweedie's formula and selection bias, J. Amer. Statist. Assoc. 106 (2011).",
-                    "Project notes theory/conventions.md (score, denoiser, Jacobian)."),
+        references=("efron2011tweedie", "notes:conventions"),
         regime=sp.true, regime_text="all $\\lambda, \\sigma, \\alpha > 0$ (a zero eigenvalue is the limit $\\lambda \\to 0$)",
         domain={alpha: (0.2, 2), sigma: (0.1, 3), lam: (0.05, 5), m: (-2, 2), x: (-4, 4), x0: (-4, 4)},
         twins=(Twin("gaussian_denoise_and_jacobian",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..printing import Notation
 from ..core import Derivation, Eq, Result, Step, Twin
 from ..symbols import a_edge as a, b_edge as b, delta, lam, tau
 
@@ -23,7 +24,8 @@ def build() -> Derivation:
     disc = (sp.sqrt(a) + sp.sqrt(b)) ** 2 * (G_max - delta) * (half_sum + 2 * delta * sp.sqrt(a * b))
     tau_hi = (half_sum + sp.sqrt(disc)) / (2 * delta)
     tau_lo = (half_sum - sp.sqrt(disc)) / (2 * delta)
-    Gs, tmax, gmax, tlo, thi, Disc = sp.symbols(r"G(\tau) \tau_{\max} G_{\max} \tau_{lo} \tau_{hi} \mathcal{D}")
+    Gs, Disc = sp.Function("G")(tau), Notation("discriminant", r"\mathcal{D}")
+    tmax, gmax, tlo, thi = sp.symbols("tau_max G_max tau_lo tau_hi")
     in_window = delta <= G_max
 
     steps = (
@@ -48,13 +50,14 @@ def build() -> Derivation:
              "Its discriminant factorises; it is nonnegative iff $\\Delta \\le G_{\\max}$: "
              "the gap is visible at some noise level iff the threshold is below the peak.",
              "discriminant", claim=Eq(half_sum**2 - 4 * delta**2 * a * b, disc)),
-        Step(sp.Tuple(tlo, thi), sp.Tuple(tau_lo, tau_hi),
-             "The window's ends are the two roots (checked: both solve the quadratic).", "window",
+        Step(sp.Tuple(tlo, thi), sp.Tuple((half_sum - sp.sqrt(Disc)) / (2 * delta), (half_sum + sp.sqrt(Disc)) / (2 * delta)),
+             "The window's ends are the two roots (checked with $\\mathcal{D}$ substituted: both solve the "
+             "quadratic).", "window",
              claim=(Eq(quadratic.subs(tau, tau_lo), 0), Eq(quadratic.subs(tau, tau_hi), 0)),
              where=in_window),
         Step(tlo * thi, a * b,
              "Their product is $ab = \\tau_{\\max}^2$: the window is symmetric about $\\tau_{\\max}$ in "
-             "$\\log\\tau$, so the smaller root is computed as $ab/\\tau_{hi}$ without cancellation.",
+             "$\\log\\tau$, so the smaller root is computed as $ab/\\tau_{\\mathrm{hi}}$ without cancellation.",
              "window_product", claim=Eq(tau_lo * tau_hi, a * b), where=in_window),
     )
     ordered = a < b
@@ -64,7 +67,7 @@ def build() -> Derivation:
         Result("tau_max", tmax, tau_max, (a, b), "Noise variance of the widest gap.", regime=ordered,
                regime_text="0 < a < b"),
         Result("gap_max", gmax, G_max, (a, b), "Widest gap.", regime=ordered, regime_text="0 < a < b"),
-        Result("tau_lo", tlo, a * b / tau_hi, (a, b, delta), "Window start (as $ab/\\tau_{hi}$).",
+        Result("tau_lo", tlo, a * b / tau_hi, (a, b, delta), "Window start (as $ab/\\tau_{\\mathrm{hi}}$).",
                regime=ordered & in_window, regime_text="0 < a < b and Delta <= G_max (nonempty window)"),
         Result("tau_hi", thi, tau_hi, (a, b, delta), "Window end.",
                regime=ordered & in_window, regime_text="0 < a < b and Delta <= G_max (nonempty window)"),
@@ -78,9 +81,7 @@ def build() -> Derivation:
         symbols={a: "upper edge of the lower bulk of $C$", b: "lower edge of the upper bulk of $C$",
                  tau: "VE noise variance", lam: "an eigenvalue of $C$", delta: "resolution threshold"},
         steps=steps, results=results,
-        references=("G. Ventura, B. Achilli, G. Silvestri, C. Lucibello, L. Ambrogioni, Manifolds, random "
-                    "matrices and spectral gaps: the geometric phases of generative diffusion, "
-                    "arXiv:2410.05898 (ICLR 2025).", "Project notes theory/spectral_gaps.md."),
+        references=("ventura2025manifolds", "notes:spectral_gaps"),
         regime=a < b, regime_text="two separated bulks, $0 < a < b$",
         domain={a: (0.05, 3), b: (0.1, 20), tau: (0.01, 30), lam: (0, 20), delta: (0.01, 0.9)},
         twins=(Twin("gaps_module", "vs spectral_theory.gap_profile / gap_peak / gap_window",

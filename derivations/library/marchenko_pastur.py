@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..printing import Notation
 from ..core import Derivation, Eq, Result, Step, Twin
 from ..symbols import g, gamma, scale as s, x, z
 
@@ -29,8 +30,8 @@ def build() -> Derivation:
     branch = sp.sqrt(z - lo) * sp.sqrt(z - hi)
     g_phys = (z - s * (1 - gamma) - branch) / (2 * gamma * s * z)
     rho = sp.sqrt((hi - x) * (x - lo)) / (2 * sp.pi * gamma * s * x)
-    gs, rs, ls, us, ws = (sp.Symbol(n) for n in (r"g_{\pm}(z)", r"\rho(x)", r"\lambda_-", r"\lambda_+",
-                                                  r"w_0"))
+    gs, rs = sp.Function("g_pm")(z), sp.Function("rho")(x)
+    ls, us, ws = sp.symbols("lambda_- lambda_+ w_0")
     inside = (lo < x) & (x < hi)
 
     steps = (
@@ -40,7 +41,7 @@ def build() -> Derivation:
              "equation $g = 1/(z - s(1-\\gamma) - \\gamma s z g)$; clearing the denominator gives this "
              "quadratic (checked).", "quadratic",
              claim=Eq(sp.expand(g * denominator - 1), sp.expand(-Q))),
-        Step(gs, (z - s * (1 - gamma) + sp.Symbol(r"\pm") * sp.sqrt(disc)) / (2 * gamma * s * z),
+        Step(gs, (z - s * (1 - gamma) + Notation("pm", r"\pm") * sp.sqrt(disc)) / (2 * gamma * s * z),
              "Its two roots (sympy solve finds exactly two; both checked to solve the quadratic).", "roots",
              claim=(Eq(sp.Integer(len(roots)), 2), Eq(sp.expand(Q.subs(g, g_plus)), 0),
                     Eq(sp.expand(Q.subs(g, g_minus)), 0))),
@@ -56,9 +57,9 @@ def build() -> Derivation:
              "which is not a Stieltjes transform (sympy limits, below). So $g = g_-$.", "branch",
              claim=(Eq(sp.limit(zpos * g_minus.subs(z, zpos), zpos, sp.oo), 1),
                     Eq(sp.limit(g_plus.subs(z, zpos), zpos, sp.oo), 1 / (gamma * s)))),
-        Step(rs, -sp.im(sp.Function("g")(x + sp.I * sp.Symbol(r"0^+"))) / sp.pi,
-             "Stieltjes inversion: for $x$ in the support, $\\sqrt{x + i0 - \\lambda_-}\\sqrt{x + i0 - \\lambda_+} "
-             "= i\\sqrt{(x - \\lambda_-)(\\lambda_+ - x)}$, so $-\\operatorname{Im} g(x + i0)/\\pi$ is the density "
+        Step(rs, -sp.im(sp.Function("g")(x + sp.I * Notation("eta", r"0^+", positive=True))) / sp.pi,
+             "Stieltjes inversion: for $x$ in the support the product of the square roots "
+             "$\\sqrt{x + i0 - \\lambda_\\mp}$ is $i\\sqrt{(x - \\lambda_-)(\\lambda_+ - x)}$, so $-\\operatorname{Im} g(x + i0)/\\pi$ is the density "
              "below (checked at $z = x + i\\,10^{-45}$ with 50 digits).", "inversion",
              claim=Eq(-sp.im(g_phys.subs(z, x + sp.I * EPS)) / sp.pi, rho), method="numeric", where=inside),
         Step(rs, rho, "The Marchenko-Pastur density on $[\\lambda_-, \\lambda_+]$.", "density",
@@ -88,10 +89,7 @@ def build() -> Derivation:
         symbols={gamma: "aspect ratio $D/N$", s: "entry variance (scale)", z: "spectral parameter",
                  g: "Stieltjes transform", x: "a point of the real axis"},
         steps=steps, results=results,
-        references=("V. A. Marchenko, L. A. Pastur, Distribution of eigenvalues for some sets of random "
-                    "matrices, Mat. Sb. 72 (1967).",
-                    "Z. Bai, J. W. Silverstein, Spectral Analysis of Large Dimensional Random Matrices, "
-                    "2nd ed., Springer (2010), ch. 3.",),
+        references=("marchenko1967distribution", "bai2010spectral"),
         regime=sp.true, regime_text="$D, N \\to \\infty$ with $\\gamma = D/N$ fixed",
         domain={gamma: (0.05, 4), s: (0.2, 3), z: (0.1, 10), g: (-3, 3), x: (0.001, 25)},
         twins=(Twin("marchenko_pastur_law", "vs spectral_theory.rmt.MarchenkoPastur(aspect, scale): pdf, "

@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..printing import Notation
 from ..core import Derivation, Eq, Result, Step, Twin
 from ..symbols import alpha, sigma
 
 NAME = "molrg_pca_loss"
-TITLE = "MoLRG, K = 1: the denoising loss of the low-rank denoiser reduces to PCA"
+TITLE = "MoLRG, $K = 1$: the denoising loss of the low-rank denoiser reduces to PCA"
 
 d = sp.Symbol("d", positive=True)                  # subspace dimension
 q = sp.Symbol("q", positive=True)                  # |x_0|^2
@@ -28,9 +29,9 @@ def build() -> Derivation:
     loss = q - kappa * r + c**2 * sigma**2 * d
     kappa_c = alpha**2 * (alpha**2 + 2 * sigma**2) / (alpha**2 + sigma**2) ** 2
     loss_c = loss.subs(c, coef)
-    L, Ls, Ks = sp.Symbol(r"\ell(x_0)"), sp.Symbol(r"\mathcal{L}(U)"), sp.Symbol(r"\kappa")
+    L, Ls, Ks = sp.Function("ell")(sp.Symbol("x_0")), Notation("loss", r"\mathcal{L}(U)"), sp.Symbol("kappa")
     steps = (
-        Step(sp.Symbol(r"\mathbb{E}_\xi\,[(c(\alpha y + \sigma\xi) - y)^2]"), along_mean,
+        Step(Notation("mean_square_error", r"\mathbb{E}_\xi\,[(c(\alpha y + \sigma\xi) - y)^2]"), along_mean,
              "The K = 1 denoiser is $x_\\theta(x) = c\\,UU^\\top x$ with $c = \\alpha/(\\alpha^2 + \\sigma^2)$ "
              "(the MoLRG posterior mean with one component; weights are 1).  In the orthonormal basis "
              "$(U, U_\\perp)$, along a column of $U$ the residual is $c(\\alpha y + \\sigma\\xi) - y$ with "
@@ -47,7 +48,7 @@ def build() -> Derivation:
         Step(Ks, kappa_c,
              "With $c = \\alpha/(\\alpha^2 + \\sigma^2)$ the coefficient $\\kappa = 2c\\alpha - c^2\\alpha^2$ is "
              "positive for every $\\alpha, \\sigma > 0$:", "kappa", claim=Eq(kappa.subs(c, coef), kappa_c)),
-        Step(sp.Derivative(Ls, sp.Symbol(r"\overline{|U^\top x|^2}")), -Ks,
+        Step(sp.Derivative(Ls, Notation("mean_projection", r"\overline{|U^\top x|^2}")), -Ks,
              "Averaged over a training set, $\\mathcal L(U) = \\overline{|x|^2} - \\kappa\\,\\overline{|U^\\top x|^2} "
              "+ c^2\\sigma^2 d$ depends on $U$ only through the captured energy, with negative slope; so its "
              "minimisers over the Stiefel manifold maximise $\\operatorname{tr}(U^\\top S U)$, "
@@ -69,10 +70,7 @@ def build() -> Derivation:
                  q: "$|x_0|^2$", r: "$|U^\\top x_0|^2$", y: "coordinate of $x_0$ along a column of $U$",
                  xi: "noise coordinate", c: "shrinkage $\\alpha/(\\alpha^2 + \\sigma^2)$"},
         steps=steps, results=results,
-        references=("P. Wang, H. Zhang, Z. Zhang, S. Chen, Y. Ma, Q. Qu, Diffusion models learn low-dimensional "
-                    "distributions via subspace clustering, arXiv:2409.02426.",
-                    "K. Fan, On a theorem of Weyl concerning eigenvalues of linear transformations, PNAS 35 (1949).",
-                    "Project notes theory/molrg.md."),
+        references=("wang2024diffusion", "fan1949theorem", "notes:molrg"),
         regime=sp.true, regime_text="orthonormal $U$ ($U^\\top U = I_d$); any $\\alpha, \\sigma > 0$",
         domain={alpha: (0.2, 2), sigma: (0.1, 3), d: (1, 8), q: (4, 20), r: (0, 4), y: (-3, 3),
                 xi: (-3, 3), c: (0.1, 2)},

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..printing import Notation
 from ..core import Derivation, Eq, Result, Step, Twin
 from ..sampling import orthonormal_columns, rational_matrix
 from ..symbols import alpha, sigma
@@ -16,7 +17,7 @@ U = sp.MatrixSymbol("U_k", N_AMB, D_SUB)
 xv = sp.MatrixSymbol("x", N_AMB, 1)
 n, d = sp.symbols("n d_k", positive=True)
 r, q = sp.Symbol("r_k", nonnegative=True), sp.Symbol("q", positive=True)   # |U_k^T x|^2 <= |x|^2
-log_pi = sp.Symbol(r"\log\pi_k", real=True)
+log_pi = Notation("log_pi_k", r"\log\pi_k", real=True)
 
 
 def build() -> Derivation:
@@ -35,8 +36,10 @@ def build() -> Derivation:
     logit = log_pi + phi * r - d / 2 * sp.log(1 + alpha**2 / sigma**2)
     common = -n * sp.log(2 * sp.pi * sigma**2) / 2 - q / (2 * sigma**2)   # the same for every component
     coef = alpha / (alpha**2 + sigma**2)
-    Sk = sp.MatrixSymbol(r"\Sigma_k", N_AMB, N_AMB)
-    ls, cs, ws, Ds = (sp.Symbol(t) for t in (r"\ell_k(x)", "c", "w_k(x)", "D(x)"))
+    Sk = sp.MatrixSymbol("Sigma_k", N_AMB, N_AMB)
+    x_ = sp.Symbol("x")                    # the argument as displayed (the vector is xv)
+    ls, ws, Ds = sp.Function("ell_k")(x_), sp.Function("w_k")(x_), sp.Function("D")(x_)
+    cs, k, K = sp.Symbol("c"), sp.Symbol("k", integer=True), sp.Symbol("K", integer=True)
     steps = (
         Step(Sk, cov,
              "Component $k$: $x_0 = U_k z$, $z \\sim N(0, I_{d_k})$, $U_k^\\top U_k = I$; the noisy "
@@ -58,11 +61,11 @@ def build() -> Derivation:
              "$w_k = \\operatorname{softmax}_k \\ell_k$ with $\\varphi = \\alpha^2/(2\\sigma^2(\\alpha^2 + \\sigma^2))$; "
              "the $\\log\\det$ term matters when the $d_k$ differ.", "posterior_weights",
              claim=Eq(log_pi + log_density, logit + common)),
-        Step(sp.Symbol(r"\mathbb{E}[x_0 \mid x, k]"), coef * U * U.T * xv,
+        Step(Notation("component_mean", r"\mathbb{E}[x_0 \mid x, k]"), coef * U * U.T * xv,
              "Gaussian conditioning within component $k$: $\\operatorname{Cov}(x_0, x)\\Sigma_k^{-1}x = "
              "\\alpha U_kU_k^\\top \\Sigma_k^{-1} x$, a shrunk projection (checked on random $U_k$, $x$).",
              "component_mean", claim=mean_claim, method="numeric"),
-        Step(Ds, sp.Symbol(r"\sum_k w_k(x)\, c\, U_k U_k^\top x"),
+        Step(Ds, sp.Sum(ws * cs * U * U.T * xv, (k, 1, K)),
              "Total expectation over the posterior of the component; $c = \\alpha/(\\alpha^2 + \\sigma^2)$ is the "
              "Gaussian denoiser slope $\\alpha\\lambda/(\\alpha^2\\lambda + \\sigma^2)$ at $\\lambda = 1$ (checked).",
              "posterior_mean",
@@ -83,9 +86,7 @@ def build() -> Derivation:
                  q: "$|x|^2$", r: "$|U_k^\\top x|^2$", log_pi: "log mixing weight",
                  U: "orthonormal basis of subspace $k$", xv: "noisy point"},
         steps=steps, results=results,
-        references=("P. Wang, H. Zhang, Z. Zhang, S. Chen, Y. Ma, Q. Qu, Diffusion models learn low-dimensional "
-                    "distributions via subspace clustering, arXiv:2409.02426.",
-                    "Project notes theory/molrg.md."),
+        references=("wang2024diffusion", "notes:molrg"),
         regime=sp.true, regime_text="orthonormal bases $U_k^\\top U_k = I$; any $\\alpha, \\sigma > 0$",
         domain={alpha: (0.2, 2), sigma: (0.1, 2), n: (4, 60), d: (1, 4), q: (0.5, 20), r: (0, 0.5),
                 log_pi: (-3, 0), U: lambda rng: orthonormal_columns(rng, N_AMB, D_SUB),

@@ -8,7 +8,7 @@ from ..core import Derivation, Eq, Result, Step, Twin
 from ..symbols import g, lam, tau, z
 
 NAME = "multiblock_stieltjes"
-TITLE = "Spectrum of C = F diag(v) F^T: multi-block Stieltjes equation, edges, Jacobian pushforward"
+TITLE = "Spectrum of $C = F \\operatorname{diag}(v) F^\\top$: multi-block Stieltjes equation, edges, Jacobian pushforward"
 
 k, K = sp.Symbol("k", integer=True, positive=True), sp.Symbol("K", integer=True, positive=True)
 al, vv = sp.IndexedBase("alpha"), sp.IndexedBase("v")
@@ -41,8 +41,9 @@ def build() -> Derivation:
     image = -tau / (lam + tau)
     inverse = sp.solve(sp.Eq(m, image), lam)
     lam_of_mu = -tau * (1 + m) / m
-    rho_C, rho_J = sp.Function(r"\rho_C"), sp.Function(r"\rho_J")
-    zs, dzs, ls = sp.Symbol("z(g)"), sp.Symbol("z'(g)"), sp.Symbol(r"\lambda(\mu)")
+    rho_C, rho_J = sp.Function("rho_C"), sp.Function("rho_J")
+    zs, ls = sp.Function("z")(g), sp.Function("lambda")(m)
+    dzs = sp.Derivative(zs, g)
 
     steps = (
         Step(g, 1 / (z - _sum(block)),
@@ -61,7 +62,7 @@ def build() -> Derivation:
              "support $g$ is real and decreasing in $z$, so $z(g)$ is decreasing there and the edges are its "
              "local extrema (checked for $K = 2$).", "edge_condition",
              claim=Eq(sp.diff(z2, g), dz2)),
-        Step(sp.Tuple(*[sp.Symbol(f"z(g^*_{i})") for i in (1, 2)]),
+        Step(sp.Tuple(*[sp.Function("z")(sp.Symbol(f"g^*_{i}")) for i in (1, 2)]),
              sp.Tuple(v * (1 - sp.sqrt(a)) ** 2, v * (1 + sp.sqrt(a)) ** 2),
              "With one block the two critical points give back the Marchenko-Pastur edges "
              "(checked through their sum and product, independent of the order of the roots).",
@@ -89,7 +90,7 @@ def build() -> Derivation:
                regime=sp.true),
         Result("lambda_of_mu", ls, lam_of_mu, (m, tau), "Eigenvalue of $C$ behind an eigenvalue of $\\tau J$.",
                regime=(m > -1), regime_text="-1 < mu < 0"),
-        Result("density_factor", sp.Symbol(r"\left|\frac{d\lambda}{d\mu}\right|"), tau / m**2, (m, tau),
+        Result("density_factor", sp.Abs(sp.Derivative(ls, m)), tau / m**2, (m, tau),
                "Factor of the transformed density: $\\rho_J(\\mu) = \\rho_C(\\lambda(\\mu))\\,\\tau/\\mu^2$.",
                regime=(m > -1), regime_text="-1 < mu < 0"),
     )
@@ -104,11 +105,8 @@ def build() -> Derivation:
                  lam: "eigenvalue of $C$", m: "eigenvalue of $\\tau J$",
                  a1: "block fractions $\\alpha_k = m_k/D$ (two-block case)", v1: "block variances $v_k$"},
         steps=steps, results=results,
-        references=("J. W. Silverstein, Z. D. Bai, On the empirical distribution of eigenvalues of a class of "
-                    "large dimensional random matrices, J. Multivariate Anal. 54 (1995).",
-                    "J. W. Silverstein, S.-I. Choi, Analysis of the limiting spectral distribution of large "
-                    "dimensional random matrices, J. Multivariate Anal. 54 (1995).",
-                    "G. Ventura et al., arXiv:2410.05898 (2025).", "Project notes theory/spectral_gaps.md."),
+        references=("silverstein1995empirical", "silverstein1995analysis", "ventura2025manifolds",
+                    "notes:spectral_gaps"),
         regime=sp.true, regime_text="$D \\to \\infty$ with the block fractions $\\alpha_k$ fixed, $\\sum_k \\alpha_k \\le 1$",
         domain={g: (-3, 3), z: (0.1, 10), a: (0.05, 0.95), v: (0.1, 5), a1: (0.05, 0.5), a2: (0.05, 0.5),
                 v1: (0.1, 5), v2: (0.1, 5), tau: (0.01, 10), lam: (0, 20), m: (-0.999, -0.001)},

@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..printing import Notation
 from ..core import Derivation, Eq, Result, Step, Twin
 from ..symbols import ell, gamma, lam, scale as s
 
 NAME = "spiked_diffusion"
 TITLE = "Spiked covariance in diffusion form: overlap versus noise level, emergence in VE and VP time"
 
-abar = sp.Symbol(r"\bar{\alpha}", positive=True)     # VP cumulative signal fraction, 0 < abar < 1
+abar = sp.Symbol("alphabar", positive=True)     # VP cumulative signal fraction, 0 < abar < 1
 
 
 def build() -> Derivation:
@@ -28,9 +29,9 @@ def build() -> Derivation:
     series1 = sp.series(ov, s, 0, 2).removeO()
     ov_vp = ov.subs(s, tau_vp)
     above = lam > sp.sqrt(gamma) * s
-    Ov, Rov = sp.Symbol(r"|\langle\hat{u},u\rangle|^{2}"), sp.Symbol(r"|\langle\hat{v},v\rangle|^{2}")
-    Ss, As, Cov = sp.Symbol("s^{*}"), sp.Symbol(r"\bar{\alpha}^{*}"), sp.Symbol(r"\Sigma_{s}")
-    L = sp.Symbol(r"\ell")
+    Ov, Rov = Notation("overlap", r"|\langle\hat{u},u\rangle|^{2}"), Notation("right_overlap", r"|\langle\hat{v},v\rangle|^{2}")
+    Ss, As, Cov = sp.Symbol("s^*"), sp.Symbol("alphabar^*"), sp.Symbol("Sigma_s")
+    L = sp.Symbol("ell")
 
     steps = (
         Step(Cov, s * (1 + L),
@@ -55,7 +56,7 @@ def build() -> Derivation:
              "Solving $\\bar\\alpha\\lambda/(1-\\bar\\alpha) = \\sqrt\\gamma$: the direction is estimable once "
              "$\\bar\\alpha > \\sqrt\\gamma/(\\lambda + \\sqrt\\gamma)$.", "emergence_abar",
              claim=(Eq(sp.Integer(len(a_star)), 1), Eq(a_star[0], a_emerge))),
-        Step(sp.Symbol(r"\mathrm{overlap}_{VP}"), sp.simplify(ov_vp),
+        Step(Notation("overlap_VP", r"\mathrm{overlap}_{\mathrm{VP}}"), sp.simplify(ov_vp),
              "The overlap in VP form, $\\ell = \\bar\\alpha\\lambda/(1-\\bar\\alpha)$.", "overlap_vp",
              claim=Eq(ov_ell.subs(ell, abar * lam / (1 - abar)), ov_vp), where=abar < 1),
         Step(Ov, first_order + sp.O(s**2),
@@ -75,7 +76,7 @@ def build() -> Derivation:
         Result("emergence_tau", Ss, s_emerge, (lam, gamma), "Emergence noise variance.", regime=sp.true),
         Result("emergence_abar", As, a_emerge, (lam, gamma), "Emergence level of the VP $\\bar\\alpha$.",
                regime=sp.true),
-        Result("first_order", sp.Symbol(r"\mathrm{overlap}_{1}"), first_order, (lam, s, gamma),
+        Result("first_order", Notation("overlap_1", r"\mathrm{overlap}_{1}"), first_order, (lam, s, gamma),
                "First order in $s$ of the overlap.", regime=sp.true),
     )
     return Derivation(
@@ -89,13 +90,8 @@ def build() -> Derivation:
                  gamma: "aspect ratio $D/N$", ell: "spike strength in noise units",
                  abar: "VP cumulative signal fraction $\\bar\\alpha$"},
         steps=steps, results=results,
-        references=("D. Paul, Asymptotics of sample eigenstructure for a large dimensional spiked covariance "
-                    "model, Statist. Sinica 17 (2007).",
-                    "F. Benaych-Georges, R. R. Nadakuditi, The singular values and vectors of low rank "
-                    "perturbations of large rectangular random matrices, J. Multivariate Anal. 111 (2012).",
-                    "M. Weitzner, M. Delbracio, P. Milanfar, R. Giryes, On the relation between linear diffusion "
-                    "and power iteration, arXiv 2410.14730.",
-                    "Project notes theory/spiked.md and theory/conventions.md."),
+        references=("paul2007asymptotics", "benaych2012singular", "weitzner2024relation", "notes:spiked",
+                    "notes:conventions"),
         regime=sp.true, regime_text="$D, N \\to \\infty$ with $\\gamma = D/N$ fixed; one spike (each spike of "
                                     "a rank-k model independently)",
         domain={lam: (0.05, 6), s: (0.01, 4), gamma: (0.05, 4), ell: (0.05, 8), abar: (0.01, 0.99)},

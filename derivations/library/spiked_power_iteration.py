@@ -4,16 +4,17 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from ..printing import Notation
 from ..core import Derivation, Eq, Result, Step, Twin
 from ..symbols import gamma, scale as s
 
 NAME = "spiked_power_iteration"
-TITLE = "Linear diffusion as power iteration: contraction factor c_2/c_1 and steps to a tolerance"
+TITLE = "Linear diffusion as power iteration: contraction factor $c_2/c_1$ and steps to a tolerance"
 
 lam1 = sp.Symbol("lambda_1", positive=True)
 lam2 = sp.Symbol("lambda_2", positive=True)
 eps = sp.Symbol("epsilon", positive=True)            # tolerance on the ratio of components
-c11, c12, c21, c22 = sp.symbols("c_{1\\,1} c_{1\\,2} c_{2\\,1} c_{2\\,2}", positive=True)
+c11, c12, c21, c22 = sp.symbols("c_11 c_12 c_21 c_22", positive=True)
 
 
 def _overlap(lam_):
@@ -27,12 +28,12 @@ def build() -> Derivation:
     n_steps = sp.log(eps) / sp.log(r)
     n_first = sp.log(1 / eps) / (gamma * s * (1 / lam2 - 1 / lam1))
     detected = sp.And(lam2 > sp.sqrt(gamma) * s, lam1 > lam2)
-    R, Nn, M = sp.Symbol("r"), sp.Symbol("n"), sp.Symbol(r"E[x_{\mathrm{gen}}]")
+    R, Nn, M = sp.Symbol("r"), sp.Symbol("n"), Notation("mean_output", r"E[x_{\mathrm{gen}}]")
     P1 = sp.diag(c11, c21)
     P2 = sp.diag(c12, c22)
 
     steps = (
-        Step(M, sp.Symbol(r"\prod_t E[P_{s_t}]\, x_T"),
+        Step(M, Notation("product_of_means", r"\prod_t E[P_{s_t}]\, x_T"),
              "With a denoiser trained independently at each step, $x_{t-1} = P_{s_t} x_t$ and the $P$'s are "
              "independent, so the mean output is the product of the mean operators. Each is diagonal in the "
              "true basis, $E[P_s] = \\sum_i c_i(s) u_i u_i^\\top + b(s)(I - UU^\\top)$, so component $i$ is "
@@ -77,10 +78,7 @@ def build() -> Derivation:
                  eps: "tolerance on the component ratio",
                  c11: "mean overlap of component 1 at step 1 (and likewise the other $c$'s)"},
         steps=steps, results=results,
-        references=("M. Weitzner, M. Delbracio, P. Milanfar, R. Giryes, On the relation between linear diffusion "
-                    "and power iteration, arXiv 2410.14730.",
-                    "D. Paul, Asymptotics of sample eigenstructure for a large dimensional spiked covariance "
-                    "model, Statist. Sinica 17 (2007).", "Project notes theory/spiked.md."),
+        references=("weitzner2024relation", "paul2007asymptotics", "notes:spiked"),
         regime=sp.true, regime_text="$D, N \\to \\infty$ with $\\gamma$ fixed; independent training sets per step",
         domain={lam1: (1.0, 6.0), lam2: (0.2, 1.0), s: (0.01, 0.3), gamma: (0.05, 2.0), eps: (1e-4, 0.5),
                 c11: (0.1, 1), c12: (0.1, 1), c21: (0.1, 1), c22: (0.1, 1)},

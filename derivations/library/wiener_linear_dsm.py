@@ -72,9 +72,7 @@ def build() -> Derivation:
         symbols={lam: "eigenvalue of the data covariance", m: "data mean along the eigendirection",
                  sigma: "noise level $\\sigma$", w: "affine weight", b: "affine offset"},
         steps=steps, results=results,
-        references=("X. Li, Y. Dai, Q. Qu, Understanding generalizability of diffusion models requires rethinking "
-                    "the hidden Gaussian structure, NeurIPS 2024, arXiv:2410.24060 (linear denoising score matching).",
-                    "N. Wiener, Extrapolation, Interpolation, and Smoothing of Stationary Time Series (1949)."),
+        references=("li2024understanding", "wiener1949extrapolation"),
         regime=sp.true, regime_text="all $\\lambda, \\sigma > 0$ (a zero eigenvalue is the limit $\\lambda \\to 0$)",
         domain={lam: (0.05, 5), sigma: (0.1, 3), m: (-2, 2), w: (-2, 2), b: (-2, 2)},
         twins=(Twin("wiener_filter", "vs spectral_theory.wiener_filter (D = 5, random eigenbasis)",

@@ -93,8 +93,12 @@ def run(ctx):
         checks.append(Check(f"order of {method} (Richardson, n={steps[-3]}..{steps[-1]})", predicted, p[-1], se[-1],
                             finite_size=abs(p[-1] - p[-2]), resolution=0.5,
                             note="finite size = change of the extrapolated order over the last doubling"))
-        series_err.append(Series("points", steps, rms, label=f"{method} RMS error"))
-        series_err.append(Series("line", steps, rms[-1] * (steps / steps[-1]) ** -predicted, label=f"slope -{predicted:g}"))
+        e2 = err[method]                                   # (steps, samples): delta-method error of the RMS
+        rms_se = e2.std(axis=1, ddof=1) / np.sqrt(e2.shape[1]) / (2 * rms)
+        series_err.append(Series("points", steps, rms, rms_se, label=f"{method} RMS error",
+                                 group=f"{method} (slope $-{predicted:g}$)"))
+        series_err.append(Series("line", steps, rms[-1] * (steps / steps[-1]) ** -predicted, label=f"slope -{predicted:g}",
+                                 group=f"{method} (slope $-{predicted:g}$)"))
 
     e_euler10 = np.sqrt(np.mean(_rms_per_point(edm_sampler(model.denoise, x_T, st.edm_sigmas(10, SIGMA_MIN, SIGMA_MAX), "euler").final, exact) ** 2))
     e_heun50 = np.sqrt(np.mean(_rms_per_point(edm_sampler(model.denoise, x_T, st.edm_sigmas(50, SIGMA_MIN, SIGMA_MAX), "heun").final, exact) ** 2))
@@ -122,7 +126,7 @@ def run(ctx):
         Figure("gaussian_trajectory_error", "Sampler error against the closed-form trajectory",
                [dict(title="RMS error vs steps (EDM grid; DDIM on DDPM)", xlabel="steps", ylabel="RMS error",
                      series=series_err, logx=True, logy=True),
-                dict(title="Closed-form samples: variance per eigendirection", xlabel="lambda (model)",
+                dict(title="Closed-form samples: variance per eigendirection", xlabel="$\\lambda$ (model)",
                      ylabel="sample variance",
                      series=[Series("points", lam, var_dir, lam * np.sqrt(2 / (n - 1)), label="closed-form samples"),
                              Series("line", lam, lam, label="model")], logx=True, logy=True)]),

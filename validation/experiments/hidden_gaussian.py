@@ -103,12 +103,13 @@ def run_distillation(ctx):
                         note="finite size: the O(D/n) correction changes the local slope by at most (D+1)/(2 n_min)"))
     rel = np.sqrt(sq) / norm_W
     fig = Figure("hidden_gaussian_wiener_distillation", "Linear distillation of a mixture denoiser -> Wiener filter",
-                 [dict(title=f"D = {dim}, sigma = {sigma}", xlabel="n_fit", ylabel="|W_hat - W*|_F / |W*|_F",
+                 [dict(title=f"$D = {dim}$, $\\sigma = {sigma}$", xlabel="$n_{\\mathrm{fit}}$",
+                       ylabel="$\\|\\hat W - W^*\\|_F / \\|W^*\\|_F$",
                        logx=True, logy=True,
                        series=[Series("points", n_grid, rel.mean(axis=1), rel.std(axis=1, ddof=1) / np.sqrt(reps),
                                       label="distilled (mean over fits)"),
                                Series("line", n_grid, np.sqrt(rate.constant / n_grid) / norm_W,
-                                      label="theory sqrt(c/n)/|W*|")])])
+                                      label="theory $\\sqrt{c/n}/\\|W^*\\|_F$")])])
     return Outcome(checks, [fig], dict(dim=dim, sigma=sigma, n_fit=n_grid, replicates=reps,
                                        sandwich_constant=rate.constant),
                    notes=f"Relative error at n={n_grid[-1]}: {rel[-1].mean():.3g} (|b_hat - b*| not shown).")
@@ -187,9 +188,10 @@ def run_sampler_error(ctx):
     panels = [dict(title=f"{data_name}: error vs steps", xlabel="steps", ylabel="mean sq. error per pixel",
                    logx=True, logy=True,
                    series=[s for m in ("euler", "heun") for s in (
-                       Series("line", steps, curves[m][0], label=f"{m} (gain formula)"),
-                       Series("points", steps, curves[m][1], curves[m][2], label=f"{m} (sampler)"))]),
-              dict(title="per-direction amplitude / exact", xlabel="eigenvalue lambda", ylabel="g(lambda)/h(lambda)",
+                       Series("line", steps, curves[m][0], label=f"{m} (gain formula)", group=m),
+                       Series("points", steps, curves[m][1], curves[m][2], label=f"{m} (sampler)", group=m))]),
+              dict(title="per-direction amplitude / exact", xlabel="eigenvalue $\\lambda$",
+                   ylabel="$g(\\lambda)/h(\\lambda)$",
                    logx=True, series=[Series("line", lam, g10 / h, label="Euler, 10 steps"),
                                       Series("line", lam, _step_gains(lam, st.edm_sigmas(18, SIGMA_MIN, SIGMA_MAX), "heun") / h,
                                              label="Heun, 18 steps")])]
@@ -225,6 +227,7 @@ def run_noise_regimes(ctx):
     C_true = model.covariance()
     pairs = (("emp", "gauss"), ("emp", "true"), ("gauss", "true"))
     rmse = {p: np.zeros((len(n_list), sigmas.size)) for p in pairs}
+    rmse_se = {p: np.zeros((len(n_list), sigmas.size)) for p in pairs}
     checks = []
     for a, N in enumerate(n_list):
         train = model.sample(N, rng=rng)
@@ -235,7 +238,7 @@ def run_noise_regimes(ctx):
             x = x0 + s * rng.standard_normal(x0.shape)
             fd = {p: metrics.score_field_distance(den[p[0]], den[p[1]], x, s) for p in pairs}
             for p in pairs:
-                rmse[p][a, b] = fd[p].rmse
+                rmse[p][a, b], rmse_se[p][a, b] = fd[p].rmse, fd[p].rmse_stderr
             if b == 0:                                   # high noise, sigma = 80
                 R = (dim + 1) * max(m3_true, _m3(train - g.mean_vector)) / (2 * s**2)
                 dmu = g.mean_vector - model.mean_vector
@@ -273,11 +276,12 @@ def run_noise_regimes(ctx):
                                     note="D_G -> mu + UU^T(x - mu) with error <= sigma^2 |x - mu|/lambda_min"))
     labels = {("emp", "gauss"): "Empirical vs Gaussian", ("emp", "true"): "Empirical vs true",
               ("gauss", "true"): "Gaussian vs true"}
-    panels = [dict(title=labels[p], xlabel="sigma", ylabel="score-field distance E sqrt(|D1-D2|^2/d)",
+    panels = [dict(title=labels[p], xlabel="$\\sigma$", ylabel="$E\\,\\sqrt{|D_1-D_2|^2/d}$",
                    logx=True, logy=True,
-                   series=[Series("line", sigmas, rmse[p][a], label=f"N={N}") for a, N in enumerate(n_list)])
+                   series=[Series("points", sigmas, rmse[p][a], rmse_se[p][a], label=f"$N={N}$")
+                           for a, N in enumerate(n_list)])
               for p in pairs]
-    fig = Figure("hidden_gaussian_noise_regimes", f"Three noise regimes (true model: 3-component mixture, D={dim})", panels)
+    fig = Figure("hidden_gaussian_noise_regimes", f"Three noise regimes (true model: 3-component mixture, $D={dim}$)", panels)
     return Outcome(checks, [fig], dict(dim=dim, n_train=n_list, sigmas=sigmas, batch=batch),
                    notes="Distances are evaluated on noisy test points (fresh samples of the true model).")
 
@@ -326,11 +330,11 @@ def run_memorization(ctx):
     panels = [dict(title="generalization score", xlabel="N (training points)", ylabel="E |x - NN(x)| / |x|", logx=True,
                    series=[Series("points", n_list, [v.score for v in gl[m]], [v.stderr for v in gl[m]], label=lab)
                            for m, lab in (("emp", "Empirical score"), ("gauss", "Gaussian (closed form)"), ("true", "true model"))]
-                   + [Series("hline", [], [metrics.GL_THRESHOLD], label="threshold 0.6")]),
+                   + [Series("hline", [], [metrics.GL_THRESHOLD], label=f"threshold {metrics.GL_THRESHOLD:g}")]),
               dict(title="memorized fraction (NN ratio < 1/3)", xlabel="N (training points)", ylabel="fraction", logx=True,
                    series=[Series("points", n_list, [v.memorized_fraction for v in mem[m]], [v.stderr for v in mem[m]], label=lab)
                            for m, lab in (("emp", "Empirical score"), ("gauss", "Gaussian (closed form)"), ("true", "true model"))])]
-    fig = Figure("hidden_gaussian_memorization", f"Memorization vs generalization (D={dim})", panels)
+    fig = Figure("hidden_gaussian_memorization", f"Memorization vs generalization ($D={dim}$)", panels)
     return Outcome(checks, [fig], dict(dim=dim, n_train=n_list, n_samples=k, sampler="EDM Heun, 18 levels"),
                    notes="GL threshold 0.6 is the paper's (image data in [-1, 1]); its value depends on the data's scale and mean.")
 
@@ -391,8 +395,8 @@ def run_linearity(ctx):
     labels = dict(emp="Empirical (mixture data)", gauss="Gaussian (mixture data)", true="true mixture",
                   digits_emp="Empirical (digits)", digits_gauss="Gaussian (digits)")
     fig = Figure("hidden_gaussian_linearity", "Linearity score of exact denoisers across noise levels",
-                 [dict(title=f"D={dim}, N={N} (mixture); digits D=64, N=1797" if data else f"D={dim}, N={N}",
-                       xlabel="sigma", ylabel="linearity score", logx=True,
+                 [dict(title=f"$D={dim}$, $N={N}$ (mixture); digits $D=64$, $N=1797$" if data else f"$D={dim}$, $N={N}$",
+                       xlabel="$\\sigma$", ylabel="linearity score", logx=True,
                        series=[Series("points", sigmas, [v.score for v in curves[m]], [v.stderr for v in curves[m]],
                                       label=labels[m]) for m in curves])])
     return Outcome(checks, [fig], dict(dim=dim, n_train=N, sigmas=sigmas, digits=bool(data)),

@@ -118,13 +118,15 @@ def run(ctx):
                                 note="one model: standard error = replicate spread", dof=R - 1))
         # figure panel: histogram of the continuous part over the predicted density
         cont = spectra[spectra > atom]
-        xs = np.concatenate([np.linspace(lo, hi, 200) for lo, hi in law.support()])
+        xs = np.concatenate([np.r_[np.linspace(lo, hi, 200), np.nan] for lo, hi in law.support()])   # nan: no line across gaps
+        edges = [e for b in law.support() for e in b]
         panels.append(dict(
-            title=f"tau = {tau:g} (atom at -1 of weight {1 - sum(m for m, _ in blocks) / dim:.2f} not shown)",
-            xlabel="eigenvalue of tau J", ylabel="density of the continuous part",
-            series=[Series("hist", cont, label=f"simulation (D={dim}, {R} models)"),
-                    Series("line", xs, law.pdf(xs) / law.continuous_mass, label="theory")]
-                   + [Series("vline", [e]) for b in law.support() for e in b]))
+            title=f"$\\tau = {tau:g}$ (atom at $-1$, weight {1 - sum(m for m, _ in blocks) / dim:.2f}, not shown)",
+            xlabel="eigenvalue of $\\tau J$", ylabel="density of the continuous part",
+            series=[Series("hist", cont, label=f"simulation ($D={dim}$, {R} models)"),
+                    Series("line", xs, np.where(np.isnan(xs), np.nan, law.pdf(np.nan_to_num(xs))) / law.continuous_mass,
+                           label="theory"),
+                    Series("vline", edges, label="support edges")]))
     return Outcome(
         checks, [Figure("jacobian_spectrum", "Score-Jacobian spectrum of a linear manifold", panels)],
         parameters=dict(dim=dim, blocks=blocks, basis="gaussian", taus=taus, replicates=replicates,

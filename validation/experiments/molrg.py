@@ -236,6 +236,12 @@ def run_phase_transition(ctx):
                                       noises=pt.noises, trials=trials, n=48), notes)
 
 
+def _sem(values):
+    """Standard error of the mean over the last axis."""
+    values = np.asarray(values, dtype=float)
+    return values.std(axis=-1, ddof=1) / np.sqrt(values.shape[-1])
+
+
 def _wrong_split_fits(X, d, rng):
     """Whether a random split of the 2 N_k points that is not the true one (rows are ordered by
     component) into two groups of N_k has zero residual for d-dimensional subspaces."""
@@ -264,22 +270,23 @@ def _transition_figures(pt):
             panels = []
             for i, K in enumerate(pt.components):
                 if not scaled:   # the (N_k, d) map itself
-                    panels.append(dict(title=f"K={K}", xlabel="N_k", ylabel="d", series=[
+                    panels.append(dict(title=f"$K={K}$", xlabel="$N_k$", ylabel="$d$", series=[
                         Series("heatmap", pt.samples, pt.dims, z=pt.success[i, j], label="success probability"),
-                        Series("line", pt.dims, pt.dims, label="N_k = d")]))
+                        Series("line", pt.dims, pt.dims, label="$N_k = d$")]))
                     continue
                 series = []
                 for k, d in enumerate(pt.dims):
                     x = np.array(pt.samples) / d if scaled else np.array(pt.samples, dtype=float)
-                    series.append(Series("band", x, pt.lo[i, j, k], pt.hi[i, j, k]))
-                    series.append(Series("points", x, pt.success[i, j, k], label=f"d={d}"))
+                    p = pt.success[i, j, k]           # error bars: the Wilson 95% interval (contains p; clip rounding)
+                    err = np.maximum([p - pt.lo[i, j, k], pt.hi[i, j, k] - p], 0.0)
+                    series.append(Series("points", x, p, err, label=f"$d={d}$"))
                 if scaled:
-                    series.append(Series("vline", [1.0]))
-                panels.append(dict(title=f"K={K}", xlabel="N_k / d" if scaled else "N_k",
+                    series.append(Series("vline", [1.0], label="$N_k = d$"))
+                panels.append(dict(title=f"$K={K}$", xlabel="$N_k / d$" if scaled else "$N_k$",
                                    ylabel="success probability", series=series))
             name = f"molrg_phase_transition_{'collapse' if scaled else 'heatmap'}_{key}"
-            title = (f"Recovery success vs N_k / d (collapse), {tag}" if scaled
-                     else f"Recovery success probability over (N_k, d), {tag}")
+            title = (f"Recovery success vs $N_k / d$ (collapse), {tag}" if scaled
+                     else f"Recovery success probability over $(N_k, d)$, {tag}")
             figs.append(Figure(name, title, panels))
     return figs
 
@@ -322,11 +329,13 @@ def run_jacobian_rank(ctx):
         checks.append(Check(f"{name}: fraction of (sigma, sample) with rank <= sum d_k", 1.0,
                             np.mean(r <= sum(dims)), 0.0))
     fig = Figure("molrg_jacobian_rank", "Numerical rank of the denoiser Jacobian across noise levels",
-                 [dict(title=f"n={n}, d_k={dims}", xlabel="sigma", ylabel="numerical rank (99% energy)", logx=True,
+                 [dict(title=f"$n={n}$, $d_k={dims}$", xlabel="$\\sigma$", ylabel="numerical rank (99% energy)",
+                       logx=True,
                        series=[Series("points", sigmas, np.mean(ranks["exact"], axis=1),
-                                      np.std(ranks["exact"], axis=1), label="exact"),
-                               Series("line", sigmas, np.mean(ranks["trained"], axis=1), label="trained (K-subspaces)"),
-                               Series("hline", [sum(dims)], label="sum d_k"),
+                                      _sem(ranks["exact"]), label="exact"),
+                               Series("points", sigmas, np.mean(ranks["trained"], axis=1), _sem(ranks["trained"]),
+                                      label="trained (K-subspaces)"),
+                               Series("hline", [sum(dims)], label="$\\sum_k d_k$"),
                                Series("hline", [float(np.mean(own))], label="mean d of own component")])])
     return Outcome(checks, [fig], dict(ambient_dim=n, subspace_dims=dims, samples=B, sigmas=sigmas))
 
@@ -371,11 +380,12 @@ def run_generalization(ctx):
                             finite_size=0.01, note="final noise level 0.002 sqrt(n) over |x|"))
     x = [r[0] for r in rows]
     fig = Figure("molrg_generalization", "Generalization: trained low-rank denoiser vs Empirical score",
-                 [dict(title=f"K={K}, d={d}, n={n}", xlabel="N_k / d", ylabel="GL score (NN distance / norm)",
+                 [dict(title=f"$K={K}$, $d={d}$, $n={n}$", xlabel="$N_k / d$", ylabel="GL score (NN distance / norm)",
                        series=[Series("points", x, [r[1].score for r in rows], [r[1].stderr for r in rows], label="trained low-rank"),
                                Series("points", x, [r[2].score for r in rows], [r[2].stderr for r in rows], label="Empirical"),
-                               Series("line", x, [r[3].score for r in rows], label="fresh true-model samples")]),
-                  dict(title="distance of trained samples to the true subspaces", xlabel="N_k / d",
+                               Series("points", x, [r[3].score for r in rows], [r[3].stderr for r in rows],
+                                      label="fresh true-model samples")]),
+                  dict(title="distance of trained samples to the true subspaces", xlabel="$N_k / d$",
                        ylabel="relative distance", series=[Series("points", x, [r[4].mean() for r in rows],
                                                                   [r[4].std(ddof=1) / np.sqrt(B) for r in rows])])])
     return Outcome(checks, [fig], dict(K=K, d=d, n=n, ratios=ratios, samples=B))

@@ -57,6 +57,12 @@ def _product_bound(c, B):
     return np.maximum(np.prod(np.minimum(c + B, 1.0), axis=0) - p, p - np.prod(np.maximum(c - B, 0.0), axis=0))
 
 
+def _math_title(title: str) -> str:
+    """A configuration title in mathtext: "rank 4, gamma = 2" -> "rank 4, $\\gamma = 2$"."""
+    head, _, value = title.partition("gamma = ")
+    return f"{head}$\\gamma = {value}$" if value else title
+
+
 def _se(a, axis=0):
     a = np.asarray(a, float)
     return a.std(axis=axis, ddof=1) / np.sqrt(a.shape[axis])
@@ -117,17 +123,19 @@ def spiked_overlaps(ctx):
             curves = sp.overlap_curves(lam, tau=fine, aspect=gamma)
             series_ov, series_ev = [], []
             for i in range(k):
-                series_ov += [Series("line", fine, curves[:, i], label=f"theory lambda={lam[i]:g}"),
-                              Series("points", s_grid, ov_m[:, i], ov_e[:, i], label=f"PCA lambda={lam[i]:g}, D={D}")]
+                group = f"$\\lambda={lam[i]:g}$"
+                series_ov += [Series("line", fine, curves[:, i], label=f"theory lambda={lam[i]:g}", group=group),
+                              Series("points", s_grid, ov_m[:, i], ov_e[:, i], label=f"PCA lambda={lam[i]:g}, D={D}",
+                                     group=group)]
                 ev_theory = fine * np.asarray(sp.top_eigenvalue(lam[i] / fine, gamma))
-                series_ev += [Series("line", fine, ev_theory, label=f"theory lambda={lam[i]:g}"),
-                              Series("points", s_grid, ev_m[:, i], ev_e[:, i], label=f"eigenvalue {i + 1}")]
-            series_ov += [Series("vline", list(sp.emergence_tau(lam, gamma) * np.ones(k)), label="emergence s*")]
-            panels_ov.append(dict(title=title, xlabel="noise variance s", ylabel="squared overlap",
+                series_ev += [Series("line", fine, ev_theory, label=f"theory lambda={lam[i]:g}", group=group),
+                              Series("points", s_grid, ev_m[:, i], ev_e[:, i], label=f"eigenvalue {i + 1}", group=group)]
+            series_ov += [Series("vline", list(sp.emergence_tau(lam, gamma) * np.ones(k)), label="emergence $s^*$")]
+            panels_ov.append(dict(title=_math_title(title), xlabel="noise variance $s$", ylabel="squared overlap",
                                   series=series_ov, logx=True))
-            panels_ev.append(dict(title=title, xlabel="noise variance s", ylabel="top sample eigenvalues",
-                                  series=series_ev, logx=True, logy=True))
-    return Outcome(checks, [Figure("spiked_overlap_curves", "PCA overlaps versus noise level", panels_ov),
+            panels_ev.append(dict(title=_math_title(title), xlabel="noise variance $s$",
+                                  ylabel="top sample eigenvalues", series=series_ev, logx=True, logy=True))
+    return Outcome(checks, [Figure("spiked_overlap_curves", f"PCA overlaps versus noise level ($D={D}$)", panels_ov),
                             Figure("spiked_top_eigenvalues", "Top sample eigenvalues versus noise level", panels_ev)],
                    parameters=dict(D=D, reps=reps, configs=[dict(title=t, spikes=list(s), gamma=g) for t, s, g in CONFIGS],
                                    s_factors=list(S_FACTORS)),
@@ -186,10 +194,11 @@ def spiked_mean_projection(ctx):
                                         b_bound, note="trace identity with the diagonal's bounds"))
                 checks.append(Check(f"{tag}: off-support cross term", 0.0, M[k, k + 1], Mse[k, k + 1],
                                     note="exact by symmetry"))
-                series += [Series("line", np.arange(1, k + 3), np.r_[op.diagonal, op.off_support, op.off_support],
-                                  label=f"predicted ({name})"),
-                           Series("points", np.arange(1, k + 3), np.diag(M), np.diag(Mse), label=f"measured ({name})")]
-            panels.append(dict(title=f"diagonal of E[P] in the true basis, gamma={gamma:g} (k+1, k+2: off-support)",
+                series += [Series("step", np.arange(1, k + 3), np.r_[op.diagonal, op.off_support, op.off_support],
+                                  label=f"predicted ({name})", group=name),    # one value per index: no interpolation
+                           Series("points", np.arange(1, k + 3), np.diag(M), np.diag(Mse), label=f"measured ({name})",
+                                  group=name)]
+            panels.append(dict(title=f"diagonal of $E[P]$, $\\gamma={gamma:g}$ ($k+1, k+2$: off-support)",
                                xlabel="direction index", ylabel="mean diagonal entry", series=series))
     return Outcome(checks, [Figure("spiked_mean_projection", "Mean linear denoisers in the true basis", panels)],
                    parameters=dict(D=D, reps=reps, spikes=lam.tolist(), noise=s, gammas=[0.5, 2.0]),
@@ -283,19 +292,22 @@ def spiked_power_iteration(ctx):
     ratio_m = mean[:, 1:] / mean[:, :1]
     ratio_e = np.abs(ratio_m) * np.sqrt((se[:, 1:] / mean[:, 1:]) ** 2 + (se[:, :1] / mean[:, :1]) ** 2)
     series = []
-    fr = fixed_u.mean(0)
+    fr, fr_se = fixed_u.mean(0), _se(fixed_u)
+    fr_ratio = fr[:, 1:] / fr[:, :1]
+    fr_e = np.abs(fr_ratio) * np.sqrt((fr_se[:, 1:] / fr[:, 1:]) ** 2 + (fr_se[:, :1] / fr[:, :1]) ** 2)
     for i in range(1, k):                    # the off-support ratio (~(k/D)^t) is below Monte Carlo resolution
-        series += [Series("line", steps, rm.ratios[:, i], label=f"theory lambda={lam[i]:g}"),
-                   Series("points", steps, ratio_m[:, i - 1], ratio_e[:, i - 1], label=f"independent steps lambda={lam[i]:g}"),
-                   Series("points", steps, fr[:, i] / fr[:, 0], label=f"reused set lambda={lam[i]:g}")]
+        series += [Series("line", steps, rm.ratios[:, i], label=f"theory lambda={lam[i]:g}", group=f"$\\lambda={lam[i]:g}$"),
+                   Series("points", steps, ratio_m[:, i - 1], ratio_e[:, i - 1], label=f"independent steps lambda={lam[i]:g}",
+                          group=f"$\\lambda={lam[i]:g}$"),
+                   Series("points", steps, fr_ratio[:, i - 1], fr_e[:, i - 1], label=f"reused set $\\lambda={lam[i]:g}$")]
     gaps = np.linspace(1.05, 4.0, 60)
     s_const = 0.1
     n_steps = [ld.constant_noise_steps(4.0, 4.0 / g, s_const, gamma, 1e-3) for g in gaps]
     first = np.log(1e3) / (gamma * s_const * (gaps / 4.0 - 1 / 4.0))
     fig = Figure("spiked_power_iteration", "Linear diffusion as power iteration", [
-        dict(title=f"mean component / leading component (D={D}, gamma={gamma:g})", xlabel="reverse step",
+        dict(title=f"component / leading component ($D={D}$, $\\gamma={gamma:g}$)", xlabel="reverse step",
              ylabel="ratio", series=series, logy=True),
-        dict(title=f"steps to ratio 1e-3 at constant s={s_const:g} vs eigenvalue gap", xlabel="lambda_1 / lambda_2",
+        dict(title=f"steps to ratio $10^{{-3}}$ at constant $s={s_const:g}$", xlabel="$\\lambda_1 / \\lambda_2$",
              ylabel="steps", series=[Series("line", gaps, n_steps, label="exact overlaps"),
                                      Series("line", gaps, first, label="first order in s")], logy=True)])
     return Outcome(checks, [fig], parameters=dict(D=D, N=N, T=T, reps=reps, spikes=lam.tolist(), gamma=gamma,
@@ -364,11 +376,12 @@ def spiked_emergence_order(ctx):
     curves = sp.overlap_curves(lam, tau=fine, aspect=gamma)
     series = []
     for i in range(k):
-        series += [Series("line", fine, curves[:, i], label=f"theory lambda={lam[i]:g}"),
-                   Series("points", s_grid, mean[:, i], _se(ovs[:, :, i]), label=f"PCA lambda={lam[i]:g}")]
-    series.append(Series("vline", s_star.tolist(), label="s* = lambda/sqrt(gamma)"))
+        series += [Series("line", fine, curves[:, i], label=f"theory lambda={lam[i]:g}", group=f"$\\lambda={lam[i]:g}$"),
+                   Series("points", s_grid, mean[:, i], _se(ovs[:, :, i]), label=f"PCA lambda={lam[i]:g}",
+                          group=f"$\\lambda={lam[i]:g}$")]
+    series.append(Series("vline", s_star.tolist(), label="$s^* = \\lambda/\\sqrt{\\gamma}$"))
     fig = Figure("spiked_emergence", "Emergence of a whole spectrum along the noise axis",
-                 [dict(title=f"D={D}, gamma={gamma:g}", xlabel="noise variance s", ylabel="squared overlap",
+                 [dict(title=f"$D={D}$, $\\gamma={gamma:g}$", xlabel="noise variance $s$", ylabel="squared overlap",
                        series=series, logx=True)])
     return Outcome(checks, [fig], parameters=dict(D=D, reps=reps, spikes=lam.tolist(), gamma=gamma,
                                                   emergence_tau=s_star.tolist(), emergence_step_ddpm1000=t_vp,
@@ -398,7 +411,7 @@ def spiked_jacobian_alignment(ctx):
     ev, evec = np.linalg.eigh(cov)
     pcs, lam_hat = evec[:, ::-1][:, :k], ev[::-1][:k]
     sigmas = np.geomspace(0.1, 50.0, n_sig)
-    align, align_se, jac_ev, dk = (np.empty((n_sig, k)) for _ in range(4))
+    align, align_se, jac_ev, jac_se, dk = (np.empty((n_sig, k)) for _ in range(5))
     with threadpool_limits(1):
         for j, sig in enumerate(sigmas):
             x0 = model.sample(B, rng=ctx.rng)
@@ -407,7 +420,7 @@ def spiked_jacobian_alignment(ctx):
             w_, v_ = np.linalg.eigh(G)
             v_, w_ = v_[:, :, ::-1][:, :, :k], w_[:, ::-1]
             a = np.einsum("bdi,di->bi", v_, pcs) ** 2
-            align[j], align_se[j], jac_ev[j] = a.mean(0), _se(a), w_[:, :k].mean(0)
+            align[j], align_se[j], jac_ev[j], jac_se[j] = a.mean(0), _se(a), w_[:, :k].mean(0), _se(w_[:, :k])
             # Davis-Kahan against the high-noise limit Cov/sigma^2 (eigenvectors = principal directions)
             ref = np.r_[lam_hat, ev[::-1][k:]] / sig**2
             gaps = np.array([np.min(np.abs(np.delete(ref, i) - ref[i])) for i in range(k)])
@@ -429,13 +442,16 @@ def spiked_jacobian_alignment(ctx):
     gauss = lam_hat[None, :] / (lam_hat[None, :] + sigmas[:, None] ** 2)
     series_a, series_e = [], []
     for i in range(k):
-        series_a.append(Series("points", sigmas, align[:, i], align_se[:, i], label=f"direction {i + 1} (lambda={lam[i]:g})"))
-        series_e += [Series("line", sigmas, gauss[:, i], label=f"linear lambda_hat/(lambda_hat+sigma^2), {i + 1}"),
-                     Series("points", sigmas, jac_ev[:, i], label=f"exact nonlinear, eigenvalue {i + 1}")]
+        group = f"$i={i + 1}$ ($\\lambda={lam[i]:g}$)"
+        series_a.append(Series("points", sigmas, align[:, i], align_se[:, i], label=group))
+        series_e += [Series("line", sigmas, gauss[:, i], label=f"linear, eigenvalue {i + 1}", group=group),
+                     Series("points", sigmas, jac_ev[:, i], jac_se[:, i], label=f"exact nonlinear, eigenvalue {i + 1}",
+                            group=group)]
     fig = Figure("spiked_jacobian_alignment", "Jacobian of the exact denoiser of a finite training set", [
-        dict(title=f"|<v_i(grad D), PC_i>|^2 (D={D}, N={N})", xlabel="sigma", ylabel="squared cosine",
-             series=series_a + [Series("hline", [0.5], label="1/2")], logx=True),
-        dict(title="top eigenvalues of grad D", xlabel="sigma", ylabel="eigenvalue", series=series_e,
+        dict(title=f"$|\\langle v_i(\\nabla D), \\mathrm{{PC}}_i\\rangle|^2$ ($D={D}$, $N={N}$)", xlabel="$\\sigma$",
+             ylabel="squared cosine", series=series_a + [Series("hline", [0.5], label="1/2")], logx=True),
+        dict(title="top eigenvalues of $\\nabla D$ (theory: $\\hat\\lambda/(\\hat\\lambda+\\sigma^2)$)",
+             xlabel="$\\sigma$", ylabel="eigenvalue", series=series_e,
              logx=True, logy=True)])
     return Outcome(checks, [fig], parameters=dict(D=D, N=N, B=B, spikes=lam.tolist(), sigmas=sigmas.tolist(),
                                                   alignment=align.tolist(), lowest_aligned_sigma=lost),
