@@ -8,9 +8,11 @@ pages of this documentation, the LaTeX you paste into a paper, and a compiled nu
 three cannot disagree.
 
 From the command line: ``spectral-theory latex --out derivations.tex`` writes a standalone document of
-every derivation that compiles with pdflatex; ``spectral-theory latex intermediate_gap`` only one.
+every derivation that compiles with pdflatex; ``spectral-theory latex intermediate_gap --snippet`` writes
+``intermediate_gap.tex``, a fragment to ``\\input`` in your paper, and a ``.bib`` of its references.
 """
 import derivations
+from derivations.document import build_bib, build_snippet
 
 d = derivations.derive("intermediate_gap")
 print(d)
@@ -29,6 +31,9 @@ gap_max = d.numeric("gap_max")
 print(gap_max.name, gap_max.arg_names, gap_max.backend, "->", gap_max(a=0.5, b=2.0))
 
 # %%
-# The whole section (statement, symbols and assumptions, regime, steps, results, references) to
-# ``\input`` in a paper:
-print(d.latex()[:1500], "...")
+# The snippet ``spectral-theory latex intermediate_gap --snippet`` writes: the derivation as a subsection
+# (statement, symbols and assumptions, regime, steps, results, references cited by BibTeX key), its preamble
+# needs in the header, and the ``.bib`` entries of its sources:
+snippet = build_snippet(["intermediate_gap"], bib_name="intermediate_gap")
+print(snippet[:1800], "...")
+print(build_bib(["intermediate_gap"]))

@@ -71,7 +71,8 @@ def test_theory_equations_are_the_latex_export():
         tex = d.latex()
         for _, items in st_docs.equations(d):
             for _, equation, label in items:
-                assert equation in tex, (entry.name, label)
+                for row in equation.split(" \\\\\n"):
+                    assert row in tex, (entry.name, label, row)
 
 
 def test_every_derivation_is_rendered_on_a_theory_page():

@@ -38,7 +38,7 @@ GROUPS = (
      ("spectral_theory.schedules",)),
     ("models", "Models", "Data models with exact denoisers, scores and score Jacobians, the abstract "
      "protocol a trained network implements, and the torch wrapper.",
-     ("spectral_theory.models", "validation.networks")),
+     ("spectral_theory.models", "validation.networks", "validation.networks.edm")),
     ("spectral_laws", "Spectral laws", "Random-matrix spectral densities (Marchenko-Pastur, Silverstein, "
      "free convolutions) and the spectra of the score Jacobian.",
      ("spectral_theory.rmt", "spectral_theory.spectra", "spectral_theory.rmt.free",
@@ -59,7 +59,8 @@ GROUPS = (
     ("derivations", "Derivations", "Symbolic derivations (sympy) with steps, LaTeX and compiled numeric "
      "twins; the catalogue is on :doc:`/theory/derivations`.",
      ("derivations", "derivations.core", "derivations.registry", "derivations.codegen",
-      "derivations.document", "derivations.symbols", "derivations.sampling")),
+      "derivations.printing", "derivations.bibliography", "derivations.document", "derivations.symbols",
+      "derivations.sampling")),
     ("validation", "Validation", "Samplers, Jacobian routes and matrix-free spectral estimates, "
      "experiments and verdicts, sweeps and reports.",
      ("validation", "validation.samplers", "validation.jacobians", "validation.operators",
@@ -244,13 +245,15 @@ def _para(text: str) -> nodes.paragraph:
 
 # -- directives ---------------------------------------------------------------------------------
 def equations(d, steps: bool = True) -> list:
-    """``[(title, [(why, tex, label)])]``: the steps and results of derivation ``d`` as the LaTeX
-    export prints them (``Derivation._equation``, the rows of ``latex_steps``/``latex_results``)."""
-    blocks = [("Steps", [(s.why, d._equation(s.lhs, s.rhs), f"{d.name}-{s.label}") for s in d.steps])] \
-        if steps else []
-    blocks.append(("Results", [(r.description, d._equation(r.symbol, r.expr), f"{d.name}-result-{r.name}")
-                               for r in d.results]))
-    return blocks
+    """``[(title, [(why, tex, label)])]``: the steps and results of derivation ``d`` as the LaTeX export
+    prints them: the rows of :func:`derivations.printing.equation_rows` that ``latex_steps`` and
+    ``latex_results`` put in their ``align``, joined by ``\\\\``."""
+    from derivations.printing import equation_rows
+    items = [(s.why, s.lhs, s.rhs, s.label) for s in d.steps] if steps else []
+    blocks = [("Steps", items)] if steps else []
+    blocks.append(("Results", [(r.description, r.symbol, r.expr, "result-" + r.name) for r in d.results]))
+    return [(title, [(why, " \\\\\n".join(equation_rows(lhs, rhs)), f"{d.name}-{label}")
+                     for why, lhs, rhs, label in items]) for title, items in blocks]
 
 
 class DerivationDirective(SphinxDirective):
@@ -262,6 +265,8 @@ class DerivationDirective(SphinxDirective):
     def run(self):
         import derivations
         import sympy as sp
+        from derivations.bibliography import collect
+        from derivations.printing import latex
         d = derivations.derive(self.arguments[0])
         self.env.note_dependency(inspect.getsourcefile(type(d)))
         self.env.note_dependency(importlib.import_module(
@@ -286,7 +291,7 @@ class DerivationDirective(SphinxDirective):
             symbols += item
         box += nodes.rubric(text="Symbols and assumptions")
         box += symbols
-        regime = d.regime_text + (f" (${sp.latex(d.regime)}$)." if d.regime is not sp.true else ".")
+        regime = d.regime_text + (f" (${latex(d.regime)}$)." if d.regime is not sp.true else ".")
         box += nodes.rubric(text="Regime of validity")
         box += _para(regime)
         for title, items in equations(d, steps=self.options.get("steps", "yes") != "no"):
@@ -297,9 +302,9 @@ class DerivationDirective(SphinxDirective):
                 box += self._math(tex, label)
         box += nodes.rubric(text="References")
         refs = nodes.enumerated_list()
-        for r in d.references:
+        for r in collect(d.references):
             item = nodes.list_item()
-            item += _para(r)
+            item += _para(r.text())
             refs += item
         box += refs
         return [box]
