@@ -199,3 +199,15 @@ def spectra_along(trajectory, model=None, score=None, method="analytic", **optio
             raise SpectralTheoryError(f"recorded grid index {idx} has sigma = 0, where the score is undefined")
         out.append(fn(trajectory.states[k], s, a))
     return np.stack(out) if out else np.zeros((0,) + trajectory.final.shape)
+
+# matrix-free spectra (issue 16): densities, eigenpairs and operators from batched matvecs
+from validation.lanczos import Eigenpairs, SingularTriplets, lanczos_eigenpairs, lanczos_singular  # noqa: E402
+from validation.operators import (Operator, SymmetryTest, finite_difference_operator,  # noqa: E402
+                                  model_operator, symmetric_part, symmetry_test, torch_operator)
+from validation.spectral_estimates import (KPMEstimate, KSDistance, SLQEstimate, SpectralEstimate,  # noqa: E402
+                                           kpm_density, slq_density)
+
+__all__ += ["slq_density", "kpm_density", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "KSDistance",
+            "lanczos_eigenpairs", "Eigenpairs", "lanczos_singular", "SingularTriplets", "Operator",
+            "model_operator", "finite_difference_operator", "torch_operator", "symmetry_test",
+            "SymmetryTest", "symmetric_part"]

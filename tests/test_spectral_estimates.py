@@ -1,0 +1,173 @@
+"""SLQ and KPM spectral densities against dense eigvalsh, each other and the theory."""
+import numpy as np
+import pytest
+
+import spectral_theory as st
+from spectral_theory import ConvergenceError, SpectralTheoryError
+from validation.jacobians import kpm_density, model_operator, slq_density
+from validation.spectral_estimates import _probes
+
+Z = 4.0          # standard errors allowed: a two-sided 4-sigma band (false alarm ~6e-5 per check)
+
+
+def _dense(J):
+    return lambda V: V @ J                       # J symmetric: row block times J = (J V^T)^T
+
+
+def _families():
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((300, 120))
+    return {
+        "linear-manifold-gaussian": (st.LinearManifold(600, [(60, 4.0), (60, 0.25)], rng=0), 0.3),
+        "linear-manifold-orthonormal": (st.LinearManifold(500, [(40, 4.0), (40, 0.25)], basis="orthonormal",
+                                                          rng=0), 0.3),
+        "gaussian": (st.Gaussian(np.zeros(300), A @ A.T / 120), 1.0),
+        "spiked": (st.SpikedCovariance(500, [20.0, 8.0, 3.0], noise=1.0, rng=0), 0.7),
+        "empirical": (st.Empirical(rng.standard_normal((150, 300))), 4.0),
+        "molrg": (st.MoLRG(400, [20, 20], noise=0.05, rng=0), 0.5),
+    }
+
+
+FAMILIES = _families()
+
+
+def _jacobian(name):
+    model, sigma = FAMILIES[name]
+    x = model.noisy_sample(1, sigma, rng=3)[1][0]
+    J = model.score_jacobian(x, sigma)
+    return model, sigma, x, 0.5 * (J + J.T)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_slq_matches_dense_eigvalsh_within_its_error_bars(name):
+    model, sigma, x, J = _jacobian(name)
+    lam = np.linalg.eigvalsh(J)
+    est = slq_density(model_operator(model, x, sigma), J.shape[0], n_probes=10, n_steps=40, rng=1)
+    ks = est.ks_distance(lam)
+    assert ks.value <= Z * ks.stderr + ks.resolution
+    for p in (1, 2, 3):                           # Gauss quadrature is exact for p < 2m: probe noise only
+        exact = np.mean(lam ** p)
+        assert abs(est.moment(p) - exact) <= Z * est.moment_stderr(p) + 1e-12 * abs(exact)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_kpm_matches_dense_eigvalsh_within_its_error_bars(name):
+    model, sigma, x, J = _jacobian(name)
+    lam = np.linalg.eigvalsh(J)
+    est = kpm_density(model_operator(model, x, sigma), J.shape[0], n_probes=10, n_moments=120, rng=2)
+    assert est.bounds[0] <= lam[0] and lam[-1] <= est.bounds[1]
+    ks = est.ks_distance(lam)                     # both sides smoothed by the same Jackson kernel
+    assert ks.value <= Z * ks.stderr + 1e-9
+    for p in (1, 2, 3):                           # exact from the Chebyshev moments (p < N)
+        exact = np.mean(lam ** p)
+        assert abs(est.moment(p) - exact) <= Z * est.moment_stderr(p) + 1e-10 * max(1, abs(exact))
+
+
+def test_slq_and_kpm_agree_within_their_bars():
+    *_, J = _jacobian("linear-manifold-gaussian")
+    slq = slq_density(_dense(J), J.shape[0], n_probes=12, n_steps=50, rng=3)
+    kpm = kpm_density(_dense(J), J.shape[0], n_probes=12, n_moments=200, rng=4)
+    for p in (1, 2, 3, 4):
+        bar = Z * np.hypot(slq.moment_stderr(p), kpm.moment_stderr(p))
+        assert abs(slq.moment(p) - kpm.moment(p)) <= bar
+    # cdfs inside the bulks, away from the atom and the edges by several resolutions
+    (lo1, hi1), (lo2, hi2) = slq.support()
+    pad = 4 * kpm.resolution
+    x = np.concatenate([np.linspace(lo1 + pad, hi1 - pad, 5), np.linspace(lo2 + pad, hi2 - pad, 5)])
+    x = x[np.isfinite(x) & (np.diff(np.r_[-np.inf, x]) > 0)]
+    bar = Z * np.hypot(slq.cdf_stderr(x), kpm.cdf_stderr(x)) + slq.cdf_resolution
+    assert np.all(np.abs(slq.cdf(x) - kpm.cdf(x)) <= bar)
+
+
+def test_slq_bulk_edges_and_atom_within_the_stated_resolution():
+    model, sigma, x, J = _jacobian("linear-manifold-gaussian")
+    lam = np.linalg.eigvalsh(J)
+    est = slq_density(_dense(J), J.shape[0], n_probes=6, n_steps=60, rng=4)
+    (loc, mass), = est.atoms                       # -1/sigma^2 with multiplicity D - m
+    assert loc == pytest.approx(-1 / sigma**2, rel=1e-9)
+    assert abs(mass - (1 - 120 / 600)) <= Z * est.cdf_stderr(loc + 1e-8)   # the atom is the lowest point
+    bulk = lam[lam > -1 / sigma**2 + 1e-6]
+    gap = np.argmax(np.diff(bulk))
+    edges = [bulk[0], bulk[gap], bulk[gap + 1], bulk[-1]]
+    found = [e for b in est.support() for e in b]
+    assert len(found) == 4
+    np.testing.assert_allclose(found, edges, atol=est.node_spacing)
+
+
+@pytest.mark.parametrize("seed", [7, 8, 9])
+def test_cms_bound_holds_for_each_probe(seed):
+    """The quadrature cdf of a probe is within the local CMS bound of the probe's exact cdf."""
+    *_, J = _jacobian("linear-manifold-gaussian")
+    lam, U = np.linalg.eigh(J)
+    est = slq_density(_dense(J), J.shape[0], n_probes=1, n_steps=25, rng=seed)
+    q = _probes("rademacher", 1, J.shape[0], seed)[0]
+    mass = (q @ U) ** 2 / J.shape[0]                                      # the probe's exact measure
+    jumps = np.unique(np.concatenate([lam, est.nodes.ravel()]))
+    jumps = jumps[np.r_[True, np.diff(jumps) > 1e-9]]       # a degenerate eigenvalue is one jump
+    x = np.r_[0.5 * (jumps[1:] + jumps[:-1]), jumps[-1] + 1]  # both cdfs are constant in between
+    exact = (mass[None, :] * (lam[None, :] <= x[:, None])).sum(-1)
+    gap = np.abs(est.cdf(x) - exact)
+    assert np.all(gap <= est.cdf_bound(x) + 1e-9)
+    assert est.cdf_bound(x).max() <= est.cdf_resolution + 1e-15
+    assert gap.max() > 0.2 * est.cdf_resolution                          # and the bound is not vacuous
+
+
+def test_slq_distribution_interface():
+    *_, J = _jacobian("spiked")
+    est = slq_density(_dense(J), J.shape[0], n_probes=4, n_steps=30, probes="gaussian", rng=0)
+    q = np.array([0.01, 0.5, 0.99])
+    assert np.all(est.cdf(est.quantile(q)) >= q)
+    grid = np.linspace(-3, 1, 20001)
+    assert np.trapezoid(est.pdf(grid, bandwidth=0.05), grid) == pytest.approx(1.0, abs=1e-6)
+    kpm = kpm_density(_dense(J), J.shape[0], n_probes=4, n_moments=64, rng=0)
+    a, b = kpm.bounds
+    grid = np.linspace(a, b, 200001)[1:-1]
+    assert np.trapezoid(kpm.pdf(grid), grid) == pytest.approx(1.0, abs=2e-3)
+    np.testing.assert_allclose(kpm.cdf(kpm.quantile(q)), q, atol=1e-9)
+    assert kpm.cdf(b) == pytest.approx(1.0) and kpm.cdf(a) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_bad_input_names_the_argument():
+    J = np.diag(np.arange(1.0, 51.0))
+    with pytest.raises(SpectralTheoryError, match="`matvec`.*shape"):
+        slq_density(lambda V: V[:, :-1], 50, n_probes=2, n_steps=5)
+    with pytest.raises(SpectralTheoryError, match="`matvec` returned NaN"):
+        slq_density(lambda V: V * np.nan, 50, n_probes=2, n_steps=5)
+    with pytest.raises(SpectralTheoryError, match="`matvec` returned NaN"):
+        kpm_density(lambda V: V * np.nan, 50, n_probes=2, n_moments=10, bounds=(0, 1))
+    A = J + np.triu(np.ones((50, 50)), 1)          # not symmetric
+    with pytest.raises(SpectralTheoryError, match="`matvec` is not symmetric"):
+        slq_density(lambda V: V @ A.T, 50, n_probes=2, n_steps=10, rng=0)
+    with pytest.raises(SpectralTheoryError, match="`matvec` is not symmetric"):
+        kpm_density(lambda V: V @ A.T, 50, n_probes=2, n_moments=20, bounds=(-60, 60), rng=0)
+    with pytest.raises(SpectralTheoryError, match="`probes`"):
+        slq_density(_dense(J), 50, n_probes=2, n_steps=5, probes="uniform")
+    with pytest.raises(SpectralTheoryError, match="`n_steps`"):
+        slq_density(_dense(J), 50, n_probes=2, n_steps=51)
+    with pytest.raises(ConvergenceError, match="bounds"):
+        kpm_density(_dense(J), 50, n_probes=2, n_moments=40, bounds=(0.0, 25.0), rng=0)
+
+
+def test_theory_at_image_scale_3072():
+    """D = 3,072 (CIFAR): tau J of a two-block linear manifold with exact products against the law."""
+    D, tau = 3072, 0.1
+    model = st.LinearManifold(D, [(D // 20, 4.0), (D // 20, 0.25)], rng=0)
+    matvec = tau * model_operator(model, np.zeros(D), np.sqrt(tau))    # exact products, O(D m)
+    law = st.jacobian_spectrum(model, tau)
+    est = slq_density(matvec, D, n_probes=6, n_steps=40, rng=0)
+    ks = est.ks_distance(law)
+    finite_size = (2 + np.log(D)) / D               # the law is the D -> infinity limit
+    assert ks.value <= Z * ks.stderr + ks.resolution + finite_size
+    assert ks.value <= 0.01
+
+
+@pytest.mark.slow
+def test_theory_at_image_scale_12288():
+    D, tau = 12288, 0.1
+    model = st.LinearManifold(D, [(D // 20, 4.0), (D // 20, 0.25)], rng=0)
+    matvec = tau * model_operator(model, np.zeros(D), np.sqrt(tau))
+    law = st.jacobian_spectrum(model, tau)
+    for est in (slq_density(matvec, D, n_probes=8, n_steps=60, rng=0),
+                kpm_density(matvec, D, n_probes=8, n_moments=200, rng=0)):
+        ks = est.ks_distance(law)
+        assert ks.value <= Z * ks.stderr + ks.resolution + (2 + np.log(D)) / D
