@@ -1,11 +1,12 @@
 """Sphinx extension of the spectral-theory docs: pages generated from the package itself.
 
-* **API pages** (``api/<group>.rst``) are written at ``builder-inited`` from the modules' ``__all__``
+* **API pages** (``api/<group>.rst``) are written by ``conf.py`` (before autosummary
+  collects the documents) from the modules' ``__all__``
   (autosummary then writes one page per name), grouped as in :data:`GROUPS`; a public module that no
-  group covers, or a group module that has gone, is a build warning (an error under ``-W``), so a new
-  public name or module cannot be left out of the reference.
+  group covers is a build warning (an error under ``-W``), so a new public name or module cannot be
+  left out of the reference (a group module not, or not yet, in the package is skipped).
 * ``.. derivation:: NAME`` renders a derivation of :mod:`derivations` from its own sympy objects: the
-  equations are ``Derivation._equation(lhs, rhs)``, the very strings ``latex()`` and
+  equations are the rows of ``derivations.printing.equation_rows``, the very strings ``latex()`` and
   ``spectral-theory latex`` print, so the theory pages and the LaTeX export cannot drift.
 * ``.. derivation-catalogue::`` lists every derivation with a link to the page that renders it.
 * ``.. parameter-table::`` renders :func:`spectral_theory.parameters.table` (one name per quantity).
@@ -94,8 +95,8 @@ def mock_imports() -> list:
 
 @contextlib.contextmanager
 def mocked():
-    """Import under autodoc's mock of the missing optional extras, and forget what was imported so
-    (``validation.networks`` on a mocked torch must not stay in ``sys.modules`` for the gallery)."""
+    """Import under autodoc's mock of the missing optional extras, and forget what was imported
+    then (``validation.networks`` on a mocked torch must not stay in ``sys.modules`` for the gallery)."""
     before = set(sys.modules)
     with mock(mock_imports()):
         yield
@@ -114,7 +115,7 @@ def _import(name):
 
 
 def assignments() -> dict:
-    """``{module name: [names it documents]}``: every public name once, at its most specific home.
+    """``{module name: [names it documents]}``: every public name once, at one home.
 
     A re-exported object (``spectral_theory.Gaussian`` is ``spectral_theory.models.Gaussian``) is
     documented under the first module of :data:`GROUPS` that exports it (so the top-level package,
