@@ -46,7 +46,7 @@ GROUPS = (
       "spectral_theory.rmt.free.edges", "spectral_theory.rmt.reference")),
     ("spiked", "Spiked covariance and linear diffusion", "BBP transition, overlaps, emergence and "
      "power iteration (Weitzner et al.).",
-     ("spectral_theory.spiked", "spectral_theory.linear_denoisers")),
+     ("spectral_theory.spiked", "spectral_theory.linear_denoisers", "spectral_theory.tracy_widom")),
     ("gaps_phases", "Gaps, collapse and phases", "Spectral gaps of tau J, collapse and speciation "
      "times, and the geometric phases of generation (Ventura et al.).",
      ("spectral_theory.gaps", "spectral_theory.collapse", "spectral_theory.phase_diagram")),
