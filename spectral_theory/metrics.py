@@ -193,7 +193,7 @@ def _cos(u, v):
 
 @dataclass(frozen=True)
 class LinearityScore:
-    """Linearity score ``score`` (mean |cos| over pairs) with ``stderr`` and the ``per_pair`` values."""
+    """Linearity score ``score`` (mean ``|cos|`` over pairs) with ``stderr`` and the ``per_pair`` values."""
 
     score: float
     stderr: float

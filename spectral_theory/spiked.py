@@ -206,7 +206,9 @@ def _spikes(spikes, dim=None):
 class SpikedPrediction:
     r"""Asymptotic PCA of N noisy samples :math:`x = x_0 + \sqrt{s}\,n` of rank-k data, one spike at a time.
 
-    Attributes (arrays over the k spikes, in the order given)
+    The attributes are arrays over the k spikes, in the order given.
+
+    Attributes
     ----------
     spikes, tau, aspect : inputs :math:`\lambda_i`, :math:`\tau`, :math:`\gamma = D/N`.
     spike : :math:`\ell_i = \lambda_i/\tau`.

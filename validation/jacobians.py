@@ -8,7 +8,7 @@ spectral theory predicts (Ventura et al., arXiv 2410.05898, plot those of :math:
 * :func:`finite_difference` - what papers do for trained networks: central differences of a black-box
   score, :math:`J_{:,j} \approx (s(x + h e_j) - s(x - h e_j))/(2h)`, symmetrised
   :math:`(J + J^\top)/2` before ``eigvalsh``.  Truncation error O(h^2 s'''), rounding error
-  O(eps |s| / h); the default :math:`h = \epsilon^{1/3}\sigma/\alpha` balances them on the score's
+  ``O(eps |s| / h)``; the default :math:`h = \epsilon^{1/3}\sigma/\alpha` balances them on the score's
   natural length scale (the noise level of :math:`x_t`).
 * :func:`lanczos_extreme` - the top or bottom ``k`` eigenvalues without ever forming a D x D matrix:
   ARPACK's implicitly restarted Lanczos (``scipy.sparse.linalg.eigsh``) on a ``LinearOperator`` whose

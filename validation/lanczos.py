@@ -185,7 +185,7 @@ class Eigenpairs:
 
     ``eigenvalues`` (k,) ascending; ``eigenvectors`` (D, k) orthonormal columns; ``residuals`` (k,) true
     residual norms :math:`|A v_i - \lambda_i v_i|` (one extra matvec); ``scale`` the spectral scale the
-    tolerance is relative to (largest |Ritz value|); ``which``; ``steps`` block steps; ``matvecs``
+    tolerance is relative to (largest ``|Ritz value|``); ``which``; ``steps`` block steps; ``matvecs``
     operator applications (vectors).
     """
     eigenvalues: np.ndarray
@@ -216,8 +216,8 @@ def lanczos_eigenpairs(matvec, dim, k, which="largest", *, tol=1e-8, block_size=
     matvec : (b, D) -> (b, D), symmetric (checked on the Arnoldi coefficients).
     dim, k : D and the number of pairs (k <= D).
     which : "largest" or "smallest" (algebraically).
-    tol : required accuracy :math:`|Av - \lambda v| \le \mathrm{tol} \cdot s`, s the largest |Ritz
-        value| (an estimate of :math:`|A|_2` from below); checked on the true residuals.
+    tol : required accuracy :math:`|Av - \lambda v| \le \mathrm{tol} \cdot s`,
+        s the largest ``|Ritz value|`` (an estimate of :math:`|A|_2` from below); checked on the true residuals.
     rng : seed of the start block.
 
     Raises ``ConvergenceError`` naming the worst residual when ``tol`` is not reached within

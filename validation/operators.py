@@ -4,7 +4,7 @@ r"""Matrix-free score-Jacobian operators: batched products J V of a block V (k, 
   models, O(N D) for Empirical, per the model).
 * :func:`finite_difference_operator` - central differences of a black-box score,
   :math:`Jv \approx |v|\,(s(x + h\hat v) - s(x - h\hat v))/(2h)`, one score call on the (2k, D) stack;
-  symmetric only to O(h^2) plus rounding O(eps |s|/h), with the step :func:`default_step`.
+  symmetric only to O(h^2) plus rounding ``O(eps |s|/h)``, with the step :func:`default_step`.
 * :func:`torch_operator` - forward-mode autodiff (``torch.func.jvp``, vmapped over the block) of a
   torch score; its transpose by ``torch.func.vjp`` (a network's Jacobian need not be symmetric).
 * :func:`symmetry_test` - a probe test of :math:`u^\top A v = v^\top A u`; :func:`symmetric_part` -
@@ -92,7 +92,7 @@ def finite_difference_operator(score, x, sigma, alpha=1.0, h=None) -> Operator:
     r"""Central-difference products of a black-box ``score(x, sigma, alpha)`` ((n, D) -> (n, D)).
 
     Row v of V: :math:`|v|\,(s(x + h u) - s(x - h u))/(2h)`, :math:`u = v/|v|` (one score call on the
-    (2k, D) stack); zero rows give 0.  Error O(h^2 |s'''|) + O(eps |s|/h); not exactly symmetric
+    (2k, D) stack); zero rows give 0.  Error ``O(h^2 |s'''|) + O(eps |s|/h)``; not exactly symmetric
     (no ``rmatvec``: the Jacobian of a score is symmetric only if the score is a gradient).
     """
     x0 = _point(x)

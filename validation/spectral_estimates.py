@@ -172,7 +172,7 @@ class SLQEstimate(SpectralEstimate):
 
     @cached_property
     def cdf_resolution(self) -> float:
-        """CMS bound on |E F_hat - F|: probe mean of the largest weight of an unresolved node."""
+        """CMS bound on ``|E F_hat - F|``: probe mean of the largest weight of an unresolved node."""
         return float(np.where(self.converged, 0.0, self.weights).max(axis=1).mean())
 
     @cached_property

@@ -541,7 +541,7 @@ class JacobianMap(MonotoneMap):
 
 
 class PushforwardDensity(SpectralDensity):
-    """Image law of ``base`` under a monotone map: rho_f(y) = rho(f^{-1}(y)) / |f'(f^{-1}(y))|.
+    """Image law of ``base`` under a monotone map: ``rho_f(y) = rho(f^{-1}(y)) / |f'(f^{-1}(y))|``.
 
     Atoms move to f(x_j) with their weights; bulk edges map exactly (and swap for a decreasing map).
     """

@@ -50,9 +50,9 @@ class TrainingRecord:
 
     Attributes
     ----------
-    loss : (steps,) weighted training loss per step (lambda(sigma) |D - x0|^2 / D, batch mean).
+    loss : (steps,) weighted training loss per step (``lambda(sigma) |D - x0|^2 / D``, batch mean).
     eval_sigmas : the stated noise grid of the held-out evaluation.
-    eval_mse, eval_stderr : per sigma, mean over evaluation points of |D(x0 + sigma n) - x0|^2 / D
+    eval_mse, eval_stderr : per sigma, mean over evaluation points of ``|D(x0 + sigma n) - x0|^2 / D``
         (fresh noise) and its standard error.
     eval_source : where the evaluation's x0 came from ("model samples", "eval_data", or
         "training points" when the data is a finite set and no ``eval_data`` was given).

@@ -19,7 +19,7 @@ midpoints of ``n_grid`` cells (default 2048) and each in/out transition is refin
 predicate ``-Im g(x + i0) > 1e-7 |g(x + i0)|``. Near a square-root edge ``-Im g ~ C sqrt(d)``, so an
 edge is off by about ``(1e-7 |g| / C)^2`` (~1e-14 of the scale for order-one laws; the semicircle test
 checks 1e-9). Bulks or gaps narrower than one grid cell are not seen (a missed bulk shows up as
-``integrated_mass() < 1``); a density below 1e-7 |g| inside a bulk would split it.
+``integrated_mass() < 1``); a density below ``1e-7 |g|`` inside a bulk would split it.
 """
 from __future__ import annotations
 
