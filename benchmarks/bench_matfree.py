@@ -25,6 +25,7 @@ import tracemalloc
 import numpy as np
 
 import spectral_theory as st
+from _timing import best_of
 from validation.jacobians import model_operator, slq_density
 from validation.spectral_estimates import SLQEstimate, _probes
 
@@ -154,15 +155,8 @@ def main(argv=None):
     U, r = model.eigenvectors, model.eigenvectors.shape[1]
     B = np.random.default_rng(3).standard_normal((D, r))
 
-    def best(fn, n=5):
-        out = []
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t)
-        return min(out)
-    t_one = best(lambda: op(V))
-    t_gemm = best(lambda: (V @ B) @ B.T)
+    t_one = best_of(lambda: op(V))
+    t_gemm = best_of(lambda: (V @ B) @ B.T)
 
     print(f"\nchosen: {k} probes x {steps} steps (bar {2 * ks_e.stderr + ks_e.resolution:.4f} <= {a.target}); "
           f"KS to exact eigenvalues {ks_e.value:.4f}")

@@ -23,15 +23,9 @@ import time
 import numpy as np
 
 import spectral_theory as st
+from _timing import best_of
 
 
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def plain_loop(torch, net, X, steps, batch, sigma_data, seed):

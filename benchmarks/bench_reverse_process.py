@@ -18,16 +18,9 @@ import tracemalloc
 import numpy as np
 
 import spectral_theory as st
+from _timing import best_of
 from validation.samplers import edm_sampler
 
-
-def best_of(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main(argv=None):
