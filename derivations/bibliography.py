@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 
 @dataclass(frozen=True)

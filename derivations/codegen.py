@@ -38,7 +38,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 _CMATH_FUNCTIONS = {"sqrt", "exp", "log", "sin", "cos", "tan", "sinh", "cosh", "tanh",
                     "asin", "acos", "atan", "asinh", "acosh", "atanh"}

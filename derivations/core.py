@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
-from spectral_theory._checks import SpectralTheoryError, as_generator
+from spectral_theory.checks import SpectralTheoryError, as_generator
 
 from .bibliography import collect
 from .printing import MAX_ROW_WIDTH, equation_rows, latex, tex_text, tex_title

@@ -24,7 +24,7 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, translate
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 _OPERATORS = {"max": r"\max", "min": r"\min"}
 

@@ -15,7 +15,7 @@ import pkgutil
 from dataclasses import dataclass
 from functools import lru_cache
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 
 @dataclass(frozen=True)

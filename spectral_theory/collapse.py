@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, integer, scalar
+from .checks import SpectralTheoryError, integer, scalar
 from .schedules import as_schedule
 
 #: Empirical models: the Gaussian picture is claimed for tau >= EMPIRICAL_MARGIN * tau_collapse, the

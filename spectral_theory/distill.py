@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from ._checks import SpectralTheoryError, array, as_generator, integer, scalar
+from .checks import SpectralTheoryError, array, as_generator, integer, scalar
 from .models import Gaussian
 from .models._base import noise_args
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass as _dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, array, unwrap
+from .checks import SpectralTheoryError, array, unwrap
 from .parameters import check, renamed
 from .rmt import SpectralDensity
 from .spectra import _model

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from . import spiked
-from ._checks import SpectralTheoryError, array, integer, scalar
+from .checks import SpectralTheoryError, array, integer, scalar
 from .parameters import check, renamed, renamed_attribute
 
 

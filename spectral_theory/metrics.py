@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, array, as_generator, integer, scalar
+from .checks import SpectralTheoryError, array, as_generator, integer, scalar
 
 __all__ = ["NearestNeighbors", "nearest_neighbors", "GeneralizationScore", "generalization_score",
            "NNRatio", "nn_ratio", "LinearityScore", "linearity_score", "FieldDistance",

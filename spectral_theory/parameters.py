@@ -2,7 +2,7 @@ r"""One name per quantity: every public parameter of the theory is declared once
 
 A :class:`Parameter` carries the name used in every signature, result field and command-line key, its
 LaTeX symbol, its domain and a description.  :func:`check` converts and checks a value against the
-declaration of its name (with :mod:`._checks` underneath), so an error names the parameter and its
+declaration of its name (with :mod:`.checks` underneath), so an error names the parameter and its
 meaning ("`aspect` (gamma = D/N) must be > 0; got -1.0").  :func:`table` returns the declarations
 (the README's "Names and symbols" section is generated from it and a test keeps the two equal).
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, array, integer, probability_vector, scalar
+from .checks import SpectralTheoryError, array, integer, probability_vector, scalar
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Parameter:
         return re.sub(r"\\([A-Za-z]+)", r"\1", self.symbol).replace("{", "").replace("}", "")
 
 
-#: domain -> keyword arguments of the ``_checks`` helper that enforces it
+#: domain -> keyword arguments of the ``checks`` helper that enforces it
 DOMAINS = {
     "> 0": dict(positive=True),
     ">= 0": dict(nonnegative=True),
@@ -107,7 +107,7 @@ def check(name: str, value, *, scalar_only: bool = False, **shape):
     """Convert and check ``value`` against the declaration of ``name``.
 
     Returns a float with ``scalar_only``, an int for an integer domain, else a float64 array (``shape``:
-    the ``ndim``/``shape``/``allow_empty`` of :func:`._checks.array`).  Errors are
+    the ``ndim``/``shape``/``allow_empty`` of :func:`.checks.array`).  Errors are
     :class:`SpectralTheoryError` naming the parameter and its symbol.
     """
     p = PARAMETERS[name]

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError
+from .checks import SpectralTheoryError
 from .collapse import schedule_time as _time
 from .collapse import speciation_tau
 from .schedules import as_schedule

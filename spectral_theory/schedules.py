@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, array, integer, scalar
+from .checks import SpectralTheoryError, array, integer, scalar
 
 __all__ = ["Schedule", "VE", "VP", "DiscreteVP", "OU", "EDM", "edm_sigmas", "as_schedule", "SCHEDULES", "MAX_GRID"]
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import SpectralTheoryError, unwrap
+from .checks import SpectralTheoryError, unwrap
 from .schedules import as_schedule
 from .parameters import check, renamed, renamed_attribute, renamed_function, warn_renamed
 from .rmt.density import TW1_MEAN, TW1_STD  # noqa: F401  (TW1_MEAN re-exported)

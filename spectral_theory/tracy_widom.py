@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import airy
 
-from ._checks import SpectralTheoryError
+from .checks import SpectralTheoryError
 
 _CUT = 16.0          # Ai(16) ~ 1e-19: beyond it the kernels are below rounding
 _NODES = 64

@@ -8,7 +8,7 @@ from scipy.stats import binomtest
 
 import spectral_theory as st
 from spectral_theory import molrg
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 
 def _problem(K, d, Nk, noise=0.0, seed=0, n=48):

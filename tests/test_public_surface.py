@@ -132,11 +132,9 @@ def test_one_exception_hierarchy():
                     assert issubclass(obj, base), f"{mod.__name__}.{obj.__name__} is outside the hierarchy"
 
 
-def test_checks_are_public_and_the_private_spelling_is_the_same_module():
-    from spectral_theory import _checks, checks
+def test_checks_are_public():
+    from spectral_theory import checks
 
-    for name in checks.__all__:
-        assert getattr(_checks, name) is getattr(checks, name)
     assert st.checks.probability_vector([0.25, 0.75], "w").sum() == 1.0
     with pytest.raises(st.SpectralTheoryError, match="`w`"):
         checks.probability_vector([0.5, 0.6], "w")

@@ -48,7 +48,7 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 AGREE, DISAGREE, INCONCLUSIVE = "agree", "disagree", "inconclusive"
 FAMILY_LEVEL = 0.01

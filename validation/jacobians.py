@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
-from spectral_theory._checks import ConvergenceError, SpectralTheoryError, array, as_generator, integer, scalar
+from spectral_theory.checks import ConvergenceError, SpectralTheoryError, array, as_generator, integer, scalar
 
 from .samplers import Trajectory
 

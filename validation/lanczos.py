@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectral_theory._checks import (ConvergenceError, SpectralTheoryError, array, as_generator, integer,
+from spectral_theory.checks import (ConvergenceError, SpectralTheoryError, array, as_generator, integer,
                                      scalar)
 
 __all__ = ["Tridiagonals", "lanczos_tridiagonal", "Eigenpairs", "lanczos_eigenpairs", "SingularTriplets",

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 from scipy.stats import norm
 
 import spectral_theory as st
-from spectral_theory._checks import SpectralTheoryError, integer, scalar
+from spectral_theory.checks import SpectralTheoryError, integer, scalar
 from validation.sweep import grid, run_sweep
 
 AMBIENT_DIM = 48

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 from .experiment import DISAGREE, registry
 from .sweep import run_sweep

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from spectral_theory._checks import SpectralTheoryError, array, as_generator, integer, scalar
+from spectral_theory.checks import SpectralTheoryError, array, as_generator, integer, scalar
 
 from .lanczos import SYMMETRY_TOL, apply
 

@@ -25,7 +25,7 @@ import sys
 import warnings
 
 import spectral_theory as st
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 from spectral_theory.parameters import warn_renamed
 
 from .cli import plain

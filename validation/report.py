@@ -30,7 +30,7 @@ import platform
 import time
 from pathlib import Path
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 from .figures import check_formats, render_figures
 from .store import as_path

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectral_theory._checks import SpectralTheoryError, array, as_generator, integer, scalar
+from spectral_theory.checks import SpectralTheoryError, array, as_generator, integer, scalar
 from spectral_theory.schedules import DiscreteVP, Schedule
 
 __all__ = ["Trajectory", "NonFiniteError", "forward", "edm_sampler", "probability_flow", "reverse_sde", "ddim"]

@@ -38,7 +38,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 from numpy.polynomial import polynomial as _poly
 
-from spectral_theory._checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
+from spectral_theory.checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
 
 from .lanczos import CONVERGED, SYMMETRY_TOL, apply, lanczos_tridiagonal
 

@@ -33,7 +33,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import spectral_theory
-from spectral_theory._checks import SpectralTheoryError, integer
+from spectral_theory.checks import SpectralTheoryError, integer
 
 from .report import _num
 from .sweep import run_sweep

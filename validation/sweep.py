@@ -72,7 +72,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from spectral_theory import __version__
-from spectral_theory._checks import SpectralTheoryError, integer
+from spectral_theory.checks import SpectralTheoryError, integer
 
 from .store import FAILED, OK, SweepError, SweepStore, as_path
 

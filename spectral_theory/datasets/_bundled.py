@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, as_generator, integer
+from ..checks import SpectralTheoryError, as_generator, integer
 from ..parameters import renamed
 from ._dataset import Dataset, extra_missing, rescale
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import SpectralTheoryError
+from ..checks import SpectralTheoryError
 
 #: the pixel conventions every image data set accepts (see :func:`rescale`)
 PIXELS = ("symmetric", "unit", "raw")

@@ -41,7 +41,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import logsumexp
 
-from .._checks import SpectralTheoryError, array, as_generator, integer, scalar
+from ..checks import SpectralTheoryError, array, as_generator, integer, scalar
 from ..rmt import AtomicLaw, GeneralizedMarchenkoPastur, SpectralDensity
 
 LOG_2PI = np.log(2 * np.pi)

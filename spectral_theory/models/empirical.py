@@ -18,7 +18,7 @@ import numpy as np
 
 from functools import cached_property
 
-from .._checks import SpectralTheoryError, array, as_generator, integer
+from ..checks import SpectralTheoryError, array, as_generator, integer
 from ..collapse import EMPIRICAL_MARGIN, collapse_tau
 from ..parameters import check
 from ..rmt import AtomicLaw

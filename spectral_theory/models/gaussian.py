@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, array, as_generator, integer, scalar
+from ..checks import SpectralTheoryError, array, as_generator, integer, scalar
 from ..rmt import Silverstein
 from ._base import (Component, PosteriorModel, as_batch, atomic_covariance_law, fitted_covariance_law,
                     jvp_blocks, mixture_posterior, noise_args, noise_level)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import SpectralTheoryError, array, as_generator, integer, probability_vector, scalar
+from ..checks import SpectralTheoryError, array, as_generator, integer, probability_vector, scalar
 from ._base import (Component, PosteriorModel, atomic_covariance_law, jvp_blocks, mixture_jvp, mixture_posterior,
                     noise_args)
 from .gaussian import Gaussian

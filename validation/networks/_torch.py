@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 try:
     import torch

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spectral_theory._checks import SpectralTheoryError, integer
+from spectral_theory.checks import SpectralTheoryError, integer
 from spectral_theory.models import ScoreModel
 from spectral_theory.models._base import as_batch, noise_args
 

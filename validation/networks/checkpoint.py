@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 
-from spectral_theory._checks import SpectralTheoryError
+from spectral_theory.checks import SpectralTheoryError
 
 from ._torch import torch
 

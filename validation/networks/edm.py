@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectral_theory._checks import SpectralTheoryError, scalar
+from spectral_theory.checks import SpectralTheoryError, scalar
 from spectral_theory.schedules import Schedule
 
 from ._torch import torch

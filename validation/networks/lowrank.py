@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spectral_theory._checks import SpectralTheoryError, integer
+from spectral_theory.checks import SpectralTheoryError, integer
 
 from ._torch import torch
 

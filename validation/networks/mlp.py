@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from spectral_theory._checks import integer
+from spectral_theory.checks import integer
 
 from ._torch import torch
 

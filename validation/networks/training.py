@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spectral_theory._checks import SpectralTheoryError, array, integer, scalar
+from spectral_theory.checks import SpectralTheoryError, array, integer, scalar
 
 from ._torch import limit_threads, reset_parameters, seed_sequence, torch, torch_dtype, torch_generator
 from .adapter import TorchModel

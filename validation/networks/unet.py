@@ -9,7 +9,7 @@ by :func:`~validation.networks.train_denoiser`.
 """
 from __future__ import annotations
 
-from spectral_theory._checks import SpectralTheoryError, integer
+from spectral_theory.checks import SpectralTheoryError, integer
 
 from ._torch import torch
 from .mlp import FourierEmbedding
