@@ -168,7 +168,7 @@ def run_hidden_gaussian(ctx):
         params[label].update(gl_score_gaussian=gs.score,
                              memorized_fraction_gaussian=metrics.nn_ratio(closed_form, train).memorized_fraction)
     fig = Figure("real_data_hidden_gaussian", "Linearity of exact denoisers on real data (centred)",
-                 [dict(title=", ".join(params), xlabel="sigma", ylabel="linearity score", logx=True,
+                 [dict(title=", ".join(params), xlabel=r"$\sigma$", ylabel="linearity score", logx=True,
                        series=lin_series)])
     return Outcome(checks, [fig], dict(datasets=params, batch=batch, n_generated=k, sigmas=sigmas),
                    notes="Real data have no known true law: only claims between the Empirical model of the "
@@ -234,16 +234,17 @@ def run_tangent_directions(ctx):
                              untestable_taus=untestable, taus_below_collapse=taus[low],
                              directions_below_collapse=np.array(counts)[low],
                              max_posterior_weight_below_collapse=np.array(max_weight)[low])
-        panels.append(dict(title=f"{label}: N={N}, D={D}, rank {d}", xlabel="tau",
-                           ylabel=f"eigenvalues of tau J above -1+{DELTA}", logx=True,
-                           series=[Series("points", taus, counts, sems, label="empirical score (held-out points)"),
-                                   Series("step", taus, predicted, label="Gaussian (training covariance)"),
-                                   Series("vline", [tau_c], label="tau_C"),
-                                   Series("vline", [tau_c / 10], label="tau_C/10"),
+        panels.append(dict(title=f"{label}: N={N}, D={D}, rank {d}", xlabel=r"$\tau$",
+                           ylabel=rf"eigenvalues of $\tau J$ above $-1+{DELTA}$", logx=True,
+                           series=[Series("points", taus, counts, sems, label="empirical score (held-out points)", group="tangent directions"),
+                                   Series("step", taus, predicted, label="Gaussian (training covariance)",
+                                          group="tangent directions"),
+                                   Series("vline", [tau_c], label=r"$\tau_C$"),
+                                   Series("vline", [tau_c / 10], label=r"$\tau_C/10$"),
                                    Series("vline", [ph.tau_trivial], label="trivial boundary")]))
-        panels.append(dict(title=f"{label}: mean largest posterior weight", xlabel="tau", ylabel="max_i w_i",
+        panels.append(dict(title=f"{label}: mean largest posterior weight", xlabel=r"$\tau$", ylabel=r"$\max_i w_i$",
                            logx=True, series=[Series("points", taus, max_weight, label=""),
-                                              Series("vline", [tau_c / 10], label="tau_C/10")]))
+                                              Series("vline", [tau_c / 10], label=r"$\tau_C/10$")]))
     fig = Figure("real_data_tangent_directions", "Directions seen by the exact empirical score on real data", panels)
     return Outcome(checks, [fig], dict(datasets=params, points=B, delta=DELTA),
                    notes="tau_C uses d = the rank of the centred training set and its mean variance. Below "
