@@ -15,6 +15,9 @@ def _latex(args) -> int:
 
 
 def _validate(args) -> int:
+    if args.mutants:
+        from validation.mutants import mutants_cli
+        return mutants_cli(args)
     from validation.suite import validate_cli
     return validate_cli(args)
 
@@ -46,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
     v.add_argument("--seed", type=int, default=20241016, help="root seed of every random stream")
     v.add_argument("--quiet", action="store_true", help="no progress bars")
+    v.add_argument("--mutants", action="store_true",
+                   help="run the experiments under the built-in wrong theories (validation.mutants); "
+                        "exit 1 if any mutant is not caught by a disagreeing experiment")
     v.add_argument("--format", default="png",
                    help="figure formats, comma-separated among png, pdf, svg (default: %(default)s)")
     v.add_argument("--style", choices=("paper", "talk"), default="paper",

@@ -12,11 +12,31 @@ Verdicts
 A check *agrees* when ``|measured - predicted| <= z * stderr + finite_size``, where ``z`` is the
 two-sided normal critical value at family-wise level ``FAMILY_LEVEL`` with a Bonferroni correction over
 all checks of the experiment (so a correct theory fails an experiment with probability at most
-``FAMILY_LEVEL``); a standard error estimated from few replicates states its degrees of freedom and gets
-the Student-t critical value at the same tail probability instead.  It *disagrees* otherwise.  It is
-*inconclusive* when its measurement is not finite or its tolerance exceeds the check's stated
-``resolution`` (the error bar is too wide for the comparison to discriminate).  An experiment disagrees if any check disagrees, else is inconclusive if any check
-is, else agrees.
+``FAMILY_LEVEL``); a standard error estimated from ``MIN_DOF`` to 30 replicates states its degrees of
+freedom and gets the Student-t critical value at the same tail probability instead.  It *disagrees*
+otherwise.  It is *inconclusive* when its measurement is not finite, its tolerance exceeds the check's
+stated ``resolution`` (the error bar is too wide for the comparison to discriminate), or its standard
+error has fewer than ``MIN_DOF`` degrees of freedom (under Bonferroni the Student-t quantile of a
+3-dof error bar is 13-19 standard errors: such an error bar cannot make a check fail).
+
+Power
+-----
+Every check states its *detectable error* (:meth:`Check.detectable_error`): the tolerance over
+``|predicted|``, the relative error of the prediction that the check detects with probability 1/2
+(a prediction off by ``delta |predicted|`` moves the expected deviation to ``delta |predicted|``;
+the check fails when the deviation exceeds the tolerance, so at ``delta = tolerance/|predicted|`` a
+measurement symmetric about the true value fails half the time).  For a zero prediction it is the
+tolerance itself, an absolute change in the quantity's units.  A check that cannot detect a 50%
+error (``detectable error >= QUALITATIVE``, nonzero prediction) is *qualitative*: it can disagree,
+but its agreement is not counted; an experiment whose conclusive checks are all qualitative is
+inconclusive.  An experiment disagrees if any check disagrees, else is inconclusive if any check is
+(or if it has no quantitative check), else agrees.
+
+Compared functions
+------------------
+``compares`` of :func:`experiment` names (dotted paths such as ``"spectral_theory.spiked.overlap"``)
+the library functions whose output the experiment compares with a measurement; the report shows them
+and :mod:`validation.mutants` patches them.  A finite-size allowance never evaluates one of them.
 """
 from __future__ import annotations
 
@@ -33,6 +53,8 @@ from spectral_theory._checks import SpectralTheoryError
 AGREE, DISAGREE, INCONCLUSIVE = "agree", "disagree", "inconclusive"
 FAMILY_LEVEL = 0.01
 PRESETS = ("quick", "full")
+MIN_DOF = 10          # fewer degrees of freedom in a standard error: the check is inconclusive
+QUALITATIVE = 0.5     # a check that cannot detect a 50% error of its prediction is qualitative
 
 
 @dataclass(frozen=True)
@@ -51,7 +73,8 @@ class Check:
         inconclusive (None: no limit).
     note : where the finite-size bound comes from.
     dof : degrees of freedom of ``stderr`` when it is estimated from a few replicates (n - 1 for the
-        mean of n); the critical value is then Student-t's (None: normal, stderr known or n large).
+        mean of n); the critical value is then Student-t's (None: normal, stderr known or n large);
+        below ``MIN_DOF`` the check is inconclusive.
     """
 
     quantity: str
@@ -80,8 +103,26 @@ class Check:
     def tolerance(self, z: float) -> float:
         return self.critical(z) * self.stderr + self.finite_size
 
+    def detectable_error(self, z: float) -> float:
+        """Smallest change of the prediction the check detects with probability 1/2: ``tolerance /
+        |predicted|`` (relative), or for a zero prediction the tolerance (absolute, in the quantity's
+        units; see :attr:`relative`)."""
+        tol = self.tolerance(z)
+        return tol / abs(self.predicted) if self.relative else tol
+
+    @property
+    def relative(self) -> bool:
+        """Whether :meth:`detectable_error` is relative (a nonzero prediction)."""
+        return self.predicted != 0 and math.isfinite(self.predicted)
+
+    def qualitative(self, z: float) -> bool:
+        """Cannot detect a ``QUALITATIVE`` (50%) error of a nonzero prediction."""
+        return self.relative and not self.detectable_error(z) < QUALITATIVE
+
     def verdict(self, z: float) -> str:
         if not (np.isfinite(self.measured) and np.isfinite(self.stderr) and np.isfinite(self.predicted)):
+            return INCONCLUSIVE
+        if self.dof is not None and self.dof < MIN_DOF:
             return INCONCLUSIVE
         tol = self.tolerance(z)
         if self.resolution is not None and tol > self.resolution:
@@ -162,6 +203,7 @@ class Experiment:
     source: str
     run: Callable[[Context], Outcome]
     tags: tuple = ()
+    compares: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -190,17 +232,88 @@ class ExperimentResult:
             return INCONCLUSIVE
         if DISAGREE in v:
             return DISAGREE
-        return INCONCLUSIVE if INCONCLUSIVE in v else AGREE
+        if INCONCLUSIVE in v:
+            return INCONCLUSIVE
+        z = self.critical_value
+        return AGREE if any(not c.qualitative(z) for c in self.outcome.checks) else INCONCLUSIVE
+
+    @property
+    def power(self) -> dict:
+        """Power summary: numbers of checks (quantitative, qualitative, zero predictions) and the
+        median and largest relative detectable error over the checks with a nonzero prediction."""
+        z = self.critical_value
+        checks = self.outcome.checks
+        rel = [c.detectable_error(z) for c in checks if c.relative]
+        return dict(checks=len(checks), quantitative=sum(not c.qualitative(z) for c in checks),
+                    qualitative=sum(c.qualitative(z) for c in checks),
+                    zero_predictions=sum(not c.relative for c in checks),
+                    median_detectable_error=float(np.median(rel)) if rel else None,
+                    max_detectable_error=float(np.max(rel)) if rel else None)
 
     def to_dict(self) -> dict:
         z = self.critical_value
         return dict(
             name=self.experiment.name, claim=self.experiment.claim, source=self.experiment.source,
+            compares=list(self.experiment.compares),
             preset=self.preset, seconds=self.seconds, verdict=self.verdict, critical_value=z,
-            parameters=_jsonable(self.outcome.parameters), notes=self.outcome.notes,
-            checks=[dict(asdict(c), tolerance=c.tolerance(z), verdict=c.verdict(z)) for c in self.outcome.checks],
+            power=self.power, parameters=_jsonable(self.outcome.parameters), notes=self.outcome.notes,
+            checks=[dict(asdict(c), tolerance=c.tolerance(z), verdict=c.verdict(z),
+                         detectable_error=c.detectable_error(z), relative=c.relative,
+                         qualitative=c.qualitative(z)) for c in self.outcome.checks],
             figures=[asdict(f) for f in self.outcome.figures],
         )
+
+
+@dataclass(frozen=True)
+class FiniteSizeFit:
+    """Infinite-size limit of a measured quantity (:func:`extrapolate`): ``value`` +- ``stderr`` (the
+    fit's own error), the fitted ``slope`` of the size**(-exponent) term, ``chi2`` of the residuals
+    (``dof`` = number of sizes - 2)."""
+
+    value: float
+    stderr: float
+    slope: float
+    chi2: float
+    dof: int
+    sizes: tuple
+    exponent: float
+
+
+def extrapolate(sizes, values, stderrs, exponent) -> FiniteSizeFit:
+    r"""Finite-size scaling: fit :math:`y_N = y_\infty + b N^{-e}` to measurements at three or more
+    sizes by weighted least squares (weights :math:`1/\mathrm{se}_N^2`) and return :math:`y_\infty`
+    with its standard error :math:`\sqrt{[(X^	op W X)^{-1}]_{00}}` (the measurement errors propagated
+    through the fit).  ``exponent`` e is the literature's correction exponent for the quantity: 1 for a
+    smooth mean away from a transition (the :math:`O(1/N)` bias), 2/3 at a square-root edge (the
+    Tracy-Widom scale), 1/3 in the BBP window.  It is chosen by the experiment, never fitted, and never
+    from the prediction under test.
+    """
+    n = np.asarray(sizes, float)
+    y = np.asarray(values, float)
+    se = np.asarray(stderrs, float)
+    if n.ndim != 1 or n.size < 3 or y.shape != n.shape or se.shape != n.shape:
+        raise SpectralTheoryError(f"`sizes`, `values`, `stderrs` must be three or more matching values; got "
+                                  f"{n.shape}, {y.shape}, {se.shape}")
+    if not exponent > 0:
+        raise SpectralTheoryError(f"`exponent` must be > 0; got {exponent}")
+    floor = 1e-12 * max(float(np.max(np.abs(y))), 1e-300)
+    w = 1.0 / np.maximum(se, floor) ** 2
+    X = np.stack([np.ones_like(n), n ** -float(exponent)], axis=1)
+    cov = np.linalg.inv(X.T @ (X * w[:, None]))
+    a, b = cov @ (X.T @ (w * y))
+    chi2 = float(np.sum(w * (y - a - b * X[:, 1]) ** 2))
+    return FiniteSizeFit(float(a), float(np.sqrt(cov[0, 0])), float(b), chi2, n.size - 2,
+                         tuple(int(v) for v in n), float(exponent))
+
+
+def scaling_check(quantity, predicted, means, stderrs, sizes, exponent, note="") -> Check:
+    """A :class:`Check` of the infinite-size extrapolation (:func:`extrapolate`) of ``means`` +-
+    ``stderrs`` measured at ``sizes``, with the fit stated in the note."""
+    fit = extrapolate(sizes, means, stderrs, exponent)
+    law = {1.0: "1/N", 2 / 3: "N^(-2/3)", 1 / 3: "N^(-1/3)"}.get(float(exponent), f"N^(-{exponent:.3g})")
+    return Check(quantity, predicted, fit.value, fit.stderr,
+                 note=f"extrapolated to N = infinity from N = {list(fit.sizes)} with {law} (chi2 {fit.chi2:.2g}, "
+                      f"{fit.dof} dof)" + (f"; {note}" if note else ""))
 
 
 def _jsonable(obj):
@@ -218,12 +331,16 @@ def _jsonable(obj):
 _REGISTRY: dict[str, Experiment] = {}
 
 
-def experiment(name: str, claim: str, source: str, tags=()):
-    """Decorator registering ``run(ctx) -> Outcome`` as an experiment."""
+def experiment(name: str, claim: str, source: str, tags=(), compares=()):
+    """Decorator registering ``run(ctx) -> Outcome`` as an experiment.
+
+    ``compares``: dotted paths of the library functions (or methods, ``module.Class.method``) whose
+    output the experiment compares with a measurement.
+    """
     def wrap(fn):
         if name in _REGISTRY and _REGISTRY[name].run is not fn:
             raise SpectralTheoryError(f"experiment {name!r} is registered twice")
-        _REGISTRY[name] = Experiment(name, claim, source, fn, tuple(tags))
+        _REGISTRY[name] = Experiment(name, claim, source, fn, tuple(tags), tuple(compares))
         return fn
     return wrap
 

@@ -72,6 +72,21 @@ def _num(v):
     return "n/a" if v is None else f"{v:.4g}"
 
 
+def _detectable(c):
+    from .suite import format_detectable
+    return format_detectable(c)
+
+
+def _power_line(p):
+    """' N checks, Q qualitative, median detectable error M%' (empty without a summary)."""
+    if not p:
+        return ""
+    med = p.get("median_detectable_error")
+    return (f" {p['checks']} checks, {p['qualitative']} qualitative, {p['zero_predictions']} with a zero prediction"
+            + ("" if med is None else f"; median detectable error {100 * med:.3g}% (largest "
+               f"{100 * p['max_detectable_error']:.3g}%)") + ".")
+
+
 def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -87,7 +102,10 @@ def markdown(records, meta, rendered=(), formats=("png",)) -> str:
              f"{meta.get('created', '')}; wall time {meta.get('wall_seconds', float('nan')):.1f} s.", "",
              "Verdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())) + ".  A check agrees when "
              "|measured - predicted| <= z x standard error + the stated finite-size bound, z the two-sided "
-             "normal quantile at family level 0.01 with a Bonferroni correction over the experiment's checks.", "",
+             "normal quantile at family level 0.01 with a Bonferroni correction over the experiment's checks. "
+             "Detectable error: the tolerance over |prediction| (the relative error of the prediction the check "
+             "detects half the time; for a zero prediction the tolerance, absolute); a check that cannot detect "
+             "a 50% error is qualitative (not counted as agreement)." + _power_line(meta.get("power")), "",
              "| experiment | verdict | checks | seconds |", "|---|---|---|---|"]
     for r in records:
         lines.append(f"| [{r['name']}](#{r['name'].replace('_', '-').lower()}) | {r['verdict']} | "
@@ -99,14 +117,18 @@ def markdown(records, meta, rendered=(), formats=("png",)) -> str:
         if r.get("error"):
             lines += ["", "The experiment failed to run:", "", "```", r["error"].rstrip(), "```"]
             continue
+        if r.get("compares"):
+            lines += ["", "**Compares.** " + ", ".join(f"`{c}`" for c in r["compares"])]
+        if r.get("power"):
+            lines += ["", "**Power.**" + _power_line(r["power"])]
         if r.get("parameters"):
             lines += ["", "**Parameters.** " + ", ".join(f"`{k}` = {_cell(json.dumps(v))}" for k, v in r["parameters"].items())]
-        lines += ["", "| quantity | prediction | measurement +- s.e. | finite-size bound | tolerance | verdict | note |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["", "| quantity | prediction | measurement +- s.e. | finite-size bound | tolerance | detectable "
+                      "| verdict | note |", "|---|---|---|---|---|---|---|---|"]
         for c in r["checks"]:
             lines.append(f"| {_cell(c['quantity'])} | {_num(c['predicted'])} | {_num(c['measured'])} +- "
                          f"{_num(c['stderr'])} | {_num(c['finite_size'])} | {_num(c['tolerance'])} | "
-                         f"{c['verdict']} | {_cell(c.get('note', ''))} |")
+                         f"{_detectable(c)} | {c['verdict']} | {_cell(c.get('note', ''))} |")
         if r.get("notes"):
             lines += ["", r["notes"]]
         for spec in r.get("figures") or []:

@@ -134,6 +134,20 @@ def forward(model, schedule, t, n, rng=None):
     return model.noisy_sample(integer(n, "n", minimum=1), sched.sigma(t), sched.alpha(t), rng=rng)
 
 
+# ---- declared convergence orders ------------------------------------------------------------------
+#: global order of each deterministic method: the error after n steps of a fixed grid is O(n^-order)
+ORDERS = {"euler": 1, "heun": 2, "ddim": 1}
+
+
+def convergence_order(method: str) -> int:
+    r"""Declared global convergence order of a sampler method (``ORDERS``): "euler" 1 and "heun" 2
+    (Karras et al. 2022, EDM Algorithm 1), "ddim" 1 (Euler in the VE-equivalent variables
+    :math:`x/\alpha` and :math:`\sigma/\alpha`; Song, Meng, Ermon 2021)."""
+    if method not in ORDERS:
+        raise SpectralTheoryError(f"`method` must be one of {sorted(ORDERS)}; got {method!r}")
+    return ORDERS[method]
+
+
 # ---- EDM / VE ----------------------------------------------------------------------------------
 def edm_sampler(denoise, x_T, sigmas, method="heun", record=None) -> Trajectory:
     r"""Deterministic EDM sampler (Karras et al. 2022, Algorithm 1 without churn), VE (alpha = 1).

@@ -13,7 +13,7 @@
   finished with the same seed, preset and code (a hash of the experiment module's source and of the
   spectral_theory and validation packages is a task parameter, so editing either reruns it).
 * Output: a table (experiment, quantity, prediction, measurement +- standard error, tolerance,
-  verdict) with per-experiment timing; ``DIR/results.json``, ``DIR/report.md`` and PNG figures
+  detectable error, verdict) with per-experiment timing and power summary; ``DIR/results.json``, ``DIR/report.md`` and PNG figures
   (:mod:`validation.report`).  The exit status is 1 if any experiment disagrees or fails, else 0.
 """
 from __future__ import annotations
@@ -162,19 +162,30 @@ def run_experiments(names, preset="quick", seed=0, *, workers=1, scheduler=None,
 
 
 # ---- the table ---------------------------------------------------------------------------------
+def format_detectable(check: dict) -> str:
+    """A check's detectable error: "3.1%" (relative), "abs 0.012" (zero prediction), "+ qual."
+    when it cannot detect a 50% error (see :mod:`validation.experiment`)."""
+    d = check.get("detectable_error")
+    if d is None:
+        return "n/a"
+    text = f"{100 * d:.3g}%" if check.get("relative") else f"abs {d:.2g}"
+    return text + (" qual." if check.get("qualitative") else "")
+
+
 def format_table(records) -> str:
-    """Plain-text table: experiment, quantity, prediction, measurement +- s.e., tolerance, verdict."""
-    header = ("experiment", "quantity", "prediction", "measurement +- s.e.", "tolerance", "verdict")
+    """Plain-text table: experiment, quantity, prediction, measurement +- s.e., tolerance, detectable
+    error, verdict."""
+    header = ("experiment", "quantity", "prediction", "measurement +- s.e.", "tolerance", "detectable", "verdict")
     rows = []
     for r in records:
         if r["verdict"] == ERROR:
             last = (r.get("error") or "").strip().splitlines()[-1:] or ["?"]
-            rows.append((r["name"], "(failed to run)", "", last[0][:60], "", ERROR.upper()))
+            rows.append((r["name"], "(failed to run)", "", last[0][:60], "", "", ERROR.upper()))
             continue
         for c in r["checks"]:
             rows.append((r["name"], c["quantity"], _num(c["predicted"]),
                          f"{_num(c['measured'])} +- {_num(c['stderr'])}", _num(c["tolerance"]),
-                         c["verdict"] if c["verdict"] == AGREE else c["verdict"].upper()))
+                         format_detectable(c), c["verdict"] if c["verdict"] == AGREE else c["verdict"].upper()))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
     widths[1] = min(widths[1], 60)
     line = lambda cells: "  ".join(str(c)[:w].ljust(w) for c, w in zip(cells, widths)).rstrip()
@@ -182,16 +193,40 @@ def format_table(records) -> str:
     return "\n".join(out)
 
 
+def power_summary(records) -> dict:
+    """Over all checks of ``records``: numbers of checks, qualitative checks and zero predictions,
+    the median and largest relative detectable error over nonzero predictions, and the largest over
+    the quantitative ones."""
+    checks = [c for r in records for c in r["checks"] if c.get("detectable_error") is not None]
+    rel = [c["detectable_error"] for c in checks if c["relative"]]
+    quant = [c["detectable_error"] for c in checks if c["relative"] and not c["qualitative"]]
+    return dict(checks=len(checks), qualitative=sum(c["qualitative"] for c in checks),
+                zero_predictions=sum(not c["relative"] for c in checks),
+                median_detectable_error=float(np.median(rel)) if rel else None,
+                max_detectable_error=float(np.max(rel)) if rel else None,
+                max_quantitative_detectable_error=float(np.max(quant)) if quant else None)
+
+
 def format_summary(records, preset) -> str:
     width = max([len(r["name"]) for r in records] + [10]) + 2
-    lines = ["", "experiment".ljust(width) + "verdict".ljust(14) + "seconds"]
+    lines = ["", "experiment".ljust(width) + "verdict".ljust(14) + "seconds  checks  qual.  median detectable"]
     for r in records:
         slow = (f"  slow: over the {QUICK_BUDGET_SECONDS:g} s quick budget"
                 if preset == "quick" and r["seconds"] > QUICK_BUDGET_SECONDS else "")
-        lines.append(r["name"].ljust(width) + r["verdict"].ljust(14) + f"{r['seconds']:7.1f}{slow}")
+        pw = r.get("power") or {}
+        med = pw.get("median_detectable_error")
+        lines.append(r["name"].ljust(width) + r["verdict"].ljust(14) + f"{r['seconds']:7.1f}"
+                     + f"{pw.get('checks', 0):8d}{pw.get('qualitative', 0):7d}  "
+                     + ("n/a" if med is None else f"{100 * med:.3g}%").rjust(17) + slow)
     counts = {v: sum(r["verdict"] == v for r in records) for v in (AGREE, INCONCLUSIVE, DISAGREE, ERROR)}
     lines.append(", ".join(f"{n} {v}" for v, n in counts.items() if n) +
                  f"; {sum(r['seconds'] for r in records):.1f} s of experiments")
+    p = power_summary(records)
+    if p["median_detectable_error"] is not None:
+        lines.append(f"power: median detectable error {100 * p['median_detectable_error']:.3g}% over "
+                     f"{p['checks'] - p['zero_predictions']} checks with a nonzero prediction; "
+                     f"{p['qualitative']} qualitative (cannot detect a 50% error); largest quantitative "
+                     f"{100 * (p['max_quantitative_detectable_error'] or 0):.3g}%")
     return "\n".join(lines)
 
 
@@ -220,7 +255,7 @@ def validate_cli(args) -> int:
               "(same seed, preset and code) and were not rerun")
     from .report import write_report
     meta = dict(preset=args.preset, seed=args.seed, workers=args.workers, scheduler=args.scheduler,
-                wall_seconds=wall, command=" ".join(sys.argv))
+                wall_seconds=wall, command=" ".join(sys.argv), power=power_summary(records))
     paths = write_report(out, records, meta, formats=formats, style=fig_style)
     print(f"wall time {wall:.1f} s; report: {paths['report']}" +
           ("" if paths["figures"] or not any(r["figures"] for r in records) else " (no figures: matplotlib is not installed)"))
@@ -249,4 +284,5 @@ def list_cli(args) -> int:
 
 
 __all__ = ["experiment_seed", "resolve_names", "check_output_dir", "run_experiment", "experiment_task",
-           "run_experiments", "format_table", "format_summary", "validate_cli", "list_cli", "ERROR"]
+           "run_experiments", "format_table", "format_detectable", "format_summary", "power_summary",
+           "validate_cli", "list_cli", "ERROR"]

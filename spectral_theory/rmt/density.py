@@ -175,7 +175,7 @@ class _BulkQuadrature:
 #: Mean and standard deviation of the GOE Tracy-Widom law TW_1, the law of a real symmetric matrix's
 #: extreme eigenvalue on the edge scale (Tracy & Widom 1996; Bornemann 2010): the one copy of these constants.
 TW1_MEAN = -1.2065335745820
-TW1_STD = 1.2680340580149
+TW1_STD = 1.2679830576398          # sqrt of the variance 1.6077810345810 (tracy_widom.moments(1))
 
 
 def _as_real_array(x, name):

@@ -52,6 +52,7 @@ def _binomial_se(p, n):
           "its residual is orthogonal to functions of xt and its mean squared error is the MMSE "
           "(sigma^2/alpha) E tr grad D.",
     source=SOURCE + "; Efron (2011) Tweedie",
+    compares=("spectral_theory.models.mixture.MoLRG.denoise",),
     tags=("molrg", "denoiser"),
 )
 def run_exact_denoiser(ctx):
@@ -106,6 +107,7 @@ def _without_logdet(model, x, sigma, alpha):
     claim="K = 1: training the low-rank denoiser by Riemannian gradient descent on the denoising loss "
           "reaches the PCA subspace of the training set (the loss is |x|^2 - (2cs - c^2 s^2)|U^T x|^2 + const).",
     source=SOURCE,
+    compares=("spectral_theory.molrg.fit_subspaces",),
     tags=("molrg", "training"),
 )
 def run_k1_gradient_pca(ctx):
@@ -149,6 +151,7 @@ def run_k1_gradient_pca(ctx):
           "started gradient training finds a lower loss; independent training reaches the same subspaces "
           "unless it stops in a worse local minimum.",
     source=SOURCE,
+    compares=("spectral_theory.molrg.fit_subspaces",),
     tags=("molrg", "training"),
 )
 def run_gradient_vs_clustering(ctx):
@@ -192,6 +195,7 @@ def run_gradient_vs_clustering(ctx):
     claim="Subspace recovery needs N_k >= d_k samples per component (K = 1) and N_k >= d_k + 1 (K > 1, no "
           "orthogonality constraint: at N_k = d_k a wrong split fits perfectly); success curves vs N_k/d_k.",
     source=SOURCE,
+    compares=("spectral_theory.molrg.fit_subspaces",),
     tags=("molrg", "sweep", "phase-transition"),
 )
 def run_phase_transition(ctx):
@@ -298,6 +302,7 @@ def _transition_figures(pt):
           "and d_k of the sample's component at low noise (never above sum_k d_k); a trained low-rank "
           "denoiser's Jacobian has the same ranks.",
     source=SOURCE,
+    compares=("spectral_theory.molrg.numerical_rank", "spectral_theory.molrg.fit_subspaces"),
     tags=("molrg", "jacobian"),
 )
 def run_jacobian_rank(ctx):
@@ -347,6 +352,7 @@ def run_jacobian_rank(ctx):
           "denoiser's samples, once N_k >= d + 1, lie on the true subspaces and are as far from the training "
           "set as fresh samples of the true model; curves vs N_k/d.",
     source=SOURCE + "; GL score of Li, Dai, Qu, arXiv 2410.24060",
+    compares=("spectral_theory.molrg.fit_subspaces", "spectral_theory.models.empirical.Empirical.denoise"),
     tags=("molrg", "generalization", "sampler"),
 )
 def run_generalization(ctx):

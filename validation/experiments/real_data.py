@@ -88,6 +88,8 @@ def _missing():
           "cosine; Empirical-score samples are copies, closed-form Gaussian samples are not.",
     source=SOURCE_HG,
     tags=("hidden-gaussian", "real-data"),
+    compares=("spectral_theory.models.empirical.Empirical.denoise", "spectral_theory.models.gaussian.Gaussian.denoise",
+              "spectral_theory.distill.gaussian_sample_from_noise"),
 )
 def run_hidden_gaussian(ctx):
     data = _datasets(ctx)
@@ -181,13 +183,14 @@ def run_hidden_gaussian(ctx):
           "below tau_C/10 (derived for isotropic Gaussian points) is measured and reported.",
     source=SOURCE_GAPS,
     tags=("spectral_gaps", "memorization", "real-data"),
+    compares=("spectral_theory.collapse.collapse_tau", "spectral_theory.spectra.covariance_spectrum"),
 )
 def run_tangent_directions(ctx):
     data = _datasets(ctx)
     if data is None:
         return _missing()
     rng = ctx.rng
-    B = 10 if ctx.quick else 30
+    B = 12 if ctx.quick else 30              # >= MIN_DOF + 1 points: Student-t at >= 10 dof
     checks, panels, params = [], [], {}
     for label, train, test in data:
         N, D = train.shape

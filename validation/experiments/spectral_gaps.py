@@ -6,12 +6,11 @@ Jacobians and reverse-process trajectories.
 
 Finite-size bounds used throughout (all derived, none tuned):
 
-* **edges**: an extreme eigenvalue of a D x D matrix with limit density
-  :math:`\rho(x) \approx (K/\pi)\sqrt{|E - x|}` near the edge E fluctuates on the Tracy-Widom scale
-  :math:`\ell = (K D)^{-2/3}` (matching the GOE edge :math:`\rho = \pi^{-1}\sqrt{2 - x}`, scale
-  :math:`N^{-2/3}`); its mean is shifted by :math:`\mu_{TW1}\ell \approx -1.21\ell`.  Bound
-  :math:`2\ell` (the shift plus one scale for O(1/D) corrections), mapped to :math:`\tau J` units by
-  :math:`f'(\lambda) = \tau/(\lambda+\tau)^2`; the replicate spread gives the standard error.
+* **edges, peaks, windows, phase boundaries, drops** (everything set by the spectrum's square-root
+  edges): measured at three sizes D (same block fractions) and extrapolated to infinite size with the
+  :math:`D^{-2/3}` correction of the Tracy-Widom edge scale (``validation.experiment.extrapolate``,
+  weighted least squares; the extrapolated value and its error are the measurement): no allowance
+  is computed from the predicted law.
 * **Kolmogorov-Smirnov** distance of the m tangent eigenvalues to the law conditioned on its bulks:
   cdf jumps of 1/m and eigenvalue rigidity at the :math:`\log m/m` scale (Erdős-Yau-Yin; Pillai-Yin
   2014 for sample covariances): bound :math:`(2 + \log m)/m`.  The KS distance is invariant under the
@@ -25,7 +24,7 @@ import numpy as np
 import spectral_theory as st
 from spectral_theory.collapse import EMPIRICAL_MARGIN, empirical_collapse_parameters
 from spectral_theory.phase_diagram import CONSOLIDATION, COVERAGE, TRIVIAL
-from validation.experiment import Check, Figure, Outcome, Series, experiment
+from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
 
 SOURCE = "Ventura, Achilli, Silvestri, Lucibello, Ambrogioni, arXiv 2410.05898 (ICLR 2025)"
 DELTA = 0.1                       # resolution threshold of the phase boundaries
@@ -36,8 +35,6 @@ def _map(lam, tau):
     return -tau / (np.asarray(lam) + tau)
 
 
-def _dmap(lam, tau):
-    return tau / (np.asarray(lam) + tau) ** 2
 
 
 def _sample_spectra(D, blocks, reps, rng):
@@ -92,54 +89,76 @@ def _phase_diagram_panel(law_c, ph, taus, sampled_lam, title):
                   "variances) is the pushforward of the (multi-block) Silverstein law at every tau: "
                   "bulk edges, gap positions and eigenvalue counts below each gap match in the trivial, "
                   "manifold-coverage and consolidation phases.",
-            source=SOURCE, tags=("spectral_gaps", "rmt", "phases"))
+            source=SOURCE,
+            compares=("spectral_theory.rmt.silverstein.Silverstein.__init__",
+                      "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward",
+                      "spectral_theory.gaps.spectral_gaps", "spectral_theory.phase_diagram.phases"), tags=("spectral_gaps", "rmt", "phases"))
 def run_phases(ctx):
-    Ds = [300] if ctx.quick else [100, 500, 2000]
-    reps = 4 if ctx.quick else 10
+    Ds = (80, 160, 320) if ctx.quick else (500, 1000, 2000)     # edges and boundaries: finite-size scaling
+    # (every block fraction times every D an integer: the same law at every size)
+    D = Ds[-1]
+    reps = 40 if ctx.quick else 100         # per size (>= MIN_DOF + 1)
     shapes = {"one block": [(0.2, 1.0)], "two blocks": [(0.1, 1.0), (0.1, 16.0)]}
     checks, panels_hist, panels_diag = [], [], []
-    params = dict(D=Ds, replicates=reps, threshold=DELTA)
+    params = dict(D=list(Ds), replicates=reps, threshold=DELTA)
+    edge = "Tracy-Widom edge: N^(-2/3)"
     for name, shape in shapes.items():
-        law_c = None
-        for D in Ds:
-            blocks = [(int(f * D), v) for f, v in shape]
-            model0 = st.LinearManifold(D, blocks, rng=0)              # for dim and speciation only
-            law_c = law_c or st.covariance_spectrum(model0)           # depends on m_k/D only
-            ph = st.phases(model0, DELTA, law=law_c)
-            lam = _sample_spectra(D, blocks, reps, ctx.rng)           # (reps, m)
-            m = lam.shape[1]
-            tag = f"{name}, D={D}"
-            ks = np.array([law_c.ks_distance(row, exclude_atom=0.0) for row in lam])
-            checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
-                                ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
-                                note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)", dof=reps - 1))
-            bulks = law_c.support()
-            counts = np.cumsum([0] + [mk for mk, _ in sorted(blocks, key=lambda b: b[1])])
-            for phase, tau in _phase_taus(ph).items():
-                law_j = law_c.jacobian_pushforward(tau)
-                for k, (lo, hi) in enumerate(bulks):
-                    part = lam[:, counts[k]:counts[k + 1]]
-                    for edge, meas, upper in ((lo, part[:, 0], False), (hi, part[:, -1], True)):
-                        y = _map(meas, tau)
-                        bound = 2 * law_c.edge_scale(edge, D) * _dmap(edge, tau)
-                        checks.append(Check(
-                            f"{tag}, {phase} (tau={tau:.3g}): {'upper' if upper else 'lower'} edge of bulk {k + 1}",
-                            _map(edge, tau), y.mean(), y.std(ddof=1) / np.sqrt(reps), finite_size=bound,
-                            note="Tracy-Widom: 2 (K D)^(-2/3) mapped by f'", dof=reps - 1))
-                ys = _map(lam, tau)
-                for g in st.spectral_gaps(law_c, tau, dim=D):
-                    below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
-                    checks.append(Check(f"{tag}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
-                                        below.mean(), below.std(ddof=1) / np.sqrt(reps), finite_size=0.5,
-                                        note="exact separation: integer counts", dof=reps - 1))
-                if D == Ds[-1]:
-                    grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
-                    panels_hist.append(dict(
-                        title=f"{name}, {phase}, $\\tau={tau:.3g}$",
-                        xlabel="eigenvalue of $\\tau J$ (atom at $-1$ not drawn)", ylabel="density of the bulks",
-                        series=[Series("hist", ys.ravel(), label=f"{reps} sampled, $D={D}$"),
-                                Series("line", grid, law_j.pdf(grid) / law_j.continuous_mass,
-                                       label="theory / $(m/D)$")]))
+        blocks = [(int(f * D), v) for f, v in shape]
+        model0 = st.LinearManifold(D, blocks, rng=0)                  # for dim and speciation only
+        law_c = st.covariance_spectrum(model0)                        # depends on m_k/D only
+        ph = st.phases(model0, DELTA, law=law_c)
+        spectra = {d: _sample_spectra(d, [(int(f * d), v) for f, v in shape], reps, ctx.rng) for d in Ds}
+        lam = spectra[D]                                              # (reps, m)
+        m = lam.shape[1]
+        tag = f"{name}, D={D}"
+        ks = np.array([law_c.ks_distance(row, exclude_atom=0.0) for row in lam])
+        checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
+                            ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
+                            note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)", dof=reps - 1))
+
+        def per_size(stat):
+            """Mean and standard error over replicates of ``stat(spectra (reps, m), d)`` at each size."""
+            v = [np.asarray(stat(spectra[d], d), float) for d in Ds]
+            return np.array([x.mean() for x in v]), np.array([x.std(ddof=1) / np.sqrt(reps) for x in v])
+
+        # phase boundaries measured directly on the sampled spectra: the tau where the top tangent
+        # eigenvalue of tau J reaches -1 + Delta (trivial | coverage), where the bottom one reaches -Delta
+        # (coverage | consolidation), where the manifold gap (bottom one minus the atom -1) is Delta;
+        # solved exactly from -tau/(lambda + tau) (the Gaussian model's Jacobian)
+        for label, pred, stat in (
+                ("log tau, trivial | coverage", ph.tau_trivial, lambda x, d: np.log(x[:, -1] * (1 - DELTA) / DELTA)),
+                ("log tau, coverage | consolidation", ph.tau_consolidation,
+                 lambda x, d: np.log(x[:, 0] * DELTA / (1 - DELTA))),
+                ("log tau where the manifold gap is Delta", ph.tau_manifold_gap,
+                 lambda x, d: np.log(x[:, 0] * (1 - DELTA) / DELTA))):
+            if pred:
+                checks.append(scaling_check(f"{name}: {label} (Delta={DELTA})", np.log(pred), *per_size(stat), Ds, 2 / 3,
+                                            note=f"{edge}; st.phases"))
+        bulks = law_c.support()
+        order = sorted(shape, key=lambda b: b[1])
+        for phase, tau in _phase_taus(ph).items():
+            law_j = law_c.jacobian_pushforward(tau)
+            for k, (lo, hi) in enumerate(bulks):
+                for e, upper in ((lo, False), (hi, True)):
+                    def stat(x, d, k=k, upper=upper):
+                        cut = np.cumsum([0] + [int(f * d) for f, _ in order])
+                        part = x[:, cut[k]:cut[k + 1]]
+                        return _map(part[:, -1] if upper else part[:, 0], tau)
+                    checks.append(scaling_check(
+                        f"{name}, {phase} (tau={tau:.3g}): {'upper' if upper else 'lower'} edge of bulk {k + 1}",
+                        _map(e, tau), *per_size(stat), Ds, 2 / 3, note=edge))
+            ys = _map(lam, tau)
+            for g in st.spectral_gaps(law_c, tau, dim=D):
+                below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
+                checks.append(Check(f"{tag}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
+                                    below.mean(), below.std(ddof=1) / np.sqrt(reps), finite_size=0.5,
+                                    note="exact separation: integer counts", dof=reps - 1))
+            grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
+            panels_hist.append(dict(
+                title=f"{name}, {phase}, $\\tau={tau:.3g}$",
+                xlabel="eigenvalue of $\\tau J$ (atom at $-1$ not drawn)", ylabel="density of the bulks",
+                series=[Series("hist", ys.ravel(), label=f"{reps} sampled, $D={D}$"),
+                        Series("line", grid, law_j.pdf(grid) / law_j.continuous_mass, label="theory / $(m/D)$")]))
         taus = np.geomspace(ph.tau_consolidation / 10, ph.tau_trivial * 10, 120)
         panels_diag.append(_phase_diagram_panel(law_c, ph, taus, lam[0], f"{name}, $D={D}$"))
         params[name] = dict(shape=shape, tau_trivial=ph.tau_trivial, tau_consolidation=ph.tau_consolidation,
@@ -178,54 +197,48 @@ def _measured_profile_features(a, b, taus, delta):
             claim="The intermediate gap of tau*J between two variance blocks is widest at "
                   "tau_max = sqrt(ab) with width (sqrt b - sqrt a)/(sqrt b + sqrt a) and exceeds a "
                   "resolution Delta exactly on the predicted window, a and b the Silverstein edges.",
-            source=SOURCE, tags=("spectral_gaps", "rmt"))
+            source=SOURCE, compares=("spectral_theory.gaps.gap_peak", "spectral_theory.gaps.gap_window", "spectral_theory.gaps.gap_profile", "spectral_theory.rmt.silverstein.Silverstein.__init__"), tags=("spectral_gaps", "rmt"))
 def run_peak_window(ctx):
-    D = 300 if ctx.quick else 2000
-    reps = 6 if ctx.quick else 12
-    blocks = [(int(0.1 * D), 1.0), (int(0.1 * D), 16.0)]
-    model0 = st.LinearManifold(D, blocks, rng=0)
-    law_c = st.covariance_spectrum(model0)
+    D = 320 if ctx.quick else 2000                # 0.1 D/4 an integer: the same law at every size
+    dims = (D // 4, D // 2, D)
+    reps = 40 if ctx.quick else 100
+    shape = [(0.1, 1.0), (0.1, 16.0)]
+    blocks = [(int(f * D), v) for f, v in shape]
+    law_c = st.covariance_spectrum(st.LinearManifold(D, blocks, rng=0))
     gap = [g for g in st.spectral_gaps(law_c, 1.0, dim=D) if g.kind == "intermediate"][0]
     a, b = gap.a, gap.b
     tau_max, g_max = st.gap_peak(a, b)
     w_lo, w_hi = st.gap_window(a, b, DELTA)
-    lam = _sample_spectra(D, blocks, reps, ctx.rng)
-    m1 = blocks[0][0]
-    am, bm = lam[:, m1 - 1], lam[:, m1]
-    taus = np.geomspace(tau_max / 100, tau_max * 100, 2001)
-    tp, gp, lo, hi, G = _measured_profile_features(am, bm, taus, DELTA)
-    la, lb = 2 * law_c.edge_scale(a, D), 2 * law_c.edge_scale(b, D)
-
-    def bound(fn):
-        """Propagate the edge bounds: |dF/da| la + |dF/db| lb (central differences)."""
-        da, db = 1e-6 * a, 1e-6 * b
-        return (abs(fn(a + da, b) - fn(a - da, b)) / (2 * da) * la
-                + abs(fn(a, b + db) - fn(a, b - db)) / (2 * db) * lb)
-
-    se = lambda v: v.std(ddof=1) / np.sqrt(reps)
-    grid_res = 2 * (np.log(taus[1]) - np.log(taus[0]))               # log-grid interpolation error (relative)
-    checks = [
-        Check("log tau_max", np.log(tau_max), np.log(tp).mean(), se(np.log(tp)),
-              finite_size=bound(lambda a_, b_: 0.5 * np.log(a_ * b_)) + grid_res ** 2,
-              note="edge bounds propagated; parabolic peak on a log grid", dof=reps - 1),
-        Check("G_max", g_max, gp.mean(), se(gp),
-              finite_size=bound(lambda a_, b_: st.gap_peak(a_, b_)[1]) + 1e-6, dof=reps - 1),
-        Check(f"log window start (Delta={DELTA})", np.log(w_lo), np.log(lo).mean(), se(np.log(lo)),
-              finite_size=bound(lambda a_, b_: np.log(st.gap_window(a_, b_, DELTA)[0])) + grid_res ** 2, dof=reps - 1),
-        Check(f"log window end (Delta={DELTA})", np.log(w_hi), np.log(hi).mean(), se(np.log(hi)),
-              finite_size=bound(lambda a_, b_: np.log(st.gap_window(a_, b_, DELTA)[1])) + grid_res ** 2, dof=reps - 1),
-    ]
-    # the same gap measured directly on tau*J of one sampled model at its peak (not via C's eigenvalues)
-    model = st.LinearManifold(D, blocks, rng=ctx.rng)
-    for tau in (tau_max,):
-        y = np.sort(np.linalg.eigvalsh(tau * model.score_jacobian(np.zeros(D), np.sqrt(tau))))
-        k = D - sum(mk for mk, _ in blocks) + m1
-        measured = y[k] - y[k - 1]
-        checks.append(Check(f"gap width at tau={tau:.3g} (eigvalsh of tau J)", st.gap_profile(a, b, tau),
-                            measured, 0.0, finite_size=bound(lambda a_, b_: st.gap_profile(a_, b_, tau)) * 3,
-                            note="one model: 3x the two-sigma-like edge bound (6 TW scales)"))
+    tau_mid = float(np.sqrt(a * b))                 # where the direct route measures (from the edges, not gap_peak)
+    feats = {q: ([], []) for q in ("log tau_max", "G_max", "log lo", "log hi", "direct")}
+    for d in dims:
+        blk = [(int(f * d), v) for f, v in shape]
+        m1 = blk[0][0]
+        lam = _sample_spectra(d, blk, reps, ctx.rng)
+        am, bm = lam[:, m1 - 1], lam[:, m1]
+        # the tau grid from the measured edges (never from the predicted peak)
+        taus = np.geomspace(am.min() / 10, bm.max() * 10, 2001)
+        tp, gp, lo, hi, G = _measured_profile_features(am, bm, taus, DELTA)
+        # the same gap measured directly on tau*J of sampled models (eigvalsh, not via C's eigenvalues)
+        k = d - sum(mk for mk, _ in blk) + m1
+        direct = []
+        for _ in range(reps):
+            model = st.LinearManifold(d, blk, rng=ctx.rng)
+            y = np.linalg.eigvalsh(tau_mid * model.score_jacobian(np.zeros(d), np.sqrt(tau_mid)))
+            direct.append(y[k] - y[k - 1])
+        for q, v in (("log tau_max", np.log(tp)), ("G_max", gp), ("log lo", np.log(lo)), ("log hi", np.log(hi)),
+                     ("direct", np.array(direct))):
+            feats[q][0].append(v.mean())
+            feats[q][1].append(v.std(ddof=1) / np.sqrt(reps))
+    grid_note = "parabolic peak / linear crossing on a log grid of 2001 points (relative step 0.5%)"
+    edge_note = "edge-driven: Tracy-Widom N^(-2/3)"
+    checks = [scaling_check(label, pred, *feats[q], dims, 2 / 3, note=f"{edge_note}; {grid_note}")
+              for label, pred, q in (("log tau_max", np.log(tau_max), "log tau_max"), ("G_max", g_max, "G_max"),
+                                     (f"log window start (Delta={DELTA})", np.log(w_lo), "log lo"),
+                                     (f"log window end (Delta={DELTA})", np.log(w_hi), "log hi"))]
+    checks.append(scaling_check(f"gap width at tau=sqrt(ab)={tau_mid:.3g} (eigvalsh of tau J)",
+                                st.gap_profile(a, b, tau_mid), *feats["direct"], dims, 2 / 3, note=edge_note))
     G_theory = st.gap_profile(a, b, taus)
-    peak_bound = bound(lambda a_, b_: st.gap_peak(a_, b_)[1])
     fig = Figure("spectral_gap_profile", "Intermediate gap vs $\\tau$", [dict(
         title=f"two blocks ($v = 1, 16$; $m_k/D = 0.1$), $D={D}$", xlabel="$\\tau$", ylabel="gap of $\\tau J$",
         logx=True, series=[Series("line", taus, G_theory, label="theory ($D \\to \\infty$)"),
@@ -234,26 +247,36 @@ def run_peak_window(ctx):
                            Series("vline", [tau_max], label="$\\tau_{\\max}$"),
                            Series("vline", [w_lo], label="window"), Series("vline", [w_hi], label="")])],
         caption=(f"The theory curve is the $D \\to \\infty$ limit (peak $G_{{\\max}} = {g_max:.3f}$); the sampled "
-                 f"peaks average {gp.mean():.3f}. At $D = {D}$ the extreme eigenvalues of each bulk sit inside the "
-                 "limiting support by a few Tracy-Widom scales $(K D)^{-2/3}$, so every sampled gap is wider than "
-                 f"the limit and the band can lie above the curve. The check's finite-size bound, the two-scale "
-                 f"edge bound propagated to the peak ({peak_bound:.3f}), covers the difference."))
-    return Outcome(checks, [fig], dict(D=D, replicates=reps, a=a, b=b, tau_max=tau_max, g_max=g_max,
-                                       window=(w_lo, w_hi)))
+                 f"peaks at $D = {D}$ average {gp.mean():.3f}: the extreme eigenvalues of each bulk sit inside the "
+                 "limiting support by a few Tracy-Widom scales $(K D)^{-2/3}$, so the band can lie above the curve. "
+                 f"The checks compare the extrapolation to $D \\to \\infty$ from $D = {', '.join(map(str, dims))}$."))
+    return Outcome(checks, [fig], dict(D=D, sizes=list(dims), replicates=reps, a=a, b=b, tau_max=tau_max,
+                                       g_max=g_max, window=(w_lo, w_hi)))
 
 
 # ---- 3. finite training sets: tangent directions seen vs tau ------------------------------------
+def _log_half(taus, counts, half):
+    """log tau where the mean count (increasing in tau) first reaches ``half`` (log-linear interpolation)."""
+    i = np.flatnonzero((counts[:-1] < half) & (counts[1:] >= half))
+    if not i.size:
+        return np.nan
+    i = i[0]
+    return float(np.interp(half, [counts[i], counts[i + 1]], np.log(taus[i:i + 2])))
+
+
+
 @experiment("empirical_tangent_directions",
             claim="For the exact score of N training points on an m-dimensional linear manifold, the number "
                   "of tangent directions seen by tau*J (eigenvalues above -1 + Delta) follows the Gaussian "
                   "(training-covariance) prediction well above the collapse estimate tau_C = v/(N^(2/m) - 1) "
                   "and drops to zero well below it.",
             source="Ventura et al. 2410.05898; Biroli, Bonnaire, de Bortoli, Mezard, arXiv 2402.18491",
+            compares=("spectral_theory.collapse.collapse_tau",),
             tags=("spectral_gaps", "memorization"))
 def run_empirical(ctx):
     D, m, v = (80, 6, 1.0) if ctx.quick else (200, 10, 1.0)
     N = 200 if ctx.quick else 2000
-    B = 10 if ctx.quick else 40
+    B = 12 if ctx.quick else 40
     base = st.LinearManifold(D, [(m, v)], basis="orthonormal", rng=ctx.rng)
     emp = st.Empirical(base.sample(N, rng=ctx.rng))
     P, d, vbar = empirical_collapse_parameters(emp)
@@ -308,6 +331,37 @@ def run_empirical(ctx):
         checks.append(Check("log10 tau where half the tangent directions are lost", np.log10(tau_c), t_half,
                             0.0, finite_size=1.0,
                             note="collapse estimate with d = m (annealed; an extrapolation): claimed to a decade"))
+    # the collapse's scaling with the number of training points: tau_half (half the directions lost)
+    # measured at several N on one fixed tau grid, its log-log slope against that of collapse_tau
+    # (tau_C ~ v/(N^(2/d) - 1): an exponent, so a wrong power of N changes it at any prefactor)
+    # (in D = 2m: the normal coordinates cancel from the posterior weights, and the sizes stay cheap)
+    n_list = (50, 400, 3200) if ctx.quick else (50, 200, 800, 3200, 12800)
+    grid = np.geomspace(1e-3, 10.0, 33 if ctx.quick else 65)
+    small = st.LinearManifold(2 * m, [(m, v)], basis="orthonormal", rng=ctx.rng)
+    Bs = 48 if ctx.quick else 160
+    log_half, log_half_se, log_tc = [], [], []
+    for n_pts in n_list:
+        e_n = st.Empirical(small.sample(n_pts, rng=ctx.rng))
+        c_n = []
+        for tau in grid:
+            xt = small.sample(Bs, rng=ctx.rng) + np.sqrt(tau) * ctx.rng.standard_normal((Bs, 2 * m))
+            c_n.append(np.count_nonzero(np.linalg.eigvalsh(tau * e_n.score_jacobian(xt, np.sqrt(tau))) > -1 + DELTA,
+                                        axis=1))
+        c_n = np.array(c_n)                                                   # (taus, B)
+        boot = ctx.rng.integers(0, Bs, (200, Bs))
+        lh = [_log_half(grid, c_n[:, b_].mean(axis=1), m / 2) for b_ in boot]
+        log_half.append(_log_half(grid, c_n.mean(axis=1), m / 2))
+        log_half_se.append(np.nanstd(lh, ddof=1))
+        log_tc.append(np.log(st.collapse_tau(*empirical_collapse_parameters(e_n))))
+    X = np.log(n_list)
+    slope_pred = np.polyfit(X, log_tc, 1)[0]
+    wts = 1 / np.asarray(log_half_se) ** 2
+    A = np.stack([np.ones_like(X), X], axis=1)
+    cov = np.linalg.inv(A.T @ (A * wts[:, None]))
+    slope = (cov @ A.T @ (wts * np.asarray(log_half)))[1]
+    checks.append(Check(f"slope of log tau_half against log N (N = {list(n_list)}, D = {2 * m})", slope_pred, slope,
+                        float(np.sqrt(cov[1, 1])), note="weighted least squares over the N; bootstrap standard "
+                        "errors over the test points; predicted: the slope of log collapse_tau(N, d, v)"))
     fig = Figure("empirical_tangent_directions", "Tangent directions seen by the exact empirical score", [dict(
         title=f"$N={N}$ points on an $m={m}$ plane in $D={D}$", xlabel="$\\tau$",
         ylabel=f"eigenvalues of $\\tau J$ above $-1+{DELTA}$",
@@ -337,7 +391,7 @@ def run_empirical(ctx):
                   "the rounding bound, and the largest drop of the sorted singular values of tau*J sits in "
                   "the widest gap predicted at that tau: m (manifold gap) at small tau, a sub-dimension "
                   "(intermediate gap) at larger tau.",
-            source=SOURCE + "; Stanczuk et al., arXiv 2212.12611", tags=("spectral_gaps", "dimension"))
+            source=SOURCE + "; Stanczuk et al., arXiv 2212.12611", compares=("spectral_theory.gaps.predicted_drop", "spectral_theory.rmt.silverstein.Silverstein.__init__"), tags=("spectral_gaps", "dimension"))
 def run_dimension(ctx):
     from validation.jacobians import finite_difference
     D = 200 if ctx.quick else 800
@@ -347,6 +401,10 @@ def run_dimension(ctx):
     law_c = st.covariance_spectrum(model)
     gaps_small = st.predicted_drop(law_c, 0.05, dim=D)
     taus = np.geomspace(0.01, 200.0, 9 if ctx.quick else 25)
+    sizes = (100, 200, 400) if ctx.quick else (200, 400, 800)   # 0.05 d an integer, >= 5 per block
+    R = 11 if ctx.quick else 31
+    models = {d: [st.LinearManifold(d, [(int(0.05 * d), v) for _, v in blocks], rng=ctx.rng) for _ in range(R)]
+              for d in sizes}
     checks, read, pred = [], [], []
     for tau in taus:
         sigma = np.sqrt(tau)
@@ -365,9 +423,13 @@ def run_dimension(ctx):
         pred.append(D - g.n_below)
         checks.append(Check(f"dimension read off the largest drop at tau={tau:.3g} ({g.kind} gap widest)",
                             D - g.n_below, est.n_below, 0.0, finite_size=0.5, note="integer"))
-        ell = max(2 * law_c.edge_scale(e, D) * _dmap(e, tau) for e in ((g.b,) + ((g.a,) if g.a > 0 else ())))
-        checks.append(Check(f"size of the largest drop at tau={tau:.3g}", g.width, est.drop, 0.0,
-                            finite_size=3 * ell, note="one model: 3x the 2-TW-scale edge bound"))
+        # the drop's size: R fresh models at three sizes (same block fractions), extrapolated with the
+        # N^(-2/3) of the gap's square-root edges
+        drops = np.array([[st.estimate_dimension(np.linalg.eigvalsh(tau * mdl.score_jacobian(np.zeros(d), sigma))).drop
+                           for mdl in models[d]] for d in sizes])                       # (sizes, R)
+        checks.append(scaling_check(f"size of the largest drop at tau={tau:.3g}", g.width, drops.mean(axis=1),
+                                    drops.std(axis=1, ddof=1) / np.sqrt(drops.shape[1]), sizes, 2 / 3,
+                                    note=f"{drops.shape[1]} models per size (eigvalsh of tau J); Tracy-Widom edges"))
     fig = Figure("jacobian_dimension_drop", "Dimension from the largest drop of sorted singular values", [dict(
         title=f"$D={D}$, blocks {blocks} ($m={m}$)", xlabel="$\\tau$", ylabel="dimension below the largest drop",
         logx=True, series=[Series("points", taus, read, label="finite differences (one model)"),
@@ -384,7 +446,7 @@ def run_dimension(ctx):
                   "spectrum of tau*J at each noise level matches that at forward-noised points of the same "
                   "tau, and where the posterior has settled on one component it is the local Gaussian law "
                   "(jacobian_spectrum(component=k)) with its phases.",
-            source=SOURCE, tags=("spectral_gaps", "phases", "samplers"))
+            source=SOURCE, compares=("spectral_theory.spectra.jacobian_spectrum", "spectral_theory.models.mixture.MoLRG.denoise"), tags=("spectral_gaps", "phases", "samplers"))
 def run_trajectories(ctx):
     from validation.jacobians import analytic
     from validation.samplers import edm_sampler
