@@ -277,6 +277,15 @@ def _halve_top_atom(law):
     return _atoms_law(atoms)
 
 
+def _drop_one_block_off(f, *a, **k):
+    from spectral_theory.gaps import spectral_gaps
+    gaps = spectral_gaps(*a, **k)
+    drop = f(*a, **k)
+    i = next(i for i, g in enumerate(gaps) if g.location == drop.location)
+    other = gaps[i + 1] if i + 1 < len(gaps) else gaps[i - 1] if i > 0 else drop
+    return dataclasses.replace(drop, mass_below=other.mass_below, n_below=other.n_below)
+
+
 # ---- the library of wrong theories ---------------------------------------------------------------
 ST = "spectral_theory"
 MUTANTS: tuple = (
@@ -390,6 +399,15 @@ MUTANTS: tuple = (
     Mutant("jacobian-spectrum-atom-weight", f"{ST}.spectra.jacobian_spectrum",
            "local Jacobian law with half the tangent mass moved into the atom at -1",
            _wrap(lambda f, *a, **k: _halve_top_atom(f(*a, **k)))),
+    # image scale (matrix-free SLQ)
+    Mutant("jacobian-pushforward-tau-x2", f"{ST}.rmt.density.SpectralDensity.jacobian_pushforward",
+           "Jacobian spectrum pushed forward at 2 tau (a VP/VE factor 2 in the noise level)",
+           _argument("tau", lambda t: 2 * t)),
+    Mutant("silverstein-variance-10-percent", f"{ST}.rmt.silverstein.Silverstein.__init__",
+           "Silverstein law with the block variances 10% too large", _argument("variances", lambda v: 1.1 * np.asarray(v, float))),
+    Mutant("predicted-drop-one-block-off", f"{ST}.gaps.predicted_drop",
+           "the widest gap, but the dimension it reveals counted one block off (the neighbouring gap's count)",
+           _wrap(_drop_one_block_off)),
 )
 
 
