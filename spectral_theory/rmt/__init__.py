@@ -3,7 +3,7 @@
 Sign convention: ``g(z) = int dmu(l) / (z - l) = (1/D) tr (z - C)^{-1}`` (``~ 1/z`` at infinity,
 ``Im g < 0`` for ``Im z > 0``; density ``-Im g(x + i0) / pi``).
 """
-from .density import (TW1_MEAN, TW1_STD, Gap, JacobianMap, MonotoneMap, PushforwardDensity,
+from .density import (MAX_MOMENT_ORDER, TW1_MEAN, TW1_STD, Gap, JacobianMap, MonotoneMap, PushforwardDensity,
                       SpectralDensity, StieltjesResult)
 from .marchenko_pastur import MarchenkoPastur
 from .silverstein import CompanionEquation, GeneralizedMarchenkoPastur, Silverstein
@@ -16,4 +16,4 @@ __all__ = ["SpectralDensity", "StieltjesResult", "Gap", "MonotoneMap", "Jacobian
            "CompanionEquation"]
 __all__ += ["free_additive_convolution", "free_multiplicative_convolution", "FreeConvolution",
             "Semicircle", "AtomicLaw"]
-__all__ += ["TW1_MEAN", "TW1_STD"]
+__all__ += ["TW1_MEAN", "TW1_STD", "MAX_MOMENT_ORDER"]
