@@ -425,7 +425,8 @@ def run_dimension(ctx):
                             D - g.n_below, est.n_below, 0.0, finite_size=0.5, note="integer"))
         # the drop's size: R fresh models at three sizes (same block fractions), extrapolated with the
         # N^(-2/3) of the gap's square-root edges
-        drops = np.array([[st.estimate_dimension(np.linalg.eigvalsh(tau * mdl.score_jacobian(np.zeros(d), sigma))).drop
+        drops = np.array([[st.estimate_dimension(np.abs(np.linalg.eigvalsh(tau * mdl.score_jacobian(np.zeros(d),
+                                                                                         sigma)))).drop
                            for mdl in models[d]] for d in sizes])                       # (sizes, R)
         checks.append(scaling_check(f"size of the largest drop at tau={tau:.3g}", g.width, drops.mean(axis=1),
                                     drops.std(axis=1, ddof=1) / np.sqrt(drops.shape[1]), sizes, 2 / 3,
