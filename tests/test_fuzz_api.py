@@ -348,6 +348,11 @@ def _finite(out) -> bool:
         return bool(np.isfinite(out))
     if isinstance(out, np.ndarray):
         return out.dtype.kind not in "fc" or bool(np.all(np.isfinite(out)))
+    if hasattr(out, "converged") and hasattr(out, "value"):
+        # a solver's report (StieltjesResult): a point that failed is flagged (converged False, its
+        # residual inf), which is the documented way to report it; converged points must be finite
+        done = np.asarray(out.converged, dtype=bool)
+        return all(bool(np.all(np.isfinite(np.asarray(getattr(out, f))[done]))) for f in ("value", "residual"))
     if isinstance(out, (list, tuple)):
         return all(_finite(v) for v in out)
     if isinstance(out, dict):

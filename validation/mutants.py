@@ -252,8 +252,8 @@ def _narrowest_gap(f, *a, **k):
 
 
 def _atoms_law(atoms):
-    from spectral_theory.rmt.atomic import AtomicSpectrum
-    return AtomicSpectrum([x for x, _ in atoms], [w for _, w in atoms])
+    from spectral_theory.rmt import AtomicLaw
+    return AtomicLaw([x for x, _ in atoms], [w for _, w in atoms])
 
 
 def _shift_top_atom(law, by):
