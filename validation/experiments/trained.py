@@ -274,9 +274,61 @@ def run_molrg_subspaces(ctx):
 
 
 # ---- 3. Ventura et al.: gaps of a trained network's Jacobian along the reverse trajectory -------------
-def _train_on_model(nets, model, steps, width, rng):
-    return nets.train_denoiser(model, "mlp", steps=steps, batch_size=256, lr=3e-3, ema=0.99, lr_schedule="cosine",
-                               network_options=dict(width=width, depth=3), rng=rng, threads=1)
+# The MLP recipe of the Jacobian experiments: large batches, warm-up then cosine decay, FiLM conditioning
+# (validation.networks.mlp); at a fixed budget of about 1.5 TFLOP it halves the Jacobian error of the
+# first recipe (batch 256, constant-frequency embedding, additive conditioning).
+JACOBIAN_RECIPE = dict(batch_size=1024, lr=1e-2, warmup=100, ema=0.99, lr_schedule="cosine")
+
+
+def _train_on_model(nets, model, steps, width, rng, depth=3):
+    return nets.train_denoiser(model, "mlp", steps=steps, network_options=dict(width=width, depth=depth), rng=rng,
+                               threads=1, **JACOBIAN_RECIPE)
+
+
+def _block_spectra(Et, index):
+    """Extreme eigenvalues of the diagonal block ``index`` of a batch of symmetric matrices."""
+    ev = np.linalg.eigvalsh(Et[:, index][:, :, index])
+    return ev[:, 0], ev[:, -1]
+
+
+def gap_bound(A_hat, lam, Q, k):
+    r"""Rigorous bound on :math:`|g_k(\hat A) - g_k(A)|`, the change of the gap between the k-th and
+    (k+1)-th smallest eigenvalues of a symmetric :math:`A = Q\,\mathrm{diag}(\lambda)\,Q^\top`
+    (``lam`` ascending, :math:`\lambda_k < \lambda_{k+1}`) under :math:`\hat A = A + E`, per matrix of
+    the batch ``A_hat`` (B, D, D).
+
+    In A's eigenbasis split after the k-th eigenvalue, :math:`\hat A = [[M, F^\top], [F, N]]`.  If
+    :math:`\eta = \lambda_{\min}(N) - \lambda_{\max}(M) > 0`, the quadratic residual bound of Li and Li
+    (Linear Algebra Appl. 395, 2005) puts :math:`\lambda_k(\hat A)`, :math:`\lambda_{k+1}(\hat A)` within
+    :math:`q = 2|F|^2/(\eta + \sqrt{\eta^2 + 4|F|^2})` of :math:`\lambda_{\max}(M)`, :math:`\lambda_{\min}(N)`;
+    by Weyl and Cauchy interlacing :math:`\lambda_{\min}(N) - \lambda_{k+1} \in [\lambda_{\min}(E_{++}),
+    \lambda_{\min}(E_{SS})]` and :math:`\lambda_{\max}(M) - \lambda_k \in [\lambda_{\max}(E_{TT}),
+    \lambda_{\max}(E_{--})]` (S, T: the eigenspaces of :math:`\lambda_{k+1}`, :math:`\lambda_k`).  So
+    :math:`|g_k(\hat A) - g_k(A)| \le \max(\lambda_{\max}(E_{--}) - \lambda_{\min}(E_{++}),
+    \lambda_{\min}(E_{SS}) - \lambda_{\max}(E_{TT})) + 2q`, and never more than Weyl's :math:`2|E|_{op}`
+    (used alone when :math:`\eta \le 0`).  About 0.7 of Weyl's bound when the error is spread evenly
+    over the blocks.
+    """
+    A_hat = 0.5 * (A_hat + np.swapaxes(A_hat, -1, -2))
+    Et = np.swapaxes(Q, 0, 1) @ A_hat @ Q - np.diag(lam)                       # E in A's eigenbasis (B, D, D)
+    weyl = 2 * np.max(np.abs(np.linalg.eigvalsh(Et)), axis=-1)
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(lam))))
+    minus, plus = np.arange(k), np.arange(k, lam.size)
+    T, S = minus[np.abs(lam[minus] - lam[k - 1]) <= tol], plus[np.abs(lam[plus] - lam[k]) <= tol]
+    _, b_hi = _block_spectra(Et, minus)
+    _, b_lo = _block_spectra(Et, T)
+    a_lo, _ = _block_spectra(Et, plus)
+    a_hi, _ = _block_spectra(Et, S)
+    Ah = Et + np.diag(lam)
+    eta = _block_spectra(Ah, plus)[0] - _block_spectra(Ah, minus)[1]
+    f2 = np.linalg.norm(Et[:, plus][:, :, minus], ord=2, axis=(1, 2)) ** 2
+    q = 2 * f2 / (np.maximum(eta, 0) + np.sqrt(np.maximum(eta, 0) ** 2 + 4 * f2))
+    bound = np.maximum(b_hi - a_lo, a_hi - b_lo) + 2 * q
+    return np.where(eta > 0, np.minimum(bound, weyl), weyl)
+
+
+GAP_BLOCKS = ((5, 5.0), (10, 0.2))                   # G_max = (sqrt 25 - 1)/(sqrt 25 + 1) = 2/3 at tau = 1
+GAP_CHECKS = {"manifold": (0.02, 0.1), "intermediate": (0.3, 1.0, 3.0)}    # tau of the checked gaps
 
 
 @experiment(
@@ -287,138 +339,171 @@ def _train_on_model(nets, model, steps, width, rng):
     source="Ventura, Achilli, Silvestri, Lucibello, Ambrogioni, arXiv 2410.08727 (code: losing-dimensions, "
            "synthetic experiments)",
     tags=TAGS + ("spectral-gaps",),
+    compares=("spectral_theory.gaps.spectral_gaps",),
 )
 def run_jacobian_gaps(ctx):
     nets = _networks()
     if nets is None:
         return Outcome([], notes=NO_TORCH)
     rng = ctx.rng
-    v1, v2 = 4.0, 0.5
-    model = st.LinearManifold(30, [(5, v1), (10, v2)], basis="orthonormal", rng=rng)
-    steps, width, batch = (6000, 128, 8) if ctx.quick else (20000, 256, 32)
+    D = 30
+    model = st.LinearManifold(D, list(GAP_BLOCKS), basis="orthonormal", rng=rng)
+    steps, width, batch = (2000, 128, 16) if ctx.quick else (8000, 256, 64)
+    checked = sorted({t for ts in GAP_CHECKS.values() for t in ts}, reverse=True)
+    sigmas = np.unique(np.concatenate([st.edm_sigmas(18 if ctx.quick else 40, 0.01, 50.0), np.sqrt(checked)]))[::-1]
+    taus = sigmas[:-1] ** 2
     with nets.limit_threads(1):
         net, rec = _train_on_model(nets, model, steps, width, rng)
-        sigmas = st.edm_sigmas(18 if ctx.quick else 40, 0.01, 50.0)
-        x_T = 50.0 * rng.standard_normal((batch, 30))
-        idx = np.arange(sigmas.size - 1)
+        x_T = sigmas[0] * rng.standard_normal((batch, D))
+        idx = np.arange(taus.size)
         traj = edm_sampler(net.denoise, x_T, sigmas, method="heun", record=idx)
-        taus = sigmas[idx] ** 2
-        ev_net = np.stack([_sym_eig(t * net.score_jacobian(traj.states[k], sigmas[i]))[0]
-                           for k, (i, t) in enumerate(zip(idx, taus))])                     # (T, B, D)
-        # the network's Jacobian error at held-out forward-process points of each level (tau J units)
-        eps, eps_se = np.empty(taus.size), np.empty(taus.size)
-        x0 = model.sample(batch, rng=rng)
-        for k, i in enumerate(idx):
-            x = x0 + sigmas[i] * rng.standard_normal(x0.shape)
-            e = taus[k] * _op_norm(net.score_jacobian(x, sigmas[i]) - model.score_jacobian(x, sigmas[i]))
-            eps[k], eps_se[k] = e.mean(), e.std(ddof=1) / np.sqrt(e.size)
-    n_normal, n_low = 15, 10
+        A_net = np.stack([t * net.score_jacobian(traj.states[i], sigmas[i]) for i, t in enumerate(taus)])  # (T, B, D, D)
+    ev_net = np.linalg.eigvalsh(0.5 * (A_net + np.swapaxes(A_net, -1, -2)))                           # (T, B, D)
+    gaps = [st.spectral_gaps(model, t) for t in taus]
+    kinds = ("manifold", "intermediate")
+    pred = {kd: np.array([next(g.width for g in gs if g.kind == kd) for gs in gaps]) for kd in kinds}
+    meas = {kd: np.empty((taus.size, batch)) for kd in kinds}
+    bound = {kd: np.empty((taus.size, batch)) for kd in kinds}
+    for i, (t, gs) in enumerate(zip(taus, gaps)):
+        # the exact tau J at the trajectory's own points (constant in x for a Gaussian), for the network's error
+        lam, Q = np.linalg.eigh(t * model.score_jacobian(np.zeros(D), sigmas[i]))
+        for g in gs:
+            k = int(round(g.n_below))               # the gap sits above the k smallest eigenvalues (theory's count)
+            meas[g.kind][i] = ev_net[i, :, k] - ev_net[i, :, k - 1]
+            bound[g.kind][i] = gap_bound(A_net[i], lam, Q, k)
     checks = []
-    g_mani = ev_net[:, :, n_normal] - ev_net[:, :, n_normal - 1]            # across the manifold gap
-    g_int = ev_net[:, :, n_normal + n_low] - ev_net[:, :, n_normal + n_low - 1]
-    pred = np.array([[g.width for g in st.spectral_gaps(model, t)] for t in taus])    # (T, 2): manifold, intermediate
-    tau_peak = st.gap_peak(v2, v1)[0]
-    pick = np.unique(np.clip(np.searchsorted(-taus, -np.array([25.0, tau_peak, 0.3, 0.05, 0.01])), 0, taus.size - 1))
-    for k in pick:
-        for name, g, p in (("manifold", g_mani, pred[k, 0]), ("intermediate", g_int, pred[k, 1])):
-            checks.append(Check(f"tau={taus[k]:.3g}: {name} gap of tau J (network, along the trajectory)", p,
-                                g[k].mean(), float(np.hypot(g[k].std(ddof=1) / np.sqrt(batch), 2 * eps_se[k])),
-                                finite_size=2 * eps[k], resolution=0.5 * p,
-                                note="Weyl: each eigenvalue within tau |J_net - J|_op (mean over held-out points of "
-                                     "the level); inconclusive when that exceeds a quarter of the gap"))
-    k_peak = int(np.argmax(g_int.mean(axis=1)))
-    lines = [Series("line", taus, pred[:, 0], label="manifold gap (theory)"),
-             Series("points", taus, g_mani.mean(1), g_mani.std(1), label="manifold gap (network)"),
-             Series("line", taus, pred[:, 1], label="intermediate gap (theory)"),
-             Series("points", taus, g_int.mean(1), g_int.std(1), label="intermediate gap (network)"),
-             Series("band", taus, np.maximum(pred[:, 1] - 2 * eps, 0), pred[:, 1] + 2 * eps, label="Weyl band (intermediate)"),
-             Series("vline", [tau_peak], label="predicted tau_max")]
-    spec = [Series("line", taus, ev_net[:, :, j].mean(1), label="") for j in range(30)]
-    fig = Figure("trained_jacobian_gaps", "Jacobian spectrum of a trained MLP score (D=30, blocks 5 x 4.0, 10 x 0.5)",
+    for kd in kinds:
+        for t in GAP_CHECKS[kd]:
+            i = int(np.argmin(np.abs(taus - t)))
+            m = float(meas[kd][i].mean())
+            checks.append(Check(f"tau={taus[i]:.3g}: {kd} gap of tau J (network, along its trajectory)", pred[kd][i], m,
+                                0.0, finite_size=float(bound[kd][i].mean()), resolution=0.25 * m,
+                                note="rigorous per point: Li-Li quadratic residual + Weyl/Cauchy bound on the gap's change "
+                                     "under the network's error tau (J_net - J) at the same trajectory points (mean over "
+                                     f"{batch} points); inconclusive when it exceeds a quarter of the measured gap"))
+    k_peak = int(np.argmax(meas["intermediate"].mean(axis=1)))
+    tau_peak = st.gap_peak(GAP_BLOCKS[1][1], GAP_BLOCKS[0][1])[0]
+    lines = []
+    for kd in kinds:
+        lines += [Series("line", taus, pred[kd], label=f"{kd} gap (theory)", group=kd),
+                  Series("points", taus, meas[kd].mean(1), meas[kd].std(1), label=f"{kd} gap (network)", group=kd),
+                  Series("band", taus, np.maximum(pred[kd] - bound[kd].mean(1), 0), pred[kd] + bound[kd].mean(1),
+                         label=f"error bound ({kd})", group=kd)]
+    lines.append(Series("vline", [tau_peak], label="predicted tau_max"))
+    spec = [Series("line", taus, ev_net[:, :, j].mean(1), label="") for j in range(D)]
+    fig = Figure("trained_jacobian_gaps", f"Jacobian spectrum of a trained MLP score (D={D}, blocks "
+                 + ", ".join(f"{d} x {v:g}" for d, v in GAP_BLOCKS) + ")",
                  [dict(title="gaps of tau J", xlabel="tau = sigma^2", ylabel="gap", logx=True, series=lines),
                   dict(title="eigenvalues of tau J (network, trajectory mean)", xlabel="tau", ylabel="eigenvalue",
                        logx=True, series=spec),
-                  dict(title="network Jacobian error", xlabel="tau", ylabel="tau |J_net - J|_op", logx=True, logy=True,
-                       series=[Series("points", taus, eps, eps_se, label="held-out mean")])])
-    bad = taus[2 * eps > 0.25 * pred[:, 1]]
-    return Outcome(checks, [fig], dict(dim=30, blocks=[(5, v1), (10, v2)], steps=steps, width=width, batch=batch,
-                                       training_seconds=rec.seconds),
-                   notes=(f"Predicted intermediate-gap peak at tau={tau_peak:.3g}; the network's trajectory-mean gap peaks at "
-                          f"tau={taus[k_peak]:.3g} (grid). The network's Jacobian error exceeds a quarter of the intermediate "
-                          f"gap at tau <= {bad.max() if bad.size else float('nan'):.3g}: "
-                          "there it departs from the theory (its small-tau spectrum is not resolved)." if bad.size else
-                          f"Predicted intermediate-gap peak at tau={tau_peak:.3g}; network's at tau={taus[k_peak]:.3g}."))
+                  dict(title="bound on the gap error from the network's Jacobian error", xlabel="tau", ylabel="bound",
+                       logx=True, logy=True,
+                       series=[Series("points", taus, bound[kd].mean(1), label=kd) for kd in kinds])])
+    unresolved = taus[np.minimum(bound["manifold"].mean(1) / np.maximum(pred["manifold"], 1e-300),
+                                 bound["intermediate"].mean(1) / np.maximum(pred["intermediate"], 1e-300)) > 0.25]
+    notes = (f"Predicted intermediate-gap peak at tau={tau_peak:.3g}; the network's trajectory-mean gap peaks at "
+             f"tau={taus[k_peak]:.3g} (grid; the gap is flat there, so the peak is not checked). Network gaps below the "
+             f"theory by {np.mean([1 - meas[kd][i].mean() / pred[kd][i] for kd in kinds for i in [int(np.argmin(np.abs(taus - t))) for t in GAP_CHECKS[kd]]]):.0%} "
+             "on average at the checked levels (a degenerate block of tau J spreads under the network's error, which "
+             "narrows the gaps). Levels where neither gap is resolved to 25%: tau = "
+             + ", ".join(f"{t:.3g}" for t in unresolved[::max(1, unresolved.size // 8)]) + ".")
+    return Outcome(checks, [fig], dict(dim=D, blocks=[list(b) for b in GAP_BLOCKS], steps=steps, width=width,
+                                       trajectories=batch, recipe=JACOBIAN_RECIPE, training_seconds=rec.seconds,
+                                       final_loss=rec.final_loss()), notes=notes)
 
 
 # ---- 4. Weitzner et al.: Jacobian eigenvectors vs principal directions --------------------------------
+def eigenvector_bound(A_hat, mu, Q, k):
+    r"""Rigorous bound on :math:`1 - (\hat v_i^\top q_i)^2` for the top ``k`` eigenvectors
+    :math:`\hat v_i` of each symmetric matrix of the batch ``A_hat`` (B, D, D) against those of
+    :math:`A = Q\,\mathrm{diag}(\mu)\,Q^\top` (``mu`` descending): with the residual
+    :math:`r_i = \hat A q_i - \mu_i q_i = E q_i` and :math:`\hat\delta_i = \min_{j \ne i}|\hat\mu_j - \mu_i|`
+    (the distance of the exact eigenvalue to the *other* eigenvalues of :math:`\hat A`), expanding
+    :math:`q_i` in :math:`\hat A`'s eigenbasis gives :math:`|r_i|^2 \ge \hat\delta_i^2 \sin^2\theta_i`
+    (the residual form of the Davis-Kahan theorem; Parlett, The Symmetric Eigenvalue Problem, Thm 11.7.1),
+    so :math:`1 - \cos^2\theta_i \le \min(1, |r_i|^2/\hat\delta_i^2)`.  Returns (B, k)."""
+    A_hat = 0.5 * (A_hat + np.swapaxes(A_hat, -1, -2))
+    ev = np.linalg.eigvalsh(A_hat)[:, ::-1]                                       # (B, D) descending
+    r2 = np.sum((A_hat @ Q[:, :k] - Q[:, :k] * mu[:k]) ** 2, axis=1)                # (B, k)
+    dist = np.abs(ev[:, None, :] - mu[None, :k, None])                             # (B, k, D)
+    dist[:, np.arange(k), np.arange(k)] = np.inf                                   # j != i
+    with np.errstate(divide="ignore"):
+        return np.minimum(1.0, r2 / np.min(dist, axis=2) ** 2)
+
+
+ALIGN_EIGENVALUES = (4.0, 2.0, 1.0, 0.5)              # principal variances; the other D - 4 are 0.05
+ALIGN_CHECKED = (0.5, 1.0, 2.0)                      # noise levels of the checks (eigengaps >= 0.049 there)
+
+
 @experiment(
     "trained_jacobian_alignment",
-    claim="The top eigenvectors of a trained denoiser's Jacobian align with the data's principal directions across "
-          "noise levels (exactly so for the exact Gaussian denoiser), within the Davis-Kahan bound of the network's "
-          "own Jacobian error; alignment of the trained network is lost first for the small-eigenvalue directions.",
+    claim="The top eigenvectors of a trained denoiser's Jacobian align with those of the exact Gaussian denoiser "
+          "(the data's principal directions) within the Davis-Kahan bound of the network's own Jacobian error; where "
+          "the eigengaps close (low and high noise) the trained network loses the alignment, by eigengap rather than "
+          "in eigenvalue order.",
     source="Weitzner, Delbracio, Milanfar, Giryes, arXiv 2410.14730 (trained-denoiser Jacobians)",
     tags=TAGS + ("spiked",),
+    compares=("spectral_theory.models.gaussian.Gaussian.score_jacobian",),
 )
 def run_jacobian_alignment(ctx):
     nets = _networks()
     if nets is None:
         return Outcome([], notes=NO_TORCH)
     rng = ctx.rng
-    D, k_top = 16, 4
-    lam = np.concatenate([[4.0, 2.0, 1.0, 0.5], np.full(D - 4, 0.05)])
+    D, k_top = 16, len(ALIGN_EIGENVALUES)
+    lam = np.concatenate([ALIGN_EIGENVALUES, np.full(D - k_top, 0.05)])
     Q = np.linalg.qr(rng.standard_normal((D, D)))[0]
     g = st.Gaussian.from_eigen(np.zeros(D), lam, Q)
-    steps, width, batch = (4000, 128, 64) if ctx.quick else (15000, 256, 128)
-    sig = np.geomspace(0.1, 5.0, 6 if ctx.quick else 16)
+    steps, width, batch = (1500, 128, 32) if ctx.quick else (6000, 256, 128)
+    sig = np.unique(np.concatenate([np.geomspace(0.1, 5.0, 6 if ctx.quick else 16), ALIGN_CHECKED]))
     with nets.limit_threads(1):
         net, rec = _train_on_model(nets, g, steps, width, rng)
-        overlaps = np.empty((sig.size, k_top))
-        ov_se = np.empty((sig.size, k_top))
-        eps = np.empty(sig.size)
-        first = np.empty((sig.size, k_top))
+        overlaps, ov_se = np.empty((sig.size, k_top)), np.empty((sig.size, k_top))
+        bound, first = np.empty((sig.size, k_top)), np.empty((sig.size, k_top))
         for a, s in enumerate(sig):
-            mu = lam / (lam + s**2)                                 # exact eigenvalues of J_D, eigenvectors Q
             x = g.sample(batch, rng=rng) + s * rng.standard_normal((batch, D))
-            Jn = np.eye(D) + s**2 * net.score_jacobian(x, s)       # denoiser Jacobian: I + sigma^2 J_score
-            vecs = _sym_eig(Jn)[1][:, :, ::-1][:, :, :k_top]     # (B, D, k): top eigenvectors
-            ov = np.einsum("bdk,dk->bk", vecs, Q[:, :k_top]) ** 2                                # (B, k)
+            Jn = np.eye(D) + s**2 * net.score_jacobian(x, s)                   # the network's denoiser Jacobian
+            vecs = np.linalg.eigh(0.5 * (Jn + np.swapaxes(Jn, 1, 2)))[1][:, :, ::-1][:, :, :k_top]
+            # the prediction: eigenvectors of the library's exact denoiser Jacobian I + sigma^2 J
+            pv = np.linalg.eigh(np.eye(D) + s**2 * g.score_jacobian(np.zeros(D), s))[1][:, ::-1][:, :k_top]
+            ov = np.einsum("bdk,dk->bk", vecs, pv) ** 2                                         # (B, k)
             overlaps[a], ov_se[a] = ov.mean(0), ov.std(0, ddof=1) / np.sqrt(batch)
-            # the network's error at independent held-out points, in the exact eigenbasis
-            xh = g.sample(batch, rng=rng) + s * rng.standard_normal((batch, D))
-            E = np.eye(D) + s**2 * net.score_jacobian(xh, s) - (Q * mu) @ Q.T
-            Et = np.einsum("di,bde,ej->bij", Q, 0.5 * (E + np.swapaxes(E, 1, 2)), Q)           # (B, D, D)
-            eps[a] = float(np.mean(_op_norm(E)))
-            dmu = mu[:k_top, None] - mu[None, :]                                                 # (k, D)
+            # the network's error against the construction (Q, lam), not the library: rigorous bound and first order
+            mu = lam / (lam + s**2)
+            bound[a] = eigenvector_bound(Jn, mu, Q, k_top).mean(0)
+            Et = np.einsum("di,bde,ej->bij", Q, 0.5 * (Jn + np.swapaxes(Jn, 1, 2)), Q) - np.diag(mu)
+            dmu = mu[:k_top, None] - mu[None, :]
             with np.errstate(divide="ignore"):
-                r = np.where(np.abs(dmu) > 0, Et[:, :k_top, :] ** 2 / dmu**2, 0.0)              # (B, k, D)
-            first[a] = r.sum(axis=2).mean(axis=0)
-    shrink = lam / (lam + sig[:, None] ** 2)                            # exact eigenvalues of J_D, (S, D)
-    delta = np.minimum(np.abs(np.diff(shrink, axis=1, prepend=np.inf))[:, :k_top],
-                       np.abs(np.diff(shrink, axis=1, append=-np.inf))[:, :k_top])
-    allow = np.minimum(1.0, (2 * eps[:, None] / delta) ** 2)          # Davis-Kahan (figure)
+                first[a] = np.where(np.abs(dmu) > 0, Et[:, :k_top, :] ** 2 / dmu**2, 0.0).sum(axis=2).mean(axis=0)
     checks = []
-    for a in range(0, sig.size, 1 if ctx.quick else 3):
+    for a, s in enumerate(sig):
+        if not np.any(np.isclose(s, ALIGN_CHECKED)):
+            continue
         for i in range(k_top):
-            checks.append(Check(f"sigma={sig[a]:.3g}: overlap^2 of eigenvector {i + 1} with principal direction {i + 1}",
-                                1.0, overlaps[a, i], ov_se[a, i], resolution=0.5,
-                                finite_size=min(1.0, 2 * first[a, i]) if eps[a] < delta[a, i] / 2 else 1.0,
-                                note="first-order perturbation: 1 - overlap^2 ~ sum_j E_ij^2/(mu_i - mu_j)^2, E the "
-                                     "network's Jacobian error at independent held-out points of the level in the exact "
-                                     "eigenbasis, times 2 for the second order; valid only while Weyl excludes an "
-                                     "eigenvalue crossing (|J_net - J|_op < eigengap/2), else inconclusive; the rigorous "
-                                     "Davis-Kahan bound is in the figure"))
+            checks.append(Check(f"sigma={s:.3g}: overlap^2 of eigenvector {i + 1} with the exact denoiser's", 1.0,
+                                overlaps[a, i], 0.0, finite_size=bound[a, i], resolution=0.25,
+                                note="residual Davis-Kahan bound 1 - overlap^2 <= |E q_i|^2 / min_j!=i |mu_hat_j - mu_i|^2 per "
+                                     f"point (E: the network's Jacobian error at the same points, mean over {batch}); "
+                                     "rigorous, so no sampling term"))
     cross = [float(sig[np.argmax(overlaps[:, i] < 0.5)]) if np.any(overlaps[:, i] < 0.5) else float("nan")
              for i in range(k_top)]
     fig = Figure("trained_jacobian_alignment", f"Trained denoiser's Jacobian eigenvectors vs principal directions (D={D})",
                  [dict(title="squared overlap", xlabel="sigma", ylabel="overlap^2", logx=True,
-                       series=[Series("points", sig, overlaps[:, i], ov_se[:, i], label=f"direction {i + 1} (lambda={lam[i]:.2g})")
-                               for i in range(k_top)]
+                       series=[Series("points", sig, overlaps[:, i], ov_se[:, i], label=f"direction {i + 1} (lambda={lam[i]:.2g})",
+                                      group=str(i)) for i in range(k_top)]
+                       + [Series("line", sig, 1 - bound[:, i], label=f"Davis-Kahan floor {i + 1}", group=str(i))
+                          for i in range(k_top)]
                        + [Series("hline", [], [1.0], label="exact Gaussian denoiser")]),
-                  dict(title="allowances for 1 - overlap^2", xlabel="sigma", ylabel="allowance", logx=True, logy=True,
-                       series=[Series("line", sig, allow[:, i], label=f"Davis-Kahan, direction {i + 1}") for i in range(k_top)]
-                       + [Series("points", sig, first[:, i], label=f"first order, direction {i + 1}") for i in range(k_top)])])
-    return Outcome(checks, [fig], dict(dim=D, eigenvalues=lam, steps=steps, width=width, batch=batch, sigmas=sig),
+                  dict(title="1 - overlap^2: bound and first-order estimate", xlabel="sigma", ylabel="1 - overlap^2",
+                       logx=True, logy=True,
+                       series=[Series("points", sig, np.maximum(1 - overlaps[:, i], 1e-6), label=f"measured {i + 1}",
+                                      group=str(i)) for i in range(k_top)]
+                       + [Series("line", sig, first[:, i], label=f"first order {i + 1}", group=str(i)) for i in range(k_top)])])
+    return Outcome(checks, [fig], dict(dim=D, eigenvalues=lam, steps=steps, width=width, points=batch, sigmas=sig,
+                                       checked_sigmas=ALIGN_CHECKED, recipe=JACOBIAN_RECIPE, training_seconds=rec.seconds),
                    notes="First noise level where the overlap drops below 1/2, directions 1..4: "
                          + ", ".join(f"{c:.3g}" for c in cross)
-                         + ". Exact scores of a finite training set do not lose alignment in eigenvalue order "
+                         + ". Checked at sigma = " + ", ".join(f"{c:g}" for c in ALIGN_CHECKED)
+                         + " (eigengaps of the exact denoiser >= 0.049); elsewhere the near-degenerate directions are "
+                           "figure-only. Exact scores of a finite training set do not lose alignment in eigenvalue order "
                            "(experiment spiked_jacobian_alignment); the exact Gaussian denoiser never loses it.")
