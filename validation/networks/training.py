@@ -163,8 +163,9 @@ def train_denoiser(data, network="mlp", *, schedule="edm", steps=2000, batch_siz
         :class:`~validation.networks.unet.UNet`), "lowrank_dae" (:class:`LowRankDAE`, needs
         ``network_options={"dims": [...]}``), or a torch module ``module(x, sigma) -> D`` (trained as is:
         its initialisation is the caller's).
-    schedule : "edm" (log-normal sigma, P_mean adapted to sigma_data) or a spectral_theory Schedule
-        (t uniform on ``t_range``, VE-equivalent sigma = sqrt(tau(t))).
+    schedule : "edm" (log-normal sigma, P_mean adapted to sigma_data), a
+        :class:`~validation.networks.edm.LogNormalSigma` (ln sigma ~ N(p_mean, p_std^2) as given) or a
+        spectral_theory Schedule (t uniform on ``t_range``, VE-equivalent sigma = sqrt(tau(t))).
     steps, batch_size, lr, weight_decay : optimisation (AdamW).
     lr_schedule : "constant" or "cosine" (lr * (1 + cos(pi s/S))/2 over the S = steps - warmup steps s after
         the warm-up: a function of the step, so resuming reproduces it).
