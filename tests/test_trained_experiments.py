@@ -81,6 +81,7 @@ def test_capacity_sweep_resumes_from_its_store(tmp_path):
         p.update(dim=3, model_seed=1, steps=3, batch=16, n_eval=20, n_fit=40)
     store = tmp_path / "ldq.sqlite"
     first = run_sweep(ldq_task, points, seed=5, store=store)
+    first.raise_for_failures()
     assert first.n_run == 4 and first.n_skipped == 0
     again = run_sweep(ldq_task, points, seed=5, store=store)          # nothing retrained
     assert again.n_run == 0 and again.n_skipped == 4

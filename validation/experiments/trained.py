@@ -85,7 +85,7 @@ def ldq_task(params, rng):
     model = _mixture(np.random.default_rng(params["model_seed"]), dim)
     train = model.sample(N, rng=rng)
     net, rec = nets.train_denoiser(train, "mlp", steps=params["steps"], batch_size=params["batch"], lr=5e-3, ema=0.99,
-                                   lr_schedule="cosine", warmup=100,
+                                   lr_schedule="cosine", warmup=min(100, params["steps"] // 10),
                                    network_options=dict(width=params["width"], depth=2), rng=rng, threads=1)
     emp, gau = st.Empirical(train), st.Gaussian.from_samples(train)
     n_eval, n_fit = params["n_eval"], params["n_fit"]
