@@ -374,10 +374,11 @@ def run_jacobian_gaps(ctx):
         for i in at[kd]:
             m = float(meas[kd][i].mean())
             checks.append(Check(f"tau={taus[i]:.3g}: {kd} gap of tau J (network, along its trajectory)", pred[kd][i], m,
-                                0.0, finite_size=float(bound[kd][i].mean()), resolution=0.25 * m,
+                                0.0, finite_size=float(bound[kd][i].mean()), resolution=0.25 * pred[kd][i],
                                 note="rigorous per point: Li-Li quadratic residual + Weyl/Cauchy bound on the gap's change "
                                      "under the network's error tau (J_net - J) at the same trajectory points (mean over "
-                                     f"{batch} points); inconclusive when it exceeds a quarter of the measured gap"))
+                                     f"{batch} points); inconclusive when it exceeds a quarter of the predicted gap (the check is "
+                                     "quantitative to 25% or not at all)"))
     k_peak = int(np.argmax(meas["intermediate"].mean(axis=1)))
     tau_peak = st.gap_peak(GAP_BLOCKS[1][1], GAP_BLOCKS[0][1])[0]
     lines = []
