@@ -23,6 +23,7 @@ Finite-size allowances never evaluate the function under test (issue 15):
 from __future__ import annotations
 
 
+import numba
 import numpy as np
 from scipy.optimize import brentq
 from threadpoolctl import threadpool_limits
@@ -30,11 +31,199 @@ from threadpoolctl import threadpool_limits
 import spectral_theory as st
 from spectral_theory import linear_denoisers as ld
 from spectral_theory import spiked as sp
+from spectral_theory.checks import SpectralTheoryError
 from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
 
 SOURCE = "Weitzner, Delbracio, Milanfar, Giryes, arXiv 2410.14730; Paul 2007; Benaych-Georges & Nadakuditi 2011-12"
 
 
+# =============================================================================================
+# exact sampler of the top eigenpairs of a spiked sample covariance (no D x D matrix)
+# =============================================================================================
+# X (N x D) with rows N(0, I + sum_i ell_i e_i e_i^T) (the spiked model in its own basis: the noise is
+# isotropic, so the directions u_i can be taken as coordinate vectors), X = [Y Z] with the m spike
+# columns Y and the isotropic rest Z (N x (D - m)).  Then X X^T = Y Y^T + Z Z^T, and Z Z^T is, in law,
+# H (T (+) 0) H^T with H Haar and independent of T, T = B B^T the Dumitriu-Edelman (2002) tridiagonal
+# model (B lower bidiagonal, diagonal chi_{max-i}, subdiagonal chi_{n-1-i}, n = min(N, D - m));
+# H^T Y is again Y in law.  The nonzero spectrum of X^T X is that of T (+) 0 + W W^T (W = H^T Y,
+# N x m), whose eigenvalues above mu solve the secular equation: #{eig > mu} = #{eig(T) > mu}
+# + #{eig M(mu) > 1}, M(mu) = W^T (mu - T (+) 0)^(-1) W (the inertia of the bordered matrix).  The
+# eigenvector's component on the spike coordinate e_i is c_i / sqrt(mu c^T Q c), M c = c,
+# Q = W^T (mu - T (+) 0)^(-2) W: O(n m^2) per evaluation, tridiagonal solves only.
+@numba.njit(cache=True)
+def _evaluate(a, b, W, G2, mu, X):
+    """Pivots of the LDL^T factorisation of mu - T (T: diagonal a, off-diagonal b), the number of
+    negative ones (eigenvalues of T above mu), X = (mu - T)^(-1) W[:n], M(mu) and Q(mu)."""
+    n, m = a.size, W.shape[1]
+    piv = np.empty(n)
+    lf = np.empty(n)
+    neg = 0
+    p = mu - a[0]
+    tiny = 1e-300
+    for i in range(n):
+        if i > 0:
+            lf[i] = -b[i - 1] / p
+            p = (mu - a[i]) + lf[i] * b[i - 1]
+        if p == 0.0:
+            p = tiny
+        if p < 0:
+            neg += 1
+        piv[i] = p
+    for j in range(m):
+        z = W[0, j]
+        X[0, j] = z
+        for i in range(1, n):
+            z = W[i, j] - lf[i] * z
+            X[i, j] = z
+        x = X[n - 1, j] / piv[n - 1]
+        X[n - 1, j] = x
+        for i in range(n - 2, -1, -1):
+            x = X[i, j] / piv[i] - lf[i + 1] * x
+            X[i, j] = x
+    M = G2 / mu
+    Q = G2 / (mu * mu)
+    for p_ in range(m):
+        for q_ in range(p_, m):
+            s1 = 0.0
+            s2 = 0.0
+            for i in range(n):
+                s1 += W[i, p_] * X[i, q_]
+                s2 += X[i, p_] * X[i, q_]
+            M[p_, q_] += s1
+            Q[p_, q_] += s2
+            if q_ != p_:
+                M[q_, p_] = M[p_, q_]
+                Q[q_, p_] = Q[p_, q_]
+    return neg, M, Q
+
+
+@numba.njit(cache=True)
+def _tri_count(a, b, mu):
+    """Number of eigenvalues of the tridiagonal (a, b) above mu (Sturm count)."""
+    neg = 0
+    p = mu - a[0]
+    for i in range(a.size):
+        if i > 0:
+            p = (mu - a[i]) - b[i - 1] * b[i - 1] / p
+        if p == 0.0:
+            p = 1e-300
+        if p < 0:
+            neg += 1
+    return neg
+
+
+@numba.njit(cache=True)
+def _quad(Q, c):
+    s = 0.0
+    for p_ in range(c.size):
+        for q_ in range(c.size):
+            s += c[p_] * Q[p_, q_] * c[q_]
+    return s
+
+
+@numba.njit(cache=True)
+def _secular_top(d, e, W, k_top, mus, ovs):
+    """Top ``k_top`` eigenvalues ``mus`` (reps, k_top) of T (+) 0 + W W^T, T = B B^T from the bidiagonals
+    ``d`` (reps, n), ``e`` (reps, n - 1), and the squared components ``ovs`` (reps, k_top, m) of their
+    eigenvectors on the m spike coordinates."""
+    reps, n = d.shape
+    m = W.shape[2]
+    eps = 2.220446049250313e-16
+    for r in range(reps):
+        a = d[r] ** 2
+        b = np.empty(max(n - 1, 0))
+        for i in range(n - 1):
+            a[i + 1] += e[r, i] ** 2
+            b[i] = d[r, i] * e[r, i]
+        Wr = W[r]
+        G2 = np.zeros((m, m))
+        for i in range(n, Wr.shape[0]):
+            for p_ in range(m):
+                for q_ in range(m):
+                    G2[p_, q_] += Wr[i, p_] * Wr[i, q_]
+        X = np.empty((n, m))
+        ub = 0.0
+        for i in range(n):
+            s = a[i] + (abs(b[i - 1]) if i > 0 else 0.0) + (abs(b[i]) if i < n - 1 else 0.0)
+            ub = max(ub, s)
+        ub_all = ub + np.sum(Wr * Wr)
+        hi_prev = ub_all * (1 + 1e-12)
+        for j in range(k_top):
+            # lower bracket: the (j+1)-th eigenvalue of T (+) 0 (Weyl: W W^T >= 0), by bisection
+            lo, hi = 0.0, ub * (1 + 1e-12)
+            for _ in range(200):
+                mid = 0.5 * (lo + hi)
+                if _tri_count(a, b, mid) >= j + 1:
+                    lo = mid
+                else:
+                    hi = mid
+                if hi - lo <= 1e-3 * hi:
+                    break
+            lo_j = lo
+            lo, hi = lo_j, hi_prev
+            mu = 0.5 * (lo + hi)
+            for _ in range(300):
+                neg, M, Q = _evaluate(a, b, Wr, G2, mu, X)
+                th, vec = np.linalg.eigh(M)
+                cnt = neg
+                for t in th:
+                    if t > 1.0:
+                        cnt += 1
+                if cnt >= j + 1:
+                    lo = mu
+                else:
+                    hi = mu
+                if hi - lo <= 8 * eps * hi:
+                    break
+                # Newton on 1/theta_r - 1 for the eigenvalue of M that crosses 1 in this pole interval
+                ridx = m - (j + 1 - neg)          # eigh sorts ascending
+                nxt = 0.5 * (lo + hi)
+                if 0 <= ridx < m and th[ridx] > 0:
+                    slope = _quad(Q, vec[:, ridx]) / th[ridx] ** 2
+                    if slope > 0:
+                        cand = mu - (1.0 / th[ridx] - 1.0) / slope
+                        if lo < cand < hi:
+                            if abs(cand - mu) <= 1e-13 * mu:
+                                mu = cand
+                                break
+                            nxt = cand
+                mu = nxt
+            neg, M, Q = _evaluate(a, b, Wr, G2, mu, X)
+            th, vec = np.linalg.eigh(M)
+            ridx = min(max(m - (j + 1 - neg), 0), m - 1)
+            c = vec[:, ridx]
+            norm = mu * _quad(Q, c)
+            mus[r, j] = mu
+            for i in range(m):
+                ovs[r, j, i] = c[i] ** 2 / norm
+            hi_prev = mu * (1 + 8 * eps)
+
+
+def spiked_top(spikes, n_samples, dim, k_top, reps, rng, chunk=256):
+    r"""Top ``k_top`` eigenvalues of the sample covariance :math:`\frac1N X^\top X` of N samples of
+    :math:`N(0, I_D + \sum_i \ell_i u_iu_i^\top)` (noise units) and the squared overlaps of their
+    eigenvectors with each :math:`u_i`, for ``reps`` independent samples, exact in law and without a
+    D x D matrix (the reduction above; Dumitriu & Edelman 2002 for the isotropic part).
+
+    Returns (eigenvalues (reps, k_top) decreasing, overlaps (reps, k_top, m): entry [r, j, i] is
+    :math:`|\langle \hat u_j, u_i\rangle|^2`).  A spike of strength 0 is a plain noise direction."""
+    ell = np.atleast_1d(np.asarray(spikes, float))
+    m, N, D = ell.size, int(n_samples), int(dim)
+    rest = D - m
+    if not (ell.ndim == 1 and np.all(ell >= 0) and rest >= 2 and N >= 2 and 1 <= k_top <= min(rest, N)):
+        raise SpectralTheoryError(f"spiked_top: need spikes >= 0, dim > len(spikes) + 1, n_samples >= 2 and "
+                                  f"1 <= k_top <= min(dim - len(spikes), n_samples); got spikes={ell}, "
+                                  f"n_samples={N}, dim={D}, k_top={k_top}")
+    n, big = min(N, rest), max(N, rest)
+    mus, ovs = np.empty((reps, k_top)), np.empty((reps, k_top, m))
+    scale = np.sqrt(1 + ell)
+    for lo in range(0, reps, chunk):
+        r = min(chunk, reps - lo)
+        d = np.sqrt(rng.chisquare(big - np.arange(n), size=(r, n)))
+        e = np.sqrt(rng.chisquare(n - 1 - np.arange(n - 1), size=(r, n - 1)))
+        W = rng.standard_normal((r, N, m)) * scale
+        _secular_top(d, e, W, k_top, mus[lo:lo + r], ovs[lo:lo + r])
+    return mus / N, ovs
 
 
 def _model(dim, spikes, rng):
