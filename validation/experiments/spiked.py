@@ -287,6 +287,7 @@ def _sd_se(x):
 # at sizes where the N^(-1/3) critical window is narrow against ell - sqrt(gamma) (over three windows
 # at the smallest N = 400); gamma > 1 keeps it cheap (the tridiagonal model has size N).
 S_FACTORS = (0.05, 0.15, 0.4, 0.8, 1.6)
+SD_MIN_N = 100         # the outlier's standard deviation is measured at sizes scaled up to N >= 100 (top eigenvalue only)
 CONFIGS = (("rank 1, gamma = 0.5", (4.0,), 0.5, S_FACTORS, (200, 1000)),
            ("rank 1, gamma = 2", (4.0,), 2.0, S_FACTORS, (200, 1000)),
            ("rank 4, gamma = 0.5", (8.0, 4.0, 2.0, 1.0), 0.5, S_FACTORS, (200, 1000)),
@@ -317,14 +318,16 @@ def spiked_overlaps(ctx):
         shape = (len(dims), s_grid.size, k)
         ov_m, ov_e, ev_m, ev_e = (np.empty(shape) for _ in range(4))
         sd_top, sd_se = np.empty(len(dims)), np.empty(len(dims))
+        sd_scale = max(1, -(-SD_MIN_N // Ns[0]))
         for a, (d, N) in enumerate(zip(dims, Ns)):
             for j, s in enumerate(s_grid):
                 evs, ovs = spiked_top(lam / s, N, d, k, reps, ctx.rng)
                 ovs = np.diagonal(ovs, axis1=1, axis2=2)          # spike i against the i-th eigenpair
                 evs = s * evs
                 ov_m[a, j], ov_e[a, j], ev_m[a, j], ev_e[a, j] = ovs.mean(0), _se(ovs), evs.mean(0), _se(evs)
-            # the outlier's fluctuation at the lowest noise: the top eigenvalue alone, many replicates
-            top = s_grid[0] * spiked_top(lam / s_grid[0], N, d, 1, reps_sd, ctx.rng)[0][:, 0]
+            # the outlier's fluctuation at the lowest noise: the top eigenvalue alone, many replicates, at
+            # sizes scaled to N >= SD_MIN_N (the 1/N law of a standard deviation is poor at N = 25)
+            top = s_grid[0] * spiked_top(lam / s_grid[0], sd_scale * N, sd_scale * d, 1, reps_sd, ctx.rng)[0][:, 0]
             sd_top[a] = top.std(ddof=1)
             sd_se[a] = _sd_se(top)
         for j, s in enumerate(s_grid):
@@ -351,9 +354,10 @@ def spiked_overlaps(ctx):
                                                 ev_m[:, j, i], ev_e[:, j, i], Ns, 1.0 if regime[i] > 0 else 2 / 3,
                                                 note="outlier" if regime[i] > 0 else "bulk edge (Tracy-Widom scale)"))
             if j == 0 and regime[0] > 0:          # far above threshold: the Gaussian fluctuation law
+                Ns_sd = sd_scale * np.array(Ns)
                 checks.append(scaling_check(f"{title}: sqrt(N) x sd of the top eigenvalue at s={s:.4g}",
-                                            s * np.sqrt(sp.outlier_variance(ell[0], gamma)), sd_top * np.sqrt(Ns),
-                                            sd_se * np.sqrt(Ns), Ns, 1.0,
+                                            s * np.sqrt(sp.outlier_variance(ell[0], gamma)), sd_top * np.sqrt(Ns_sd),
+                                            sd_se * np.sqrt(Ns_sd), Ns_sd, 1.0,
                                             note=f"Paul 2007 / Bai-Yao 2008 variance; {reps_sd} replicates per size, "
                                                  "the sampling error of a standard deviation from the fourth moment"))
         ov_m, ov_e, ev_m, ev_e = ov_m[-1], ov_e[-1], ev_m[-1], ev_e[-1]      # figures: the largest size
