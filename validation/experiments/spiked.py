@@ -581,7 +581,7 @@ def _independent_runs(spikes, taus, N, dim, coeff, reps, rng):
           "steps independent only conditionally on it (then the product holds in its own eigenbasis).",
     source=SOURCE, compares=("spectral_theory.linear_denoisers.reverse_mean", "spectral_theory.linear_denoisers.mean_projection", "spectral_theory.spiked.overlap"), tags=("spiked", "power-iteration"))
 def spiked_power_iteration(ctx):
-    D, T, reps, reps_indep = (120, 30, 40, 450) if ctx.quick else (500, 40, 60, 1000)
+    D, T, reps, reps_indep = (120, 30, 40, 450) if ctx.quick else (500, 40, 60, 500)
     dims = (D // 4, D // 2, D)
     gamma, lam = 0.5, np.array([8.0, 4.0, 2.0])
     k = lam.size
@@ -708,7 +708,7 @@ def _crossing_with_error(s_grid, curve, level):
     source=SOURCE, compares=("spectral_theory.spiked.overlap", "spectral_theory.spiked.emergence_tau"),
     tags=("spiked", "emergence"))
 def spiked_emergence_order(ctx):
-    D, reps, reps_w, n_boot = (800, 40, 160, 200) if ctx.quick else (3200, 200, 1000, 400)
+    D, reps, reps_w, n_boot = (800, 40, 160, 200) if ctx.quick else (3200, 100, 500, 400)
     dims = (D // 16, D // 4, D)                 # a factor 16 in N: N^(-1/3) spans a factor 2.5
     gamma, lam, level, q = 0.5, np.array([16.0, 8.0, 4.0, 2.0, 1.0]), 0.7, 1.0
     k = lam.size
