@@ -19,8 +19,8 @@ Finite-size allowances never evaluate the function under test (issue 15):
   the transition; the top eigenvalue of an undetected spike (the bulk edge) with the :math:`N^{-2/3}`
   correction of a square-root edge.  The extrapolated value, with the fit's standard error, is the
   measurement.  Points from one BBP window (``spiked.critical_window`` :math:`\propto N^{-1/3}` at the
-  smallest size) below the threshold to three above it follow neither law and are not tested (listed
-  in the notes);
+  smallest size; three in ``spiked_overlaps``) below the threshold to three above it follow neither law
+  and are not tested (listed in the notes);
 * ``spiked.subcritical_overlap_scale``: the :math:`1/(N(\sqrt\gamma-\ell)^2)` size of an undetected
   spike's overlap (a formula in :math:`\ell, \gamma, N` only, not the overlap law), the stated bound
   of a predicted 0 at the largest size in ``spiked_mean_projection``; ``spiked_overlaps`` extrapolates
@@ -302,15 +302,17 @@ def _model(dim, spikes, rng):
     return st.SpikedCovariance(dim, np.asarray(spikes, float), noise=0.0, rng=rng)
 
 
-def _regime(ell, gamma, n_min):
+def _regime(ell, gamma, n_min, below=1.0):
     """+1 more than three critical windows (at the smallest sample size) above the BBP threshold, where
-    the 1/N law of the extrapolation holds; -1 more than one window below it, where the subcritical
-    overlap scale (which matches the window's N^(-1/3) overlap at one window) bounds the overlap;
-    0 in between.  Decided from the SNR and the threshold, never from a predicted value."""
+    the 1/N law of the extrapolation holds; -1 more than ``below`` windows below it (one where the
+    subcritical overlap scale, which matches the window's N^(-1/3) overlap at one window, bounds the
+    overlap; three where the undetected overlap is extrapolated with its 1/N law, which the window's
+    N^(-4/3) corrections break closer to the threshold); 0 in between.  Decided from the SNR and the
+    threshold, never from a predicted value."""
     ell = np.asarray(ell, float)
     w = sp.critical_window(gamma, n_min)
     thr = sp.threshold(gamma)
-    return np.where(ell > thr + 3 * w, 1, np.where(ell < thr - w, -1, 0))
+    return np.where(ell > thr + 3 * w, 1, np.where(ell < thr - below * w, -1, 0))
 
 
 def _math_title(title: str) -> str:
@@ -389,7 +391,7 @@ def spiked_overlaps(ctx):
             ell = lam / s
             pred_ov = np.atleast_1d(sp.overlap(ell, gamma))
             pred_ev = s * np.atleast_1d(sp.top_eigenvalue(ell, gamma))
-            regime = _regime(ell, gamma, Ns[0])
+            regime = _regime(ell, gamma, Ns[0], below=3.0)
             first_undetected = int(np.argmax(regime < 1)) if np.any(regime < 1) else k
             for i in range(k):
                 where = f"{title}: spike {lam[i]:g} at s={s:.4g}"
@@ -440,7 +442,7 @@ def spiked_overlaps(ctx):
                    notes="Rank-k data x0 with noise sqrt(s) n; top-k eigenpairs of the sample covariance (1/N) X^T X "
                          "drawn exactly by spiked_top (secular equation on the tridiagonal model, no D x D matrix). "
                          "Spike i is compared with the i-th sample eigenpair. "
-                         "Not tested (within three BBP windows of the threshold at the smallest size): "
+                         "Not tested (within three BBP windows of the threshold at the smallest size, either side): "
                          + ("; ".join(untested) or "none") + ".")
 
 
