@@ -583,7 +583,7 @@ def _independent_runs(spikes, taus, N, dim, coeff, reps, rng):
           "steps independent only conditionally on it (then the product holds in its own eigenbasis).",
     source=SOURCE, compares=("spectral_theory.linear_denoisers.reverse_mean", "spectral_theory.linear_denoisers.mean_projection", "spectral_theory.spiked.overlap"), tags=("spiked", "power-iteration"))
 def spiked_power_iteration(ctx):
-    D, T, reps, reps_indep = (120, 30, 40, 450) if ctx.quick else (500, 40, 60, 500)
+    D, T, reps, reps_indep = (120, 30, 40, 450) if ctx.quick else (500, 40, 60, 1000)
     dims = (D // 4, D // 2, D)
     gamma, lam = 0.5, np.array([8.0, 4.0, 2.0])
     k = lam.size
