@@ -255,10 +255,9 @@ def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     s = check("tau", tau, scalar_only=True)
     gamma = check("aspect", aspect, scalar_only=True)
     ell = lam / s
-    finite = np.isfinite(ell)           # lambda/s overflows only for a subnormal s: then s mu(ell) = lambda
     return SpikedPrediction(
         spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
-        eigenvalues=np.where(finite, s * np.atleast_1d(top_eigenvalue(np.where(finite, ell, 1.0), gamma)), lam),
+        eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
         overlaps=np.atleast_1d(overlap(ell, gamma)),
         right_overlaps=np.atleast_1d(right_overlap(ell, gamma)),
         emergence_taus=np.atleast_1d(emergence_tau(lam, gamma)))
