@@ -171,3 +171,29 @@ def test_theory_at_image_scale_12288():
                 kpm_density(matvec, D, n_probes=8, n_moments=200, rng=0)):
         ks = est.ks_distance(law)
         assert ks.value <= Z * ks.stderr + ks.resolution + (2 + np.log(D)) / D
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize("n_steps", [10, 20, 40])
+def test_markov_krein_bracket_holds_for_each_probe(name, n_steps):
+    """Per probe, the bracket-midpoint cdf is within its pointwise bound of the probe's exact cdf (dense
+    eigh), for every family and at few steps; and the bound is not loose by more than a few x."""
+    *_, J = _jacobian(name)
+    lam, U = np.linalg.eigh(J)
+    D = J.shape[0]
+    ratios = []
+    for seed in range(3):
+        est = slq_density(_dense(J), D, n_probes=1, n_steps=n_steps, rng=seed)
+        q = _probes("rademacher", 1, D, seed)[0]
+        mass = (q @ U) ** 2 / D
+        jumps = np.unique(np.concatenate([lam, est.nodes.ravel()]))
+        jumps = jumps[np.r_[True, np.diff(jumps) > 1e-9]]      # a degenerate eigenvalue is one jump
+        x = np.r_[0.5 * (jumps[1:] + jumps[:-1]), jumps[-1] + 1]
+        exact = (mass[None, :] * (lam[None, :] <= x[:, None])).sum(-1)
+        gap = np.abs(est.cdf(x) - exact)
+        # 1e-5: a converged node's weight is its eigenvalue's mass to ~ residual/gap (see `converged`)
+        assert np.all(gap <= est.cdf_bound(x) + 1e-5)
+        if est.cdf_resolution > 1e-3:
+            ratios.append(est.cdf_resolution / gap.max())
+    if ratios and name.startswith(("gaussian", "linear")) and n_steps >= 20:
+        assert np.mean(ratios) <= 4.0

@@ -44,11 +44,15 @@ from .lanczos import CONVERGED, SYMMETRY_TOL, apply, lanczos_tridiagonal
 
 __all__ = ["KSDistance", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "slq_density", "kpm_density"]
 
-_CHUNK = 4096
 #: KPM: the Lanczos bounds [theta_min - r_min, theta_max + r_max] are widened by this fraction of their
 #: width on each side (Weisse et al. 2006 use 0.01-0.025).
 KPM_MARGIN = 0.025
 _KPM_BOUND_STEPS = 30
+#: SLQ: canonical (Gauss-Radau) rules per probe whose nodes carry the cdf brackets (about this many
+#: bracket points per Gauss interval; the bound's slack over the sharp half-width is ~ 1/(2(R + 1)) weight).
+BRACKET_RULES = 8
+_TIE = 1e-12                  # relative distance below which two nodes of a rule are one point
+_GHOST = 1e-8                 # a Gauss weight below this (a rounding-level ghost copy of a converged node): no claim
 
 
 @dataclass(frozen=True)
@@ -167,13 +171,139 @@ class SLQEstimate(SpectralEstimate):
 
     @cached_property
     def converged(self) -> np.ndarray:
-        """(k, m) nodes that are eigenvalues (Ritz residual <= CONVERGED x scale), with their exact mass."""
-        return (self.residuals <= CONVERGED * self.scale) & (self.weights > 0)
+        """(k, m) nodes that are eigenvalues with their exact mass: Ritz residual r <= CONVERGED x scale
+        and r <= 1e-4 x the distance to the probe's neighbouring nodes (the Ritz vector's error angle is
+        at most r / gap, Davis-Kahan, so the weight is its eigenvalue's mass to ~2e-4 sqrt(w) at worst;
+        inside a tight cluster a small r alone does not separate the eigenvalues)."""
+        live = self.weights > _GHOST
+        t = np.where(live, self.nodes, np.inf)
+        with np.errstate(invalid="ignore"):
+            gap = np.fmin(np.abs(np.diff(t, axis=1, prepend=-np.inf)), np.abs(np.diff(t, axis=1, append=np.inf)))
+            return (self.residuals <= CONVERGED * self.scale) & (self.residuals <= 1e-4 * gap) & live
+
+    @cached_property
+    def _bracket(self):
+        r"""Per probe, points g (k, n) ascending with Markov-Krein brackets [L, U] (k, n) of its cdf.
+
+        The m-node Gauss rule fixes the probe measure's moments of order <= 2m (the 2m-th through
+        :math:`\beta_m`).  Among all measures with these moments, :math:`F(g^-)` and :math:`F(g)` at a node g
+        of a *canonical* rule (m + 1 nodes, exact to order 2m: :math:`T_m` bordered by :math:`\beta_m` and a
+        free last diagonal entry a, a Gauss-Radau rule) lie between that rule's mass below g and its
+        mass up to g (Chebyshev-Markov-Stieltjes-Krein; Akhiezer, *The classical moment problem*, 1965,
+        ch. 3; Szegő Thm 3.41.1 for the Gauss nodes, a = -inf).  The bracket width is the Christoffel
+        function there, about *half* the Gauss step's two-node CMS bound.  ``BRACKET_RULES`` values of a
+        per probe (medians over the bulk intervals of the a placing a node at the fractions 1/(R+1) ..
+        R/(R+1) of each interval) give brackets at about R points per interval.  The canonical rule is
+        built from the Gauss rule alone: in the eigenbasis of :math:`T_m` it is the arrowhead
+        :math:`[[\Theta, r], [r^\top, a]]`, :math:`r_i = \beta_m Y_{mi}\,\mathrm{sign} Y_{1i}` = the Ritz residual
+        times :math:`(-1)^{m-i}` (orthonormal polynomials alternate in sign on the Gauss nodes).
+        Converged nodes (eigenvalues with their exact mass) enter as exact jumps; finally the brackets
+        are tightened by monotonicity (running max of L from the left, running min of U from the right).
+        """
+        k, m = self.nodes.shape
+        live = self.weights > _GHOST
+        i = np.arange(m)
+        # probes that stopped early are padded on top with weight 0 and residual 0 (decoupled)
+        used = (self.weights > 0) | (self.residuals > 0)
+        steps = m - np.argmax(used[:, ::-1], axis=1)
+        th = self.nodes
+        r = np.where(i[None, :] < steps[:, None], self.residuals * (-1.0) ** (steps[:, None] - 1 - i[None, :]), 0.0)
+        R = BRACKET_RULES
+        conv = self.converged
+        # free entries a(t) = t - sum_i r_i^2/(t - theta_i) putting a node at t (monotone on each interval)
+        f = np.arange(1, R + 1) / (R + 1)
+        t = th[:, :-1, None] + f[None, None, :] * np.diff(th, axis=1)[:, :, None]          # (k, m-1, R)
+        bulk = live[:, 1:] & ~conv[:, 1:] & ~conv[:, :-1] & (np.diff(th, axis=1) > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = t - np.einsum("km,kjrm->kjr", r ** 2, 1.0 / (t[..., None] - th[:, None, None, :]))
+        a = np.where(bulk[..., None], a, np.inf)
+        a = np.sort(a, axis=1)                                                        # median of the finite
+        n_bulk = bulk.sum(axis=1)
+        a = np.take_along_axis(a, np.maximum(n_bulk // 2, 0)[:, None, None] * np.ones((1, 1, R), int), 1)[:, 0]
+        a = np.where((n_bulk[:, None] > 0) & np.isfinite(a), a, th[:, :1] - 1.0)    # nothing to resolve
+        A = np.zeros((k, R, m + 1, m + 1))
+        A[:, :, i, i] = th[:, None, :]
+        A[:, :, i, m] = A[:, :, m, i] = r[:, None, :]
+        A[:, :, m, m] = a
+        nodes, Y = np.linalg.eigh(A)
+        w = np.einsum("km,krmj->krj", np.sqrt(self.weights), Y[:, :, :m]) ** 2
+        up = np.cumsum(w, axis=2)
+        up = up / up[:, :, -1:]
+        lo = up - w
+        # nodes of a rule within rounding of each other (a nearly decoupled direction) share their
+        # eigenvectors arbitrarily: one point, bracket from below the first to above the last
+        tie = np.diff(nodes, axis=2) <= _TIE * self.scale
+        j = np.arange(m + 1)
+        first = np.maximum.accumulate(np.where(np.concatenate([np.ones((k, R, 1), bool), ~tie], 2), j, 0), axis=2)
+        last = np.minimum.accumulate(np.where(np.concatenate([~tie, np.ones((k, R, 1), bool)], 2), j, m)[..., ::-1],
+                                     axis=2)[..., ::-1]
+        lo, up = np.take_along_axis(lo, first, 2), np.take_along_axis(up, last, 2)
+        # a rule's node within rounding of a converged node (decoupled there) carries no information
+        # the exact jump does not; its rounding-level side would make a wrong bracket: vacuous instead
+        near = np.abs(nodes.reshape(k, -1)[:, :, None] - th[:, None, :]) <= CONVERGED * self.scale
+        near = (near & conv[:, None, :]).any(axis=2).reshape(k, R, m + 1)
+        lo, up = np.where(near, 0.0, lo), np.where(near, 1.0, up)
+        # Gauss nodes: bracket [S_{nu-1}, S_nu]; converged ones as a left and a right exact copy
+        S = np.cumsum(self.weights, axis=1)
+        below = S - self.weights
+        gx = np.concatenate([th, th, nodes.reshape(k, -1)], axis=1)
+        below, S = np.where(live | conv, below, 0.0), np.where(live | conv, S, 1.0)    # weight 0: no claim
+        L = np.concatenate([below, np.where(conv, S, below), lo.reshape(k, -1)], axis=1)
+        U = np.concatenate([np.where(conv, below, S), S, up.reshape(k, -1)], axis=1)
+        flag = np.concatenate([np.zeros((k, m)), 2 * np.ones((k, m)), np.ones((k, R * (m + 1)))], axis=1)
+        o = np.argsort(flag, axis=1, kind="stable")                                    # ties: left, rules, right
+        gx, L, U = (np.take_along_axis(v, o, 1) for v in (gx, L, U))
+        o = np.argsort(gx, axis=1, kind="stable")
+        gx, L, U = (np.take_along_axis(v, o, 1) for v in (gx, L, U))
+        L = np.clip(np.maximum.accumulate(L, axis=1), 0.0, 1.0)
+        U = np.clip(np.minimum.accumulate(U[:, ::-1], axis=1)[:, ::-1], 0.0, 1.0)
+        U = np.maximum(U, L)                                                           # rounding
+        return gx, L, U
+
+    def _evaluate(self, x, strict=False):
+        """(estimate, bound) (k, n): the bracket midpoints interpolated linearly in x between a probe's
+        points, and the rigorous bound on its distance to the probe's cdf (F(x) between L at the
+        point on the left and U at the point on the right; the half-width at a point itself)."""
+        gx, L, U = self._bracket
+        k, n = gx.shape
+        M = 0.5 * (L + U)
+        width = 4 * (float(np.abs(gx).max()) + float(np.abs(x).max(initial=0.0)) + 1.0)
+        off = width * np.arange(k)[:, None]
+        j = np.searchsorted((gx + off).ravel(), (x[None, :] + off).ravel(), "left" if strict else "right")
+        j = j.reshape(k, x.size) - n * np.arange(k)[:, None]
+        lo = j - 1                                               # left end of the segment holding x
+        hit = np.zeros((k, x.size), bool)
+        if strict:                                               # first point >= x is j; a hit is j itself
+            jj = np.minimum(j, n - 1)
+            hit = (j < n) & (np.take_along_axis(gx, jj, 1) == x[None, :])
+            pt = jj
+        else:                                                    # last point <= x is j - 1
+            jj = np.maximum(j - 1, 0)
+            hit = (j > 0) & (np.take_along_axis(gx, jj, 1) == x[None, :])
+            pt = jj
+        left, right = np.clip(lo, 0, n - 1), np.clip(lo + 1, 0, n - 1)
+        gl, gr = np.take_along_axis(gx, left, 1), np.take_along_axis(gx, right, 1)
+        Ml, Mr = np.take_along_axis(M, left, 1), np.take_along_axis(M, right, 1)
+        Ll, Ur = np.take_along_axis(L, left, 1), np.take_along_axis(U, right, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = np.clip(np.where(gr > gl, (x[None, :] - gl) / (gr - gl), 0.0), 0.0, 1.0)
+        est = Ml + s * (Mr - Ml)
+        bound = np.maximum(est - Ll, Ur - est)
+        first, last = lo < 0, lo >= n - 1                        # outside the points: no mass / all mass
+        est = np.where(first, 0.0, np.where(last, 1.0, est))
+        bound = np.where(first, U[:, :1], np.where(last, 1.0 - L[:, -1:], bound))
+        Mp, hp = np.take_along_axis(M, pt, 1), 0.5 * np.take_along_axis(U - L, pt, 1)
+        return np.where(hit, Mp, est), np.where(hit, hp, bound)
 
     @cached_property
     def cdf_resolution(self) -> float:
-        """CMS bound on ``|E F_hat - F|``: probe mean of the largest weight of an unresolved node."""
-        return float(np.where(self.converged, 0.0, self.weights).max(axis=1).mean())
+        """Sup over x of ``cdf_bound`` (attained next to a probe's bracket point: the bound is linear
+        in x between the points of all probes)."""
+        g = np.unique(self._bracket[0])
+        g = g[g < 2 * self.scale + 1]
+        pts = np.concatenate([g, np.nextafter(g, np.inf), np.nextafter(g, -np.inf)])
+        return float(max(self._evaluate(pts)[1].mean(axis=0).max(),
+                         self._evaluate(pts, strict=True)[1].mean(axis=0).max()))
 
     @cached_property
     def node_spacing(self) -> float:
@@ -183,33 +313,18 @@ class SLQEstimate(SpectralEstimate):
         gaps = [np.median(np.diff(t[l])) for t, l in zip(self.nodes, live) if l.sum() > 1]
         return float(np.mean(gaps)) if gaps else 0.0
 
-    def _below(self, weights, x, strict=False):
-        """(k, n): per probe, the sum of ``weights`` (k, m) over nodes <= x (< x if ``strict``)."""
-        out = np.empty((self.n_probes, x.size))
-        for s in range(0, x.size, _CHUNK):                    # (k, m, chunk) comparisons, bounded memory
-            xs = x[None, None, s:s + _CHUNK]
-            below = self.nodes[:, :, None] < xs if strict else self.nodes[:, :, None] <= xs
-            out[:, s:s + _CHUNK] = np.einsum("km,kmn->kn", weights, below)
-        return out
-
     def _probe_cdf(self, x, strict=False):
-        return self._below(self.weights, x, strict)
+        return self._evaluate(x, strict)[0]
 
     def _probe_moment(self, p):
         return np.einsum("km,km->k", self.weights, self.nodes ** p)
 
     def cdf_bound(self, x, strict=False):
-        r"""Pointwise CMS bound on :math:`|E\hat F(x) - F(x)|`: the probe mean of
-        :math:`\max(w'_\nu, w'_{\nu+1})` for x between a probe's nodes :math:`\nu` and
-        :math:`\nu + 1`, with :math:`w'` the weight of an unresolved node and 0 for a resolved one
-        (``strict``: the bound on P(X < x)).  At most ``cdf_resolution`` everywhere."""
+        r"""Pointwise bound on :math:`|E\hat F(x) - F(x)|` (``strict``: on P(X < x)): the probe mean of
+        the Markov-Krein bracket bound of :meth:`_evaluate` (see ``_bracket``).  At most
+        ``cdf_resolution`` everywhere."""
         xa = np.asarray(x, dtype=np.float64).ravel()
-        live = self.weights > 0                                               # pads sit on top
-        unres = np.where(self.converged | ~live, 0.0, self.weights)
-        ext = np.hstack([np.zeros((self.n_probes, 1)), unres, np.zeros((self.n_probes, 1))])
-        nu = np.rint(self._below(live.astype(float), xa, strict)).astype(int)   # nodes up to x
-        b = np.maximum(np.take_along_axis(ext, nu, 1), np.take_along_axis(ext, nu + 1, 1))
-        return unwrap(b.mean(axis=0).reshape(np.shape(x)))
+        return unwrap(self._evaluate(xa, strict)[1].mean(axis=0).reshape(np.shape(x)))
 
     def pdf(self, x, bandwidth=None):
         r"""Gaussian-smoothed density :math:`\frac1k\sum_{p,i} w_{pi}\,\phi_h(x - \theta_{pi})`, h =
