@@ -50,7 +50,8 @@ KPM_MARGIN = 0.025
 _KPM_BOUND_STEPS = 30
 #: SLQ: canonical (Gauss-Radau) rules per probe whose nodes carry the cdf brackets (about this many
 #: bracket points per Gauss interval; the bound's slack over the sharp half-width is ~ 1/(2(R + 1)) weight).
-BRACKET_RULES = 8
+BRACKET_RULES = 16
+_FRACTIONS = 8                # positions per Gauss interval whose a-values the rules are chosen from
 _TIE = 1e-12                  # relative distance below which two nodes of a rule are one point
 _GHOST = 1e-8                 # a Gauss weight below this (a rounding-level ghost copy of a converged node): no claim
 
@@ -211,16 +212,23 @@ class SLQEstimate(SpectralEstimate):
         R = BRACKET_RULES
         conv = self.converged
         # free entries a(t) = t - sum_i r_i^2/(t - theta_i) putting a node at t (monotone on each interval)
-        f = np.arange(1, R + 1) / (R + 1)
-        t = th[:, :-1, None] + f[None, None, :] * np.diff(th, axis=1)[:, :, None]          # (k, m-1, R)
+        f = (np.arange(_FRACTIONS) + 0.5) / _FRACTIONS
+        t = th[:, :-1, None] + f[None, None, :] * np.diff(th, axis=1)[:, :, None]          # (k, m-1, F)
         bulk = live[:, 1:] & ~conv[:, 1:] & ~conv[:, :-1] & (np.diff(th, axis=1) > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            a = t - np.einsum("km,kjrm->kjr", r ** 2, 1.0 / (t[..., None] - th[:, None, None, :]))
-        a = np.where(bulk[..., None], a, np.inf)
-        a = np.sort(a, axis=1)                                                        # median of the finite
-        n_bulk = bulk.sum(axis=1)
-        a = np.take_along_axis(a, np.maximum(n_bulk // 2, 0)[:, None, None] * np.ones((1, 1, R), int), 1)[:, 0]
-        a = np.where((n_bulk[:, None] > 0) & np.isfinite(a), a, th[:, :1] - 1.0)    # nothing to resolve
+            a = t - np.einsum("km,kjfm->kjf", r ** 2, 1.0 / (t[..., None] - th[:, None, None, :]))
+        # R values of a: quantiles of these, weighted by the interval's Gauss weights (the bound is
+        # largest in the heaviest intervals, so those get their bracket points most evenly spread)
+        heavy = np.where(bulk, self.weights[:, 1:] + self.weights[:, :-1], 0.0)
+        a = np.where(bulk[..., None] & np.isfinite(a), a, np.inf).reshape(k, -1)
+        wa = np.where(np.isfinite(a), np.repeat(heavy, _FRACTIONS, axis=1), 0.0)
+        o = np.argsort(a, axis=1)
+        a, cw = np.take_along_axis(a, o, 1), np.cumsum(np.take_along_axis(wa, o, 1), axis=1)
+        total = cw[:, -1:]
+        level = (np.arange(R) + 0.5) / R * np.where(total > 0, total, 1.0)
+        pick = np.minimum((cw[:, :, None] < level[:, None, :]).sum(axis=1), a.shape[1] - 1)          # (k, R)
+        a = np.take_along_axis(a, pick, 1)
+        a = np.where((total > 0) & np.isfinite(a), a, th[:, :1] - 1.0)               # nothing to resolve
         A = np.zeros((k, R, m + 1, m + 1))
         A[:, :, i, i] = th[:, None, :]
         A[:, :, i, m] = A[:, :, m, i] = r[:, None, :]
