@@ -27,10 +27,20 @@ Finite-size allowances (never evaluating the law under test; derived once here):
   of the Bai-Silverstein CLT, one per bulk, as in ``jacobian_spectrum``).
 * bulk edges (``est.support()``, extreme certified Ritz values, converging from inside): node spacing
   + 5 Tracy-Widom units.  Block k alone is a sample covariance :math:`v_k F_k^\top F_k` of aspect
-  :math:`c = m_k/D`, whose edge fluctuates on :math:`v_k (1+\sqrt c)(1+1/\sqrt c)^{1/3} D^{-2/3}`
-  (Johnstone 2001; the larger, upper-edge scale is used for both edges); mapped to :math:`\tau J`
+  :math:`c = m_k/D`, whose edges fluctuate on :math:`v_k (1 \pm \sqrt c)^{4/3} c^{-1/6} D^{-2/3}`
+  (Johnstone 2001 upper, Ma 2012 lower edge); mapped to :math:`\tau J`
   units by :math:`|f'(\lambda)| = y^2/\tau` at the *measured* edge y.  Bulks are matched to blocks in
   order (the smallest variance gives the lowest bulk of :math:`\tau J`).
+
+Phases (``image_scale_phases``): an eigenvalue y of :math:`\tau J` is that of C at
+:math:`\lambda = -\tau(1 + y)/y` (exact for this model), so the bulk edges of one SLQ estimate at
+:math:`\tau_0` give the edges of C, and with them the phase boundaries of ``st.phases`` measured
+(:math:`\gamma_+(1-\Delta)/\Delta`, :math:`\gamma_-\Delta/(1-\Delta)`, :math:`\gamma_-(1-\Delta)/\Delta`)
+and the block separation's peak :math:`(\sqrt{ab}, (\sqrt b - \sqrt a)/(\sqrt b + \sqrt a))`.  The
+outermost edges are the extreme Ritz values over the probes (inside the spectrum, an eigenvalue within
+the Ritz residual), the interior ones ``est.support()``; allowances as for the edges above (node
+spacing or residual + 5 Tracy-Widom units in :math:`\tau J` units), carried to C by
+:math:`|d\lambda/dy| = \tau/y^2` and to the boundaries by their derivatives.
 """
 from __future__ import annotations
 
@@ -40,6 +50,8 @@ import spectral_theory as st
 from validation.experiment import Check, Figure, Outcome, Series, experiment
 from validation.operators import model_operator
 from validation.spectral_estimates import slq_density
+
+DELTA = 0.1                        # resolution of the phases (as in the spectral_gaps experiments)
 
 _SILVERSTEIN = "spectral_theory.rmt.silverstein.Silverstein.__init__"
 _PUSHFORWARD = "spectral_theory.rmt.density.SpectralDensity.jacobian_pushforward"
@@ -87,8 +99,9 @@ def _edge_allowances(est, model, tau):
     out = []
     for (lo, hi), (mk, vk) in zip(bulks, blocks):
         c = mk / model.dim
-        tw = vk * (1 + np.sqrt(c)) * (1 + 1 / np.sqrt(c)) ** (1 / 3) * model.dim ** (-2 / 3)
-        out.append(tuple(est.node_spacing + 5 * tw * y**2 / tau for y in (lo, hi)))
+        # lambda = -tau (1 + y)/y: the lower edge of a bulk of tau J is the lower edge of its block
+        tw = [vk * (1 + side * np.sqrt(c)) ** (4 / 3) * c ** (-1 / 6) * model.dim ** (-2 / 3) for side in (-1, 1)]
+        out.append(tuple(est.node_spacing + 5 * t * y**2 / tau for t, y in zip(tw, (lo, hi))))
     return out
 
 
@@ -190,4 +203,68 @@ def run_drop(ctx):
                 checks.append(Check(f"{tag}: largest drop (gap width)", drop.width, np.nan, 0.0,
                                     note="the estimate does not resolve one bulk per block"))
             params[f"drop D={dim} tau={tau:g}"] = drop.kind
+    return Outcome(checks, parameters=params)
+
+
+def _to_covariance(y, tau):
+    """Eigenvalue of C from one of tau J, lambda = -tau (1 + y)/y, and |d lambda / dy| = tau/y^2."""
+    return -tau * (1 + y) / y, tau / y**2
+
+
+@experiment(
+    "image_scale_phases",
+    claim="At image scale the three geometric phases of st.phases (trivial | manifold coverage | "
+          "consolidation, the manifold gap reaching Delta, the block separation's peak) sit where the "
+          "edges of the score-Jacobian spectrum, measured matrix-free by SLQ through exact JVPs, put them.",
+    source="Ventura et al., arXiv 2410.05898; Ubaru, Chen, Saad 2017 (SLQ)",
+    compares=("spectral_theory.phase_diagram.phases",),
+    tags=TAGS + ("phases",),
+)
+def run_phases(ctx):
+    rng = ctx.rng
+    dims, _, budget = _setup(ctx)
+    tau0 = 1.0                 # between the edges of C (0.3 .. 6): every edge of tau J well spread
+    checks, params = [], dict(dims=dims, tau=tau0, threshold=DELTA, **budget)
+    for dim in dims:
+        model = _model(dim, rng)
+        ph = st.phases(model, threshold=DELTA)
+        est = _estimate(model, tau0, budget, rng)
+        tag = f"D={dim}"
+        allow = _edge_allowances(est, model, tau0)
+        if allow is None:
+            checks.append(Check(f"{tag}: phase boundaries", ph.tau_trivial, np.nan, 0.0,
+                                note="the estimate does not resolve one bulk per block"))
+            continue
+        (lo1, hi1), (lo2, hi2) = est.support()
+        # outermost edge: the largest Ritz value over the probes, within its residual of an eigenvalue
+        top = np.unravel_index(np.argmax(np.where(est.weights > 0, est.nodes, -np.inf)), est.nodes.shape)
+        y_top = float(est.nodes[top])
+        tw_top = allow[1][1] - est.node_spacing
+        edges = {"gamma_-": (lo1, allow[0][0]), "a": (hi1, allow[0][1]), "b": (lo2, allow[1][0]),
+                 "gamma_+": (y_top, float(est.residuals[top]) + tw_top)}
+        lam, dlam = {}, {}
+        for name, (y, dy) in edges.items():
+            value, slope = _to_covariance(y, tau0)
+            lam[name], dlam[name] = value, slope * dy
+        rel = {n: dlam[n] / lam[n] for n in lam}                 # relative allowance (first order)
+        note = "SLQ edge: node spacing (or Ritz residual) + 5 Tracy-Widom units, mapped to C"
+        for label, pred, edge, factor in (
+                ("trivial | coverage", ph.tau_trivial, "gamma_+", (1 - DELTA) / DELTA),
+                ("coverage | consolidation", ph.tau_consolidation, "gamma_-", DELTA / (1 - DELTA)),
+                ("manifold gap = Delta", ph.tau_manifold_gap, "gamma_-", (1 - DELTA) / DELTA)):
+            checks.append(Check(f"{tag}: tau, {label} (Delta={DELTA})", pred, lam[edge] * factor, 0.0,
+                                finite_size=lam[edge] * factor * rel[edge], note=note))
+        sep = ph.separations[0]
+        a, b = lam["a"], lam["b"]
+        checks.append(Check(f"{tag}: tau of the block separation's peak", sep.tau_peak, np.sqrt(a * b), 0.0,
+                            finite_size=0.5 * np.sqrt(a * b) * (rel["a"] + rel["b"]), note=note + "; sqrt(ab)"))
+        ra, rb = np.sqrt(a), np.sqrt(b)
+        d_a, d_b = rb / (ra * (ra + rb) ** 2), ra / (rb * (ra + rb) ** 2)     # |dG/da|, |dG/db|
+        checks.append(Check(f"{tag}: block separation's peak gap", sep.gap_peak, (rb - ra) / (rb + ra), 0.0,
+                            finite_size=d_a * dlam["a"] + d_b * dlam["b"],
+                            note=note + "; (sqrt b - sqrt a)/(sqrt b + sqrt a), linearised"))
+        params[f"measured edges of C, D={dim}"] = {n: float(v) for n, v in lam.items()}
+        params[f"phase boundaries D={dim}"] = dict(tau_trivial=ph.tau_trivial,
+                                                    tau_consolidation=ph.tau_consolidation,
+                                                    tau_manifold_gap=ph.tau_manifold_gap)
     return Outcome(checks, parameters=params)
