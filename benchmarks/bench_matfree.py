@@ -65,18 +65,20 @@ def anchor_matfree(U, shrink, D, k, m, seed):
         def one(v):
             _, T, residual, _ = tridiag(matvec, v / jnp.linalg.norm(v))
             theta, Y = jnp.linalg.eigh(T)
-            # Ritz residuals beta_m |e_m^T y| (the bracket of our ks_distance needs them)
-            return theta, Y[0] ** 2, jnp.linalg.norm(residual) * jnp.abs(Y[-1])
+            # Ritz residuals beta_m |e_m^T y| and the tridiagonal: our ks_distance's bracket needs them
+            beta_m = jnp.linalg.norm(residual)
+            return (theta, Y[0] ** 2, beta_m * jnp.abs(Y[-1]), jnp.diag(T),
+                    jnp.append(jnp.diag(T, 1), beta_m))
         return jax.vmap(one)(V)
     V = jnp.asarray(_probes("rademacher", k, D, seed))
     t0 = time.perf_counter()
     jax.block_until_ready(run(V))                      # compile + run
     t_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
-    nodes, weights, residuals = jax.block_until_ready(run(V))
+    out = jax.block_until_ready(run(V))
     t_run = time.perf_counter() - t0
-    nodes, weights, residuals = np.asarray(nodes), np.asarray(weights), np.asarray(residuals)
-    est = SLQEstimate(D, k, k * m, "rademacher", nodes, weights, residuals, m, np.nan)
+    nodes, weights, residuals, alpha, beta = (np.asarray(v) for v in out)
+    est = SLQEstimate(D, k, k * m, "rademacher", nodes, weights, residuals, m, np.nan, alpha, beta)
     return (t_run, t_compile, est), None
 
 

@@ -197,3 +197,25 @@ def test_markov_krein_bracket_holds_for_each_probe(name, n_steps):
             ratios.append(est.cdf_resolution / gap.max())
     if ratios and name.startswith(("gaussian", "linear")) and n_steps >= 20:
         assert np.mean(ratios) <= 4.0
+
+
+@pytest.mark.parametrize("n_steps", [12, 16, 20, 30])
+def test_bulk_edges_within_their_resolution_and_gaps_only_where_resolved(n_steps):
+    """At few Lanczos steps each reported edge is within its stated resolution of the dense spectrum's
+    edge, and a reported gap, shrunk by the resolutions of its edges, holds no eigenvalue."""
+    model, sigma, x, J = _jacobian("linear-manifold-gaussian")
+    lam = np.linalg.eigvalsh(J)
+    bulk = lam[lam > -1 / sigma**2 + 1e-6]
+    g = np.argmax(np.diff(bulk))
+    true_edges = np.array([bulk[0], bulk[g], bulk[g + 1], bulk[-1]])
+    for seed in range(3):
+        est = slq_density(_dense(J), J.shape[0], n_probes=6, n_steps=n_steps, rng=seed)
+        found = est.bulks()
+        assert found
+        for b in found:
+            for e, r in ((b.lo, b.lo_resolution), (b.hi, b.hi_resolution)):
+                assert np.min(np.abs(true_edges - e)) <= r
+        for left, right in zip(found[:-1], found[1:]):
+            inside = (lam > left.hi + left.hi_resolution) & (lam < right.lo - right.lo_resolution)
+            assert not inside.any()
+        assert est.support() == [(b.lo, b.hi) for b in found]

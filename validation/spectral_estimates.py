@@ -37,12 +37,13 @@ from functools import cached_property
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 from numpy.polynomial import polynomial as _poly
+from scipy.linalg import eigh_tridiagonal
 
 from spectral_theory.checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
 
 from .lanczos import CONVERGED, SYMMETRY_TOL, apply, lanczos_tridiagonal
 
-__all__ = ["KSDistance", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "slq_density", "kpm_density"]
+__all__ = ["KSDistance", "Bulk", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "slq_density", "kpm_density"]
 
 #: KPM: the Lanczos bounds [theta_min - r_min, theta_max + r_max] are widened by this fraction of their
 #: width on each side (Weisse et al. 2006 use 0.01-0.025).
@@ -71,6 +72,17 @@ class KSDistance:
     value: float
     stderr: float
     resolution: float
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """A bulk of an SLQ estimate: edges ``lo`` < ``hi``, each within its resolution (``lo_resolution``,
+    ``hi_resolution``) of the spectrum's edge, and its probe-mean ``mass``."""
+    lo: float
+    hi: float
+    lo_resolution: float
+    hi_resolution: float
+    mass: float
 
 
 def _probes(kind, k, D, rng):
@@ -158,13 +170,16 @@ class SLQEstimate(SpectralEstimate):
     ``nodes``, ``weights``, ``residuals`` (k, m): Gauss nodes :math:`\theta_{pi}`, weights
     :math:`(e_1^\top y_{pi})^2` and Ritz residuals :math:`\beta_m|e_m^\top y_{pi}|` per probe (rows of
     probes whose Krylov space closed early are padded with weight 0); ``n_steps`` m; ``asymmetry``
-    the largest relative Arnoldi-vs-Lanczos discrepancy of the operator.
+    the largest relative Arnoldi-vs-Lanczos discrepancy of the operator; ``alpha``, ``beta`` (k, m)
+    the Lanczos tridiagonals (``lanczos.Tridiagonals``), from which the cdf brackets are built.
     """
     nodes: np.ndarray
     weights: np.ndarray
     residuals: np.ndarray
     n_steps: int
     asymmetry: float
+    alpha: np.ndarray
+    beta: np.ndarray
 
     @cached_property
     def scale(self) -> float:
@@ -193,11 +208,11 @@ class SLQEstimate(SpectralEstimate):
         mass up to g (Chebyshev-Markov-Stieltjes-Krein; Akhiezer, *The classical moment problem*, 1965,
         ch. 3; Szegő Thm 3.41.1 for the Gauss nodes, a = -inf).  The bracket width is the Christoffel
         function there, about *half* the Gauss step's two-node CMS bound.  ``BRACKET_RULES`` values of a
-        per probe (medians over the bulk intervals of the a placing a node at the fractions 1/(R+1) ..
-        R/(R+1) of each interval) give brackets at about R points per interval.  The canonical rule is
-        built from the Gauss rule alone: in the eigenbasis of :math:`T_m` it is the arrowhead
-        :math:`[[\Theta, r], [r^\top, a]]`, :math:`r_i = \beta_m Y_{mi}\,\mathrm{sign} Y_{1i}` = the Ritz residual
-        times :math:`(-1)^{m-i}` (orthonormal polynomials alternate in sign on the Gauss nodes).
+        per probe give brackets at about R points per Gauss interval.  The entry a placing a node at t is
+        :math:`a(t) = t - \sum_i r_i^2/(t - \theta_i)` (secular equation of the bordered matrix in the
+        eigenbasis of :math:`T_m`, :math:`r_i` the Ritz residuals), increasing on each interval; the R
+        values are quantiles of a(t) over ``_FRACTIONS`` positions per interval, weighted by the
+        interval's Gauss weights (the heaviest intervals, where the bound peaks, get evenly spread points).
         Converged nodes (eigenvalues with their exact mass) enter as exact jumps; finally the brackets
         are tightened by monotonicity (running max of L from the left, running min of U from the right).
         """
@@ -208,7 +223,7 @@ class SLQEstimate(SpectralEstimate):
         used = (self.weights > 0) | (self.residuals > 0)
         steps = m - np.argmax(used[:, ::-1], axis=1)
         th = self.nodes
-        r = np.where(i[None, :] < steps[:, None], self.residuals * (-1.0) ** (steps[:, None] - 1 - i[None, :]), 0.0)
+        r2 = np.where(i[None, :] < steps[:, None], self.residuals, 0.0) ** 2        # (beta_s Y_si)^2
         R = BRACKET_RULES
         conv = self.converged
         # free entries a(t) = t - sum_i r_i^2/(t - theta_i) putting a node at t (monotone on each interval)
@@ -216,7 +231,7 @@ class SLQEstimate(SpectralEstimate):
         t = th[:, :-1, None] + f[None, None, :] * np.diff(th, axis=1)[:, :, None]          # (k, m-1, F)
         bulk = live[:, 1:] & ~conv[:, 1:] & ~conv[:, :-1] & (np.diff(th, axis=1) > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            a = t - np.einsum("km,kjfm->kjf", r ** 2, 1.0 / (t[..., None] - th[:, None, None, :]))
+            a = t - np.einsum("km,kjfm->kjf", r2, 1.0 / (t[..., None] - th[:, None, None, :]))
         # R values of a: quantiles of these, weighted by the interval's Gauss weights (the bound is
         # largest in the heaviest intervals, so those get their bracket points most evenly spread)
         heavy = np.where(bulk, self.weights[:, 1:] + self.weights[:, :-1], 0.0)
@@ -229,12 +244,17 @@ class SLQEstimate(SpectralEstimate):
         pick = np.minimum((cw[:, :, None] < level[:, None, :]).sum(axis=1), a.shape[1] - 1)          # (k, R)
         a = np.take_along_axis(a, pick, 1)
         a = np.where((total > 0) & np.isfinite(a), a, th[:, :1] - 1.0)               # nothing to resolve
-        A = np.zeros((k, R, m + 1, m + 1))
-        A[:, :, i, i] = th[:, None, :]
-        A[:, :, i, m] = A[:, :, m, i] = r[:, None, :]
-        A[:, :, m, m] = a
-        nodes, Y = np.linalg.eigh(A)
-        w = np.einsum("km,krmj->krj", np.sqrt(self.weights), Y[:, :, :m]) ** 2
+        # the rules: T_s bordered by beta_s and a, one O(s^2) tridiagonal eigenproblem each (LAPACK
+        # stemr; k R small calls cost less than one batched dense eigh); stopped probes padded on top
+        nodes, w = np.empty((k, R, m + 1)), np.zeros((k, R, m + 1))
+        for p in range(k):
+            sp = steps[p]
+            d, e = np.append(self.alpha[p, :sp], 0.0), self.beta[p, :sp]
+            for j in range(R):
+                d[-1] = a[p, j]
+                t, V = eigh_tridiagonal(d, e)
+                nodes[p, j, :sp + 1], nodes[p, j, sp + 1:] = t, t[-1]
+                w[p, j, :sp + 1] = V[0] ** 2
         up = np.cumsum(w, axis=2)
         up = up / up[:, :, -1:]
         lo = up - w
@@ -362,6 +382,7 @@ class SLQEstimate(SpectralEstimate):
         return unwrap(t[i].reshape(qa.shape))
 
     def _clusters(self, gap=None, atol=None):
+        """Clusters of pooled nodes as :class:`Bulk` (ascending; atoms included, width <= atol)."""
         gap = 5 * self.node_spacing if gap is None else scalar(gap, "gap", positive=True)
         atol = 1e-8 * self.scale if atol is None else scalar(atol, "atol", nonnegative=True)
         # a probe has at most one Ritz value per gap of the spectrum (Cauchy interlacing): an
@@ -374,32 +395,62 @@ class SLQEstimate(SpectralEstimate):
         # certified nodes, so a Ritz value in a gap next to a bulk does not move the bulk's edge
         certified = self.residuals <= np.minimum(np.hstack([inf, spacing]), np.hstack([spacing, inf]))
         keep = (self.weights > 0) & ~lone
+        probe = np.broadcast_to(np.arange(self.n_probes)[:, None], keep.shape)[keep]
         t, w, c = self.nodes[keep], self.weights[keep] / self.n_probes, certified[keep]
         order = np.argsort(t)
-        t, w, c = t[order], w[order], c[order]
+        t, w, c, probe = t[order], w[order], c[order], probe[order]
         cut = np.flatnonzero(np.diff(t) > max(gap, atol)) + 1
         out = []
         for a, b in zip(np.concatenate([[0], cut]), np.concatenate([cut, [t.size]])):
             edge = t[a:b][c[a:b]] if np.any(c[a:b]) else t[a:b]
-            out.append((edge[0], edge[-1], float(w[a:b].sum())))
+            res = [abs(e - o) + self._edge_spacing(t[a:b], probe[a:b], side)
+                   for e, o, side in ((edge[0], t[a], 0), (edge[-1], t[b - 1], 1))]
+            out.append(Bulk(float(edge[0]), float(edge[-1]), float(res[0]), float(res[1]), float(w[a:b].sum())))
         return out, atol
 
-    def support(self, gap=None, atol=None):
-        """Bulks as (lo, hi): clusters of pooled nodes split at spacings wider than ``gap`` (default 5
-        ``node_spacing``), wider than ``atol`` (else atoms) and heavier than ``cdf_resolution``.  A
-        probe's unconverged node farther than ``gap`` from both its neighbours is left out (a Ritz
-        value inside a gap of the spectrum: at most one per gap and probe, by interlacing), and the edges
-        are the extreme nodes whose Ritz residual is below the spacing to their neighbours (certified
-        next to eigenvalues).  Extreme Ritz values converge to the bulk edges from inside; the edges
-        are accurate to about ``node_spacing``."""
+    def _edge_spacing(self, t, probe, side):
+        """Probe mean of the spacing between a probe's two outermost nodes of a cluster at one side (0:
+        lower, 1: upper): extreme Ritz values approach a bulk's edge from inside on the scale of the
+        node spacing there (Gauss nodes crowd at a square-root edge like the eigenvalues do)."""
+        o = np.lexsort((t if side == 0 else -t, probe))
+        t, probe = t[o], probe[o]
+        start = np.flatnonzero(np.r_[True, probe[1:] != probe[:-1]])
+        count = np.diff(np.r_[start, t.size])
+        two = start[count >= 2]
+        return float(np.abs(t[two + 1] - t[two]).mean()) if two.size else self.node_spacing
+
+    def bulks(self, gap=None, atol=None):
+        r"""The bulks as :class:`Bulk` (edges with their resolution, mass), ascending.
+
+        Clusters of pooled nodes are split at spacings wider than ``gap`` (default 5 ``node_spacing``)
+        and kept when wider than ``atol`` and heavier than ``cdf_resolution``; a probe's unconverged
+        node farther than ``gap`` from both its neighbours is left out (a Ritz value inside a gap of
+        the spectrum: at most one per gap and probe, by interlacing).  Edges are the extreme nodes whose
+        Ritz residual is below the spacing to their neighbours (certified next to eigenvalues); an
+        edge's resolution is its distance to the cluster's outermost node plus the probe-mean spacing of
+        the outermost nodes there (extreme Ritz values converge to the edge from inside on that scale).
+        A gap is claimed only where it is resolved: two neighbouring clusters whose gap is narrower
+        than the sum of the resolutions of its two edges are one bulk.
+        """
         cl, atol = self._clusters(gap, atol)
-        return [(float(lo), float(hi)) for lo, hi, m in cl if hi - lo > atol and m > self.cdf_resolution]
+        cl = [b for b in cl if b.hi - b.lo > atol and b.mass > self.cdf_resolution]
+        out = []
+        for b in cl:
+            if out and b.lo - out[-1].hi <= out[-1].hi_resolution + b.lo_resolution:     # unresolved gap
+                p = out.pop()
+                b = Bulk(p.lo, b.hi, p.lo_resolution, b.hi_resolution, p.mass + b.mass)
+            out.append(b)
+        return out
+
+    def support(self, gap=None, atol=None):
+        """Bulks as (lo, hi) (see :meth:`bulks`, which also gives the edges' resolutions)."""
+        return [(b.lo, b.hi) for b in self.bulks(gap, atol)]
 
     @property
     def atoms(self):
         """Point masses (location, mass): clusters of nodes narrower than the default ``atol``."""
         cl, atol = self._clusters()
-        return [(float(lo), m) for lo, hi, m in cl if hi - lo <= atol and m > self.cdf_resolution]
+        return [(b.lo, b.mass) for b in cl if b.hi - b.lo <= atol and b.mass > self.cdf_resolution]
 
     def ks_distance(self, law, atol=None) -> KSDistance:
         r"""KS distance of the probe-mean quadrature cdf to ``law`` (a SpectralDensity or eigenvalues).
@@ -449,7 +500,7 @@ def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None
     m = integer(n_steps, "n_steps", minimum=1, maximum=D)
     tri = lanczos_tridiagonal(matvec, _probes(probes, k, D, rng), m)
     nodes, weights, residuals = tri.ritz()
-    return SLQEstimate(D, k, tri.matvecs, probes, nodes, weights, residuals, m, tri.asymmetry)
+    return SLQEstimate(D, k, tri.matvecs, probes, nodes, weights, residuals, m, tri.asymmetry, tri.alpha, tri.beta)
 
 
 # ---- kernel polynomial method ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ forward-noised point per :math:`\tau`.  The prediction is the size-free law
 :math:`\lambda \mapsto -\tau/(\lambda + \tau)`; Ventura et al., arXiv 2410.05898).
 
 Error bars: the probe spread (standard errors over the k probes, ``dof = k - 1``) and the quadrature's
-Chebyshev-Markov-Stieltjes bound (``cdf_bound``, ``KSDistance.resolution``) or node spacing.
+Markov-Krein bracket bound (``cdf_bound``, ``KSDistance.resolution``) or edge resolution (``bulks``).
 Finite-size allowances (never evaluating the law under test; derived once here):
 
 * KS distance: ``resolution`` + :math:`(2 + \log D)/D` (1/D cdf jumps, one eigenvalue per edge, bulk
@@ -25,8 +25,8 @@ Finite-size allowances (never evaluating the law under test; derived once here):
   (:math:`\lambda\tau^2/(\lambda+\tau)^4 \le 27/(256\tau)`), i.e. sd of T/D at most
   :math:`\sqrt{27 v_{\max} m/(64 D \tau)}/D`; the bias bound is (number of blocks)/D (the mean term
   of the Bai-Silverstein CLT, one per bulk, as in ``jacobian_spectrum``).
-* bulk edges (``est.support()``, extreme certified Ritz values, converging from inside): node spacing
-  + 5 Tracy-Widom units.  Block k alone is a sample covariance :math:`v_k F_k^\top F_k` of aspect
+* bulk edges (``est.bulks()``, extreme certified Ritz values, converging from inside): the edge's
+  stated resolution + 5 Tracy-Widom units.  Block k alone is a sample covariance :math:`v_k F_k^\top F_k` of aspect
   :math:`c = m_k/D`, whose edges fluctuate on :math:`v_k (1 \pm \sqrt c)^{4/3} c^{-1/6} D^{-2/3}`
   (Johnstone 2001 upper, Ma 2012 lower edge); mapped to :math:`\tau J`
   units by :math:`|f'(\lambda)| = y^2/\tau` at the *measured* edge y.  Bulks are matched to blocks in
@@ -39,7 +39,7 @@ Phases (``image_scale_phases``): an eigenvalue y of :math:`\tau J` is that of C 
 and the block separation's peak :math:`(\sqrt{ab}, (\sqrt b - \sqrt a)/(\sqrt b + \sqrt a))`.  The
 outermost edges are the extreme Ritz values over the probes (inside the spectrum, an eigenvalue within
 the Ritz residual), the interior ones ``est.support()``; allowances as for the edges above (node
-spacing or residual + 5 Tracy-Widom units in :math:`\tau J` units), carried to C by
+resolution or Ritz residual + 5 Tracy-Widom units in :math:`\tau J` units), carried to C by
 :math:`|d\lambda/dy| = \tau/y^2` and to the boundaries by their derivatives.
 """
 from __future__ import annotations
@@ -88,10 +88,9 @@ def _bulks(est):
     return sorted([(a, a) for a, _ in est.atoms] + list(est.support()))
 
 
-def _edge_allowances(est, model, tau):
-    """Per measured bulk (ascending), the finite-size allowance of its edges (node spacing + 5
-    Tracy-Widom units in tau J units, see the module docstring); None if the bulk count is not the
-    number of blocks."""
+def _tracy_widom(est, model, tau):
+    """Per measured bulk (ascending), 5 Tracy-Widom units of its (lower, upper) edge in tau J units (see
+    the module docstring); None if the bulk count is not the number of blocks."""
     bulks = est.support()
     blocks = sorted(model.blocks, key=lambda b: b[1])               # smallest variance: lowest bulk of tau J
     if len(bulks) != len(blocks):
@@ -101,8 +100,18 @@ def _edge_allowances(est, model, tau):
         c = mk / model.dim
         # lambda = -tau (1 + y)/y: the lower edge of a bulk of tau J is the lower edge of its block
         tw = [vk * (1 + side * np.sqrt(c)) ** (4 / 3) * c ** (-1 / 6) * model.dim ** (-2 / 3) for side in (-1, 1)]
-        out.append(tuple(est.node_spacing + 5 * t * y**2 / tau for t, y in zip(tw, (lo, hi))))
+        out.append(tuple(5 * t * y**2 / tau for t, y in zip(tw, (lo, hi))))
     return out
+
+
+def _edge_allowances(est, model, tau):
+    """Per measured bulk (ascending), the finite-size allowance of its (lower, upper) edge: the edge's
+    SLQ resolution (``Bulk.lo_resolution``/``hi_resolution``) + 5 Tracy-Widom units; None if the bulk
+    count is not the number of blocks."""
+    tw = _tracy_widom(est, model, tau)
+    if tw is None:
+        return None
+    return [(b.lo_resolution + t[0], b.hi_resolution + t[1]) for b, t in zip(est.bulks(), tw)]
 
 
 @experiment(
@@ -147,7 +156,7 @@ def run_spectrum(ctx):
                 for side, pred, j in (("lower", lo, 0), ("upper", hi, 1)):
                     meas, fs = ((est.support()[i][j], allow[i][j]) if allow is not None else (np.nan, 0.0))
                     checks.append(Check(f"{tag}: {side} edge of bulk {i + 1}", pred, meas, 0.0, finite_size=fs,
-                                        note="node spacing + 5 Tracy-Widom units at the measured edge"))
+                                        note="SLQ edge resolution + 5 Tracy-Widom units at the measured edge"))
             params[f"matvecs D={dim} tau={tau:g}"] = est.matvecs
             if dim == dims[0]:
                 xs = np.concatenate([np.r_[np.linspace(lo, hi, 200), np.nan] for lo, hi in law.support()])
@@ -198,7 +207,7 @@ def run_drop(ctx):
                 edge_allow = {e: a for (b, a) in zip(est.support(), allow) for e, a in zip(b, a)}
                 fs = edge_allow.get(lo, 0.0) + edge_allow.get(hi, 0.0)       # the atom at -1 is exact
                 checks.append(Check(f"{tag}: largest drop (gap width)", drop.width, hi - lo, 0.0, finite_size=fs,
-                                    note="edges: node spacing + 5 Tracy-Widom units each; the atom is exact"))
+                                    note="edges: SLQ edge resolution + 5 Tracy-Widom units each; the atom is exact"))
             else:
                 checks.append(Check(f"{tag}: largest drop (gap width)", drop.width, np.nan, 0.0,
                                     note="the estimate does not resolve one bulk per block"))
@@ -239,7 +248,7 @@ def run_phases(ctx):
         # outermost edge: the largest Ritz value over the probes, within its residual of an eigenvalue
         top = np.unravel_index(np.argmax(np.where(est.weights > 0, est.nodes, -np.inf)), est.nodes.shape)
         y_top = float(est.nodes[top])
-        tw_top = allow[1][1] - est.node_spacing
+        tw_top = _tracy_widom(est, model, tau0)[1][1]
         edges = {"gamma_-": (lo1, allow[0][0]), "a": (hi1, allow[0][1]), "b": (lo2, allow[1][0]),
                  "gamma_+": (y_top, float(est.residuals[top]) + tw_top)}
         lam, dlam = {}, {}
@@ -247,7 +256,7 @@ def run_phases(ctx):
             value, slope = _to_covariance(y, tau0)
             lam[name], dlam[name] = value, slope * dy
         rel = {n: dlam[n] / lam[n] for n in lam}                 # relative allowance (first order)
-        note = "SLQ edge: node spacing (or Ritz residual) + 5 Tracy-Widom units, mapped to C"
+        note = "SLQ edge resolution (or Ritz residual) + 5 Tracy-Widom units, mapped to C"
         for label, pred, edge, factor in (
                 ("trivial | coverage", ph.tau_trivial, "gamma_+", (1 - DELTA) / DELTA),
                 ("coverage | consolidation", ph.tau_consolidation, "gamma_-", DELTA / (1 - DELTA)),
