@@ -20,12 +20,16 @@ Error bars (both stated as fields of the results):
   (cdf, moments) is the probe mean with standard error sd/sqrt(k) (``cdf_stderr``, ``moment_stderr``;
   for Gaussian probes the per-probe variance of (1/D) tr f is about 2 Var(f)/D, so at image scale a few
   probes suffice).
-* **quadrature resolution**: SLQ - the Chebyshev-Markov-Stieltjes inequalities (Szegő, *Orthogonal
-  Polynomials*, Thm 3.41.1) bracket the probe's cdf between consecutive partial sums of the Gauss
-  weights, so the quadrature cdf is within the largest weight of an *unresolved* node of the probe's cdf
-  (``cdf_resolution``; nodes whose Ritz residual is below ``lanczos.CONVERGED`` are eigenvalues with
-  their exact mass, e.g. the atom at -1 of :math:`\tau J`); the x-resolution is the Gauss node spacing
-  (``node_spacing``).  KPM - the Jackson kernel has width :math:`\pi/N` of the rescaled variable, i.e.
+* **quadrature resolution**: SLQ - the Chebyshev-Markov-Stieltjes-Krein inequalities (Szegő,
+  *Orthogonal Polynomials*, Thm 3.41.1; Akhiezer 1965, ch. 3) bracket the probe's cdf at the nodes of
+  the Gauss rule and of canonical Gauss-Radau rules built from the same tridiagonal (all measures with
+  the moments Lanczos computed lie inside); the estimate is the midpoint of the bracket, interpolated
+  linearly between bracket points, and its pointwise bound (``cdf_bound``, sup ``cdf_resolution``) the
+  half-width plus the interpolation's monotone slack, about half the largest Gauss weight of an
+  unresolved node where the older step estimate needed the whole weight.  Converged nodes (Ritz residual
+  below ``lanczos.CONVERGED`` and far below the spacing to their neighbours) are eigenvalues with their
+  exact mass, e.g. the atom at -1 of :math:`\tau J`; bulk edges come with their resolution
+  (``bulks``), and the x-resolution in the bulk is the Gauss node spacing (``node_spacing``).  KPM - the Jackson kernel has width :math:`\pi/N` of the rescaled variable, i.e.
   ``resolution = pi * h / N`` for the half-width h of the bounds; its cdf is compared with the law
   smoothed by the same kernel (exact law moments), so the KS bar is the probe spread only.
 """
@@ -300,15 +304,12 @@ class SLQEstimate(SpectralEstimate):
         j = np.searchsorted((gx + off).ravel(), (x[None, :] + off).ravel(), "left" if strict else "right")
         j = j.reshape(k, x.size) - n * np.arange(k)[:, None]
         lo = j - 1                                               # left end of the segment holding x
-        hit = np.zeros((k, x.size), bool)
         if strict:                                               # first point >= x is j; a hit is j itself
-            jj = np.minimum(j, n - 1)
-            hit = (j < n) & (np.take_along_axis(gx, jj, 1) == x[None, :])
-            pt = jj
+            pt = np.minimum(j, n - 1)
+            hit = (j < n) & (np.take_along_axis(gx, pt, 1) == x[None, :])
         else:                                                    # last point <= x is j - 1
-            jj = np.maximum(j - 1, 0)
-            hit = (j > 0) & (np.take_along_axis(gx, jj, 1) == x[None, :])
-            pt = jj
+            pt = np.maximum(j - 1, 0)
+            hit = (j > 0) & (np.take_along_axis(gx, pt, 1) == x[None, :])
         left, right = np.clip(lo, 0, n - 1), np.clip(lo + 1, 0, n - 1)
         gl, gr = np.take_along_axis(gx, left, 1), np.take_along_axis(gx, right, 1)
         Ml, Mr = np.take_along_axis(M, left, 1), np.take_along_axis(M, right, 1)
@@ -328,7 +329,6 @@ class SLQEstimate(SpectralEstimate):
         """Sup over x of ``cdf_bound`` (attained next to a probe's bracket point: the bound is linear
         in x between the points of all probes)."""
         g = np.unique(self._bracket[0])
-        g = g[g < 2 * self.scale + 1]
         pts = np.concatenate([g, np.nextafter(g, np.inf), np.nextafter(g, -np.inf)])
         return float(max(self._evaluate(pts)[1].mean(axis=0).max(),
                          self._evaluate(pts, strict=True)[1].mean(axis=0).max()))
@@ -455,15 +455,15 @@ class SLQEstimate(SpectralEstimate):
     def ks_distance(self, law, atol=None) -> KSDistance:
         r"""KS distance of the probe-mean quadrature cdf to ``law`` (a SpectralDensity or eigenvalues).
 
-        Both are step functions or continuous between the jump points (pooled nodes, the law's atoms or
-        eigenvalues), so the sup is taken over left and right limits there; jump points closer than
+        The estimate is piecewise linear between its bracket points and the law a step function or
+        continuous, so the sup is taken over left and right limits at the bracket points and the law's
+        atoms or eigenvalues (and the resolution is the largest ``cdf_bound`` there); jump points closer than
         ``atol`` (default 1e-8 x the spectral scale) count as one (a degenerate eigenvalue computed as a
         Ritz value and by ``eigvalsh`` differs by rounding).
         """
         F, F_left, jumps, law_scale = _law(law)
         atol = 1e-8 * max(self.scale, law_scale) if atol is None else scalar(atol, "atol", nonnegative=True)
-        t, _ = self._pooled()
-        pts = np.sort(np.concatenate([t, jumps]))
+        pts = np.sort(np.concatenate([self._bracket[0].ravel(), jumps]))
         cut = np.flatnonzero(np.diff(pts) > atol) + 1
         lo = pts[np.concatenate([[0], cut])]
         hi = pts[np.concatenate([cut - 1, [pts.size - 1]])]
