@@ -60,10 +60,12 @@ TAGS = ("image-scale", "rmt", "jacobian", "linear-manifold", "matrix-free")
 
 def _setup(ctx):
     """Sizes, noise levels and the SLQ budget of the preset.  16 probes x 80 steps: at D = 3,072 the
-    probe spread of a cdf value is about 0.002 and the CMS bound below 0.007 (measured), so the KS bar
-    is dominated by the (2 + log D)/D allowance.  60 steps would do for the cdf, but then the edges
-    of the interior bulk next to the block gap are not always certified (``support`` then reports an
-    edge inside the bulk: seed 2 at tau = 0.5); from 80 steps on the certified edges do not move.
+    probe spread of a cdf value is about 0.002 and the Markov-Krein bound below 0.005 (measured), so the KS bar
+    is dominated by the (2 + log D)/D allowance.  60 steps would do for the cdf (and take ~40% less
+    time), but then an edge of the interior bulk next to the block gap is sometimes not certified:
+    ``bulks`` then reports it inside the bulk with a resolution that covers the true edge (seed 2 at
+    tau = 0.5: -0.084 +- 0.088 for -0.170), and that check becomes qualitative; from 80 steps on the
+    certified edges do not move.
     The quick preset leaves out tau = 0.05, where the upper bulk of tau J sits within 0.02 of 0 and
     its edges are resolved only to about 25% by the node spacing; tau = 0.5 (manifold gap widest)
     and 2 (block gap widest) test both readings of the drop."""
