@@ -60,7 +60,7 @@ TAGS = ("image-scale", "rmt", "jacobian", "linear-manifold", "matrix-free")
 
 def _setup(ctx):
     """Sizes, noise levels and the SLQ budget of the preset.  16 probes x 80 steps: at D = 3,072 the
-    probe spread of a cdf value is about 0.002 and the Markov-Krein bound below 0.005 (measured), so the KS bar
+    probe spread of a cdf value is about 0.002 and the Markov-Krein bound about 0.002 (measured), so the KS bar
     is dominated by the (2 + log D)/D allowance.  60 steps would do for the cdf (and take ~40% less
     time), but then an edge of the interior bulk next to the block gap is sometimes not certified:
     ``bulks`` then reports it inside the bulk with a resolution that covers the true edge (seed 2 at
