@@ -38,8 +38,8 @@ Phases (``image_scale_phases``): an eigenvalue y of :math:`\tau J` is that of C 
 (:math:`\gamma_+(1-\Delta)/\Delta`, :math:`\gamma_-\Delta/(1-\Delta)`, :math:`\gamma_-(1-\Delta)/\Delta`)
 and the block separation's peak :math:`(\sqrt{ab}, (\sqrt b - \sqrt a)/(\sqrt b + \sqrt a))`.  The
 outermost edges are the extreme Ritz values over the probes (inside the spectrum, an eigenvalue within
-the Ritz residual), the interior ones ``est.support()``; allowances as for the edges above (node
-resolution or Ritz residual + 5 Tracy-Widom units in :math:`\tau J` units), carried to C by
+the Ritz residual), the interior ones ``est.bulks()``; allowances as for the edges above (the edge's
+SLQ resolution or the Ritz residual + 5 Tracy-Widom units in :math:`\tau J` units), carried to C by
 :math:`|d\lambda/dy| = \tau/y^2` and to the boundaries by their derivatives.
 """
 from __future__ import annotations
