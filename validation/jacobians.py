@@ -224,10 +224,10 @@ def spectra_along(trajectory, model=None, score=None, method="analytic", **optio
 from validation.lanczos import Eigenpairs, SingularTriplets, lanczos_eigenpairs, lanczos_singular  # noqa: E402
 from validation.operators import (Operator, SymmetryTest, finite_difference_operator,  # noqa: E402
                                   model_operator, symmetric_part, symmetry_test, torch_operator)
-from validation.spectral_estimates import (KPMEstimate, KSDistance, SLQEstimate, SpectralEstimate,  # noqa: E402
-                                           kpm_density, slq_density)
+from validation.spectral_estimates import (Bulk, KPMEstimate, KSDistance, SLQEstimate,  # noqa: E402
+                                           SpectralEstimate, kpm_density, slq_density)
 
-__all__ += ["slq_density", "kpm_density", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "KSDistance",
+__all__ += ["slq_density", "kpm_density", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "KSDistance", "Bulk",
             "lanczos_eigenpairs", "Eigenpairs", "lanczos_singular", "SingularTriplets", "Operator",
             "model_operator", "finite_difference_operator", "torch_operator", "symmetry_test",
             "SymmetryTest", "symmetric_part"]
