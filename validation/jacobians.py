@@ -143,6 +143,8 @@ def lanczos_extreme(score_or_jvp, x, sigma, alpha=1.0, k=6, which="largest", *, 
     tol, maxiter : ARPACK's relative accuracy and restart limit; failure raises ConvergenceError.
     rng : seed of ARPACK's start vector (reproducible runs).
 
+    Notes
+    -----
     Nothing of size D x D is formed: the working set is the Lanczos basis, O(D k).
     """
     sigma, alpha = scalar(sigma, "sigma", positive=True), scalar(alpha, "alpha", positive=True)

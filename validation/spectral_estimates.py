@@ -647,10 +647,14 @@ def kpm_density(matvec, dim, *, n_probes, n_moments, bounds=None, probes="radema
         :math:`[\theta_{\min} - r_{\min}, \theta_{\max} + r_{\max}]` (Ritz values and residuals),
         widened by ``KPM_MARGIN`` = 2.5% of the width on each side.
 
-    Raises ``ConvergenceError`` when a moment exceeds 1 in magnitude (the spectrum leaves the bounds:
-    :math:`|T_n| \le 1` only on [-1, 1]) and ``SpectralTheoryError`` naming ``matvec`` for bad output,
-    or for asymmetry (the moments by the doubling identities disagree with the direct ones
-    :math:`q^\top t_n`, which holds only for symmetric A).
+    Raises
+    ------
+    ConvergenceError
+        When a moment exceeds 1 in magnitude (the spectrum leaves the bounds: :math:`|T_n| \le 1` only
+        on [-1, 1]).
+    SpectralTheoryError
+        Naming ``matvec`` for bad output, or for asymmetry (the moments by the doubling identities
+        disagree with the direct ones :math:`q^\top t_n`, which holds only for symmetric A).
     """
     D = integer(dim, "dim", minimum=1)
     k = integer(n_probes, "n_probes", minimum=1)
