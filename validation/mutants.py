@@ -443,6 +443,13 @@ MUTANTS: tuple = (
     Mutant("predicted-drop-one-block-off", f"{ST}.gaps.predicted_drop",
            "the widest gap, but the dimension it reveals counted one block off (the neighbouring gap's count)",
            _wrap(_drop_one_block_off)),
+    Mutant("phases-trivial-without-1-minus-delta", f"{ST}.phase_diagram.phases",
+           "trivial | coverage boundary gamma_+/Delta (the factor 1 - Delta dropped: 11% at Delta = 0.1)",
+           _wrap(lambda f, *a, **k: dataclasses.replace(ph := f(*a, **k), tau_trivial=ph.gamma_plus / ph.threshold))),
+    Mutant("phases-separation-peak-arithmetic", f"{ST}.phase_diagram.phases",
+           "subspace separations peaking at tau = (a + b)/2 instead of sqrt(ab)",
+           _wrap(lambda f, *a, **k: dataclasses.replace(ph := f(*a, **k), separations=tuple(
+               dataclasses.replace(sep, tau_peak=0.5 * (sep.a + sep.b)) for sep in ph.separations)))),
 )
 
 
