@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import session_processes, wait_for_no_processes
+from conftest import finished_rows, session_processes, wait_for_no_processes
 
 from spectral_theory import SpectralTheoryError
 from validation import experiment as E
@@ -225,18 +225,6 @@ def _start_validate(out, *names):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _finished_rows(store):
-    if not store.exists():
-        return 0
-    con = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=5)
-    try:
-        return con.execute("SELECT COUNT(*) FROM tasks WHERE status = 'ok'").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        con.close()
-
-
 def _wait(condition, proc, what, timeout=120):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -269,7 +257,7 @@ def test_sigterm_of_validate_keeps_the_store_consistent_and_a_rerun_resumes(tmp_
     proc = _start_validate(tmp_path, *cheap, "jacobian_spectrum")
     store = tmp_path / suite.STORE_NAME
     try:
-        _wait(lambda: _finished_rows(store) >= 2, proc, "finished experiment")
+        _wait(lambda: finished_rows(store) >= 2, proc, "finished experiment")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
         assert "rerun the same command to resume" in proc.stderr.read().decode()
