@@ -153,7 +153,7 @@ def _shape(c, m):
               "spectral_theory.tracy_widom.moments", "spectral_theory.tracy_widom.quantile"),
     tags=("rmt", "marchenko-pastur", "tracy-widom"))
 def run(ctx):
-    sizes = (50, 100, 200) if ctx.quick else (200, 400, 800)    # dense Wishart: nonzero eigenvalues min(p, N)
+    sizes = (50, 100, 200) if ctx.quick else (100, 200, 400)    # dense Wishart: nonzero eigenvalues min(p, N)
     reps = 100 if ctx.quick else 300
     # bidiagonal model: five sizes (containing the dense ones), many replicates
     tw_sizes = (50, 100, 200, 400, 800) if ctx.quick else (100, 200, 400, 800, 1600)
