@@ -336,7 +336,10 @@ def run_empirical(ctx):
     # measured at several N on one fixed tau grid, its log-log slope against that of collapse_tau
     # (tau_C ~ v/(N^(2/d) - 1): an exponent, so a wrong power of N changes it at any prefactor)
     # (in D = 2m: the normal coordinates cancel from the posterior weights, and the sizes stay cheap)
-    n_list = (50, 400, 3200) if ctx.quick else (50, 200, 800, 3200, 12800)
+    # The annealed estimate is asymptotic in N: at m = 10 the measured local slope is -0.57 over
+    # N = 50-200 against -0.34 predicted, -0.22 against -0.23 over 800-3200 and -0.23 against -0.25 over
+    # 3200-12800 (seed 5); the full preset fits the slope where the estimate applies, N >= 800
+    n_list = (50, 400, 3200) if ctx.quick else (800, 3200, 12800)
     grid = np.geomspace(1e-3, 10.0, 33 if ctx.quick else 65)
     small = st.LinearManifold(2 * m, [(m, v)], basis="orthonormal", rng=ctx.rng)
     Bs = 48 if ctx.quick else 160
