@@ -251,8 +251,8 @@ def run_peak_window(ctx):
                  f"peaks at $D = {D}$ average {gp.mean():.3f}: the extreme eigenvalues of each bulk sit inside the "
                  "limiting support by a few Tracy-Widom scales $(K D)^{-2/3}$, so the band can lie above the curve. "
                  f"The checks compare the extrapolation to $D \\to \\infty$ from $D = {', '.join(map(str, dims))}$."))
-    return Outcome(checks, [fig], dict(D=D, sizes=list(dims), replicates=reps, direct_replicates=direct_reps, a=a, b=b, tau_max=tau_max,
-                                       g_max=g_max, window=(w_lo, w_hi)))
+    return Outcome(checks, [fig], dict(D=D, sizes=list(dims), replicates=reps, direct_replicates=direct_reps, a=a,
+                                       b=b, tau_max=tau_max, g_max=g_max, window=(w_lo, w_hi)))
 
 
 # ---- 3. finite training sets: tangent directions seen vs tau ------------------------------------
