@@ -268,7 +268,7 @@ def compile_expression(expr, args, *, name: str, regime=sp.true, regime_text: st
     ----------
     expr, args : the expression and the ordered argument symbols (all its free symbols).
     name : used in the generated file name and error messages.
-    regime : sympy boolean where ``expr`` is valid (checked pointwise before evaluating).
+    regime : sympy Boolean where ``expr`` is valid (checked pointwise before evaluating).
     backend : "auto" (numba if it can, else numpy), "numba" (error if it cannot) or "numpy".
     out_of_regime : "raise" (default) or "nan".
     complex : evaluate the principal complex branch (complex128 in and out; no regime check).

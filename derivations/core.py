@@ -182,7 +182,7 @@ class Derivation:
     symbols : mapping symbol -> its meaning in words (printed with its assumptions).
     steps, results : tuples of :class:`Step` and :class:`Result`.
     references : tuple of reference strings.
-    regime : sympy boolean of the regime of validity; ``regime_text`` says it in words.
+    regime : sympy Boolean of the regime of validity; ``regime_text`` says it in words.
     domain : mapping symbol -> (lo, hi) sampling box, or symbol -> callable(rng) returning a sympy value
         (e.g. an exactly orthonormal matrix), for the random-point checks of the steps.
     twins : tuple of :class:`Twin`.

@@ -51,6 +51,7 @@ def catalogue() -> tuple:
 
 
 def names() -> list:
+    """The names of the registered derivations, in catalogue order (arguments of :func:`derive`)."""
     return [e.name for e in _entries()]
 
 

@@ -15,10 +15,12 @@ def rational(rng, lo=-1.0, hi=1.0, denominator=1000):
 
 
 def rational_matrix(rng, rows, cols, lo=-1.0, hi=1.0):
+    """A rows x cols sympy matrix of independent random rationals in [lo, hi] (:func:`rational`)."""
     return sp.Matrix(rows, cols, lambda i, j: rational(rng, lo, hi))
 
 
 def symmetric_matrix(rng, n):
+    """A random symmetric n x n rational matrix (M + M^T)/2, exact, for symbolic-vs-numeric checks."""
     m = rational_matrix(rng, n, n)
     return (m + m.T) / 2
 

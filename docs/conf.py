@@ -33,19 +33,18 @@ extensions = [
 ]
 
 # -- intersphinx: offline by default ---------------------------------------------------------------
-# Neither this machine nor CI has network access, so intersphinx uses local inventories only:
-# docs/_inventories/<project>.inv (e.g. downloaded once from https://numpy.org/doc/stable/objects.inv).
-# Without them intersphinx is not loaded at all (no unreachable-inventory warning under -W).
-# ST_DOCS_INTERSPHINX=online fetches the inventories from the projects' sites instead.
-_SITES = {"python": "https://docs.python.org/3/", "numpy": "https://numpy.org/doc/stable/",
-          "scipy": "https://docs.scipy.org/doc/scipy/", "sympy": "https://docs.sympy.org/latest/"}
+# Neither this machine nor CI reaches the projects' sites, so intersphinx reads the inventories kept in
+# docs/_inventories (copies of the official objects.inv files; versions and provenance in its README).
+# Each maps to the documentation of the version it was built from, so every link lands on a real page.
+# ST_DOCS_INTERSPHINX=online fetches the current inventories from the sites instead.
+_INVENTORIES = DOCS / "_inventories"
+_SITES = {"python": "https://docs.python.org/3.12/", "numpy": "https://numpy.org/doc/1.26/",
+          "scipy": "https://docs.scipy.org/doc/scipy-1.11.3/", "sympy": "https://docs.sympy.org/latest/"}
+extensions.append("sphinx.ext.intersphinx")
 if os.environ.get("ST_DOCS_INTERSPHINX") == "online":
     intersphinx_mapping = {k: (url, None) for k, url in _SITES.items()}
 else:
-    intersphinx_mapping = {k: (url, str(DOCS / "_inventories" / f"{k}.inv"))
-                           for k, url in _SITES.items() if (DOCS / "_inventories" / f"{k}.inv").is_file()}
-if intersphinx_mapping:
-    extensions.append("sphinx.ext.intersphinx")
+    intersphinx_mapping = {k: (url, str(_INVENTORIES / f"{k}.inv")) for k, url in _SITES.items()}
 
 # -- autodoc / autosummary / numpydoc --------------------------------------------------------------
 autosummary_generate = True
@@ -56,7 +55,18 @@ autodoc_typehints = "none"                      # numpydoc's Parameters sections
 # so that the gallery uses the real thing when it is installed)
 autodoc_mock_imports = st_docs.mock_imports()
 numpydoc_show_class_members = False             # members are documented by the class template
-numpydoc_xref_param_type = False
+# parameter types link to their documentation (numpy.ndarray, numpy.random.Generator, sympy.Expr, ...):
+# the aliases below and numpydoc's own (int, float, bool, callable, iterable, array_like, ...)
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = {
+    "ndarray": "numpy.ndarray", "array_like": ":term:`numpy:array_like`", "array-like": ":term:`numpy:array_like`",
+    "Generator": "numpy.random.Generator", "SeedSequence": "numpy.random.SeedSequence",
+    "LinearOperator": "scipy.sparse.linalg.LinearOperator",
+    "Expr": "sympy.core.expr.Expr", "sympy.Expr": "sympy.core.expr.Expr", "Symbol": "sympy.core.symbol.Symbol",
+    "sympy.Symbol": "sympy.core.symbol.Symbol", "sympy.Matrix": "sympy.matrices.dense.MutableDenseMatrix",
+    "Path": "pathlib.Path", "callable": ":term:`python:callable`",
+}
+numpydoc_xref_ignore = "all"              # many one-line parameter entries are prose: link only the aliases
 numpydoc_validation_checks = set()
 
 # -- gallery ---------------------------------------------------------------------------------------

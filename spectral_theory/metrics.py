@@ -45,7 +45,9 @@ _TILE_ENTRIES = 2**22
 
 
 def _stderr(v: np.ndarray) -> float:
-    return float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("nan")
+    """Standard error of the mean; a single value carries no spread information: +inf (a check built on
+    it can only be inconclusive), never NaN."""
+    return float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("inf")
 
 
 def _pair(samples, train):
@@ -262,7 +264,9 @@ def score_field_distance(d1, d2, x, sigma) -> FieldDistance:
         raise SpectralTheoryError(f"denoiser outputs must have the shape of `x` {X.shape}; got {D1.shape} and {D2.shape}")
     sq = np.einsum("bd,bd->b", D1 - D2, D1 - D2) / X.shape[1]
     n1 = np.linalg.norm(D1, axis=1)
-    normalised = np.sqrt(sq * X.shape[1]) / np.where(n1 > 0, n1, np.nan)
+    dist = np.sqrt(sq * X.shape[1])
+    # |D1| = 0: the relative distance is infinite (or 0 where D2 = D1 = 0), never NaN
+    normalised = np.where(n1 > 0, dist / np.where(n1 > 0, n1, 1.0), np.where(dist > 0, np.inf, 0.0))
     rmse = np.sqrt(sq)
     return FieldDistance(float(rmse.mean()), _stderr(rmse), float(sq.mean()), _stderr(sq),
                          float(np.mean(normalised)), _stderr(normalised))

@@ -257,9 +257,7 @@ def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     ell = lam / s
     return SpikedPrediction(
         spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
-        # s mu(ell) = (lambda + s)(1 + gamma s/lambda): no overflow of ell = lambda/s at tiny s
-        eigenvalues=np.where(ell > np.sqrt(gamma), (lam + s) * (1 + gamma * s / np.where(lam > 0, lam, 1.0)),
-                             s * (1 + np.sqrt(gamma)) ** 2),
+        eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
         overlaps=np.atleast_1d(overlap(ell, gamma)),
         right_overlaps=np.atleast_1d(right_overlap(ell, gamma)),
         emergence_taus=np.atleast_1d(emergence_tau(lam, gamma)))

@@ -84,6 +84,42 @@ def test_every_derivation_is_rendered_on_a_theory_page():
     assert set(rendered) == set(derivations.names())
 
 
+def _conf_value(name):
+    """A literal assignment of docs/conf.py, read without running the configuration (which writes pages)."""
+    import ast
+    for node in ast.parse((DOCS / "conf.py").read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise KeyError(name)
+
+
+def _inventory(project):
+    from sphinx.util.inventory import InventoryFile
+    with open(DOCS / "_inventories" / f"{project}.inv", "rb") as f:
+        inv = InventoryFile.load(f, "", lambda base, uri: uri)
+    return {(kind, name) for kind, entries in inv.items() for name in entries}
+
+
+def test_intersphinx_inventories_are_offline_and_cover_every_alias():
+    """Each site has its local inventory (header version = the version its URL names) and every
+    parameter-type alias resolves in one of them, so no link is left dangling or sent to the wrong page."""
+    sites = _conf_value("_SITES")
+    assert set(sites) == {"python", "numpy", "scipy", "sympy"}
+    objects = {}
+    for project, url in sites.items():
+        header = (DOCS / "_inventories" / f"{project}.inv").read_bytes().split(b"\n")[:3]
+        version = header[2].decode().split(":", 1)[1].strip()
+        assert version in url or project == "sympy", (project, version, url)   # sympy: see _inventories/README
+        objects[project] = _inventory(project)
+    everything = set().union(*objects.values())
+    for alias, target in _conf_value("numpydoc_xref_aliases").items():
+        m = re.fullmatch(r":term:`(\w+):(\w+)`", target)
+        if m:
+            assert ("std:term", m.group(2)) in objects[m.group(1)], alias
+        else:
+            assert any(name == target for _, name in everything), (alias, target)
+
+
 @pytest.mark.slow
 def test_docs_build(tmp_path):
     """Build the site (gallery not executed: CI's full build does that) and read the pages back."""
@@ -104,6 +140,10 @@ def test_docs_build(tmp_path):
     from spectral_theory import parameters
     assert all(f"<code class=\"docutils literal notranslate\"><span class=\"pre\">{p.name}</span></code>" in conventions
                for p in parameters.table())
+    # parameter types link to NumPy's and SymPy's own pages through the offline inventories
+    sampler = (out / "api" / "generated" / "spectral_theory.models.SpikedCovariance.html").read_text()
+    assert 'href="https://numpy.org/doc/1.26/reference/random/generator.html#numpy.random.Generator"' in sampler
+    assert "docs.python.org/3.12/library/random.html" not in sampler    # the word "random" is not a link
     spiked = (out / "theory" / "spiked.html").read_text()
     assert "BBP transition" in spiked and "What the validation measured" in spiked
     # every public name is in the inventory Sphinx wrote

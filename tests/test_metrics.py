@@ -156,3 +156,15 @@ def test_bad_input():
         metrics.weight_similarity(np.eye(2), np.eye(3))
     with pytest.raises(st.SpectralTheoryError, match="k"):
         metrics.nearest_neighbors(Y, Y, k=6)
+
+
+def test_a_single_sample_has_an_infinite_not_nan_standard_error():
+    rng = np.random.default_rng(3)
+    train = rng.standard_normal((20, 4))
+    one = rng.standard_normal((1, 4))
+    gl = st.metrics.generalization_score(one, train)
+    assert np.isfinite(gl.score) and gl.stderr == np.inf
+    d = st.metrics.score_field_distance(lambda x, s, a: x, lambda x, s, a: 0.5 * x, one, 1.0)
+    assert d.rmse == pytest.approx(0.5 * np.linalg.norm(one) / 2) and d.rmse_stderr == np.inf and d.mse_stderr == np.inf
+    zero = st.metrics.score_field_distance(lambda x, s, a: 0 * x, lambda x, s, a: x, one, 1.0)
+    assert zero.normalised == np.inf                     # |D1| = 0: infinite relative distance, not NaN

@@ -44,6 +44,24 @@ def test_preconditioning_hand_values(sigma, sd, expect):
     assert ((1 - c_skip) ** 2 * sd**2 + c_skip**2 * sigma**2) / c_out**2 == pytest.approx(1.0, rel=1e-13)
 
 
+def test_warmup_then_cosine_learning_rate():
+    from validation.networks.training import _learning_rate
+    lr = [_learning_rate(1.0, k, 110, "cosine", 10) for k in range(110)]
+    np.testing.assert_allclose(lr[:10], np.arange(1, 11) / 10)                  # linear warm-up to lr
+    assert lr[10] == 1.0 and lr[60] == pytest.approx(0.5) and lr[-1] < 1e-3     # cosine over the remaining 100
+    assert _learning_rate(1.0, 3, 110, "cosine", 0) == pytest.approx(0.5 * (1 + np.cos(np.pi * 3 / 110)))
+    assert _learning_rate(2.0, 50, 110, "constant", 10) == 2.0
+
+
+@pytest.mark.parametrize("film", [True, False])
+def test_mlp_conditioning_variants(film):
+    net = nn.MLP(4, width=8, depth=2, n_features=8, film=film, max_frequency=2.0)
+    out = net(torch.zeros(3, 4), torch.zeros(3))
+    assert out.shape == (3, 4) and float(net.embed.freqs.max()) == pytest.approx(2 * np.pi * 2.0)
+    with pytest.raises(SpectralTheoryError, match="max_frequency"):
+        nn.MLP(4, max_frequency=0.0)
+
+
 def test_lognormal_adapts_to_scale_and_schedule_sigma():
     assert nn.LogNormalSigma.for_data(0.5).p_mean == pytest.approx(-1.2)
     assert nn.LogNormalSigma.for_data(5.0).p_mean == pytest.approx(-1.2 + np.log(10))
@@ -52,6 +70,8 @@ def test_lognormal_adapts_to_scale_and_schedule_sigma():
     assert np.median(s / 2.0) == pytest.approx(np.exp(-1.2) / 0.5, rel=0.05)
     vp = st.VP()
     from validation.networks.edm import sigma_sampler
+    given = nn.LogNormalSigma(np.log(0.1), 0.5)
+    assert sigma_sampler(given, 3.0) is given                                   # an explicit distribution is kept
     sm = sigma_sampler(vp, 1.0, (0.1, 0.9))
     g = torch.Generator().manual_seed(1)
     u = sm.sample(5, g, torch.float64).numpy()
@@ -128,8 +148,9 @@ def test_torchmodel_vs_finite_differences(random_mlp):
     np.testing.assert_allclose(m.score_jvp(x[2], V, s, a), V @ Jfd[2].T, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(m.score_vjp(x, V, s, a), np.einsum("bji,bj->bi", Jfd, V), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(m.score_vjp(x[2], V, s, a), V @ Jfd[2], rtol=1e-6, atol=1e-6)
-    fwd = nn.TorchModel(m.module, dim=5, jvp="forward")                   # the forward-mode route agrees
-    np.testing.assert_allclose(fwd.score_jvp(x, V, s, a), m.score_jvp(x, V, s, a), rtol=1e-12, atol=1e-12)
+    for route in ("forward", "dual"):                                     # the forward-mode routes agree
+        fwd = nn.TorchModel(m.module, dim=5, jvp=route)
+        np.testing.assert_allclose(fwd.score_jvp(x, V, s, a), m.score_jvp(x, V, s, a), rtol=1e-12, atol=1e-12)
     # the score from Tweedie against the denoiser
     np.testing.assert_allclose(m.score(x, s, a), (a * m.denoise(x, s, a) - x) / s**2, rtol=1e-14)
 

@@ -256,6 +256,24 @@ def test_atoms_times_marchenko_pastur_matches_mpmath():
     assert_allclose(_transform(law, z), want, rtol=1e-10, atol=1e-12)
 
 
+def test_multiplicative_far_from_the_spectrum_converges_to_the_laurent_series():
+    """At |z| ~ 1e9 the map's T/(T - 1) cancels (T - 1 ~ E[AB]/z): the residual sits at its rounding
+    floor, which the convergence test allows for; the value is the Laurent series 1/z + m1/z^2 + m2/z^3
+    with the product's moments in closed form (freeness: m1 = a1 b1, m2 = a2 b1^2 + a1^2 b2 - a1^2 b1^2;
+    the next term is 1e-18 of the value)."""
+    t, h, c = np.array([1.0, 4.0]), np.array([0.5, 0.5]), 0.2
+    law = rmt.free_multiplicative_convolution(rmt.AtomicLaw(t, h), rmt.MarchenkoPastur(c))
+    a1, a2, b1, b2 = h @ t, h @ t**2, 1.0, 1.0 + c
+    m1, m2 = a1 * b1, a2 * b1**2 + a1**2 * b2 - a1**2 * b1**2
+    z = np.array([1e9 * (1 + 1j), 3e9 - 2e8j, 1e9j])
+    res = law.stieltjes_result(z)
+    assert res.converged.all() and (res.residual < 1e-6).all()
+    assert_allclose(res.value, (1 + m1 / z + m2 / z**2) / z, rtol=1e-12)
+    # where the floor is not the excuse (moderate |z|), the bound stays 1e-9
+    near = law.stieltjes_result(np.array([3.0 + 1j]))
+    assert near.converged.all() and near.residual[0] <= 1e-9
+
+
 # ---- properties over random inputs ----------------------------------------------------------------
 
 @hs.composite

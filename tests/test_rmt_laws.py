@@ -35,11 +35,7 @@ LAWS = {
 
 
 #: (test, law) pairs that fail today: known bugs, reported, kept visible (strict: a fix makes them pass)
-KNOWN_BUGS = {
-    ("test_herglotz_and_asymptotics", "free_multiplicative"):
-        "the multiplicative subordination solver reports non-convergence at |z| ~ 1e8 (residual 2.5e-9 "
-        "relative) although its value is right: the residual is not scaled for large |z|",
-}
+KNOWN_BUGS = {}
 
 
 @pytest.fixture(scope="module", params=sorted(LAWS))

@@ -171,3 +171,51 @@ def test_theory_at_image_scale_12288():
                 kpm_density(matvec, D, n_probes=8, n_moments=200, rng=0)):
         ks = est.ks_distance(law)
         assert ks.value <= Z * ks.stderr + ks.resolution + (2 + np.log(D)) / D
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize("n_steps", [10, 20, 40])
+def test_markov_krein_bracket_holds_for_each_probe(name, n_steps):
+    """Per probe, the bracket-midpoint cdf is within its pointwise bound of the probe's exact cdf (dense
+    eigh), for every family and at few steps; and the bound is not loose by more than a few x."""
+    *_, J = _jacobian(name)
+    lam, U = np.linalg.eigh(J)
+    D = J.shape[0]
+    ratios = []
+    for seed in range(3):
+        est = slq_density(_dense(J), D, n_probes=1, n_steps=n_steps, rng=seed)
+        q = _probes("rademacher", 1, D, seed)[0]
+        mass = (q @ U) ** 2 / D
+        jumps = np.unique(np.concatenate([lam, est.nodes.ravel()]))
+        jumps = jumps[np.r_[True, np.diff(jumps) > 1e-9]]      # a degenerate eigenvalue is one jump
+        x = np.r_[0.5 * (jumps[1:] + jumps[:-1]), jumps[-1] + 1]
+        exact = (mass[None, :] * (lam[None, :] <= x[:, None])).sum(-1)
+        gap = np.abs(est.cdf(x) - exact)
+        # 1e-5: a converged node's weight is its eigenvalue's mass to ~ residual/gap (see `converged`)
+        assert np.all(gap <= est.cdf_bound(x) + 1e-5)
+        if est.cdf_resolution > 1e-3:
+            ratios.append(est.cdf_resolution / gap.max())
+    if ratios and name.startswith(("gaussian", "linear")) and n_steps >= 20:
+        assert np.mean(ratios) <= 4.0
+
+
+@pytest.mark.parametrize("n_steps", [12, 16, 20, 30])
+def test_bulk_edges_within_their_resolution_and_gaps_only_where_resolved(n_steps):
+    """At few Lanczos steps each reported edge is within its stated resolution of the dense spectrum's
+    edge, and a reported gap, shrunk by the resolutions of its edges, holds no eigenvalue."""
+    model, sigma, x, J = _jacobian("linear-manifold-gaussian")
+    lam = np.linalg.eigvalsh(J)
+    bulk = lam[lam > -1 / sigma**2 + 1e-6]
+    g = np.argmax(np.diff(bulk))
+    true_edges = np.array([bulk[0], bulk[g], bulk[g + 1], bulk[-1]])
+    for seed in range(3):
+        est = slq_density(_dense(J), J.shape[0], n_probes=6, n_steps=n_steps, rng=seed)
+        found = est.bulks()
+        assert found
+        for b in found:
+            for e, r in ((b.lo, b.lo_resolution), (b.hi, b.hi_resolution)):
+                assert np.min(np.abs(true_edges - e)) <= r
+        for left, right in zip(found[:-1], found[1:]):
+            inside = (lam > left.hi + left.hi_resolution) & (lam < right.lo - right.lo_resolution)
+            assert not inside.any()
+        assert est.support() == [(b.lo, b.hi) for b in found]

@@ -64,6 +64,8 @@ def check_formats(formats) -> tuple:
 
 
 def style(name: str) -> Style:
+    """The figure style called ``name`` (a key of ``STYLES``: panel size, font size, line width, marker
+    size and dpi for a paper or a talk); a clear error naming the known styles otherwise."""
     from spectral_theory import SpectralTheoryError
     if name not in STYLES:
         raise SpectralTheoryError(f"figure style must be one of {', '.join(STYLES)}; got {name!r}")
@@ -164,6 +166,13 @@ def _colours(series, keys) -> list:
 
 
 def draw_panel(ax, panel, st: Style, references=None, colours=None):
+    """Draw one panel of a figure specification on the matplotlib axes ``ax`` in style ``st``.
+
+    The series kinds are line, points (with error bars), hist, step, vline/hline (reference lines), band and
+    heatmap. Series of one group share a colour and one legend entry; ``colours`` (group -> colour) and
+    ``references`` (label -> dash style index) are shared across the panels of a figure so that a label keeps
+    its colour and dash pattern in every panel.
+    """
     import numpy as np
     series = panel.get("series", [])
     colours = _colours(series, {} if colours is None else colours)

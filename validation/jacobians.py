@@ -143,6 +143,8 @@ def lanczos_extreme(score_or_jvp, x, sigma, alpha=1.0, k=6, which="largest", *, 
     tol, maxiter : ARPACK's relative accuracy and restart limit; failure raises ConvergenceError.
     rng : seed of ARPACK's start vector (reproducible runs).
 
+    Notes
+    -----
     Nothing of size D x D is formed: the working set is the Lanczos basis, O(D k).
     """
     sigma, alpha = scalar(sigma, "sigma", positive=True), scalar(alpha, "alpha", positive=True)
@@ -224,10 +226,10 @@ def spectra_along(trajectory, model=None, score=None, method="analytic", **optio
 from validation.lanczos import Eigenpairs, SingularTriplets, lanczos_eigenpairs, lanczos_singular  # noqa: E402
 from validation.operators import (Operator, SymmetryTest, finite_difference_operator,  # noqa: E402
                                   model_operator, symmetric_part, symmetry_test, torch_operator)
-from validation.spectral_estimates import (KPMEstimate, KSDistance, SLQEstimate, SpectralEstimate,  # noqa: E402
-                                           kpm_density, slq_density)
+from validation.spectral_estimates import (Bulk, KPMEstimate, KSDistance, SLQEstimate,  # noqa: E402
+                                           SpectralEstimate, kpm_density, slq_density)
 
-__all__ += ["slq_density", "kpm_density", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "KSDistance",
+__all__ += ["slq_density", "kpm_density", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "KSDistance", "Bulk",
             "lanczos_eigenpairs", "Eigenpairs", "lanczos_singular", "SingularTriplets", "Operator",
             "model_operator", "finite_difference_operator", "torch_operator", "symmetry_test",
             "SymmetryTest", "symmetric_part"]

@@ -220,8 +220,10 @@ def lanczos_eigenpairs(matvec, dim, k, which="largest", *, tol=1e-8, block_size=
         s the largest ``|Ritz value|`` (an estimate of :math:`|A|_2` from below); checked on the true residuals.
     rng : seed of the start block.
 
-    Raises ``ConvergenceError`` naming the worst residual when ``tol`` is not reached within
-    ``max_steps``.
+    Raises
+    ------
+    ConvergenceError
+        Naming the worst residual, when ``tol`` is not reached within ``max_steps``.
     """
     D = integer(dim, "dim", minimum=1)
     k = integer(k, "k", minimum=1, maximum=D)

@@ -288,6 +288,31 @@ def _drop_one_block_off(f, *a, **k):
 
 # ---- the library of wrong theories ---------------------------------------------------------------
 ST = "spectral_theory"
+def _rotate_top_eigenvectors(f, self, x, sigma, alpha=1.0, angle=0.35):
+    """The exact Jacobian with its eigenvectors 1-2 and 3-4 (largest eigenvalues) rotated into each other."""
+    J = f(self, x, sigma, alpha)
+    w, V = np.linalg.eigh(J)
+    c, s = np.cos(angle), np.sin(angle)
+    V = V.copy()
+    for i, j in ((-1, -2), (-3, -4)):
+        V[..., i], V[..., j] = c * V[..., i] + s * V[..., j], c * V[..., j] - s * V[..., i]
+    return (V * w[..., None, :]) @ np.swapaxes(V, -1, -2)
+
+
+def _swap_top_eigenvalues(f, self, x, sigma, alpha=1.0):
+    """The exact Jacobian with its two largest eigenvalues exchanged (principal directions 1 and 2 ranked
+    the other way round)."""
+    J = f(self, x, sigma, alpha)
+    w, V = np.linalg.eigh(J)
+    w = w.copy()
+    w[..., [-1, -2]] = w[..., [-2, -1]]
+    return (V * w[..., None, :]) @ np.swapaxes(V, -1, -2)
+
+
+def _wider_gaps(f, *a, **k):
+    return tuple(dataclasses.replace(g, width=1.25 * g.width) for g in f(*a, **k))
+
+
 MUTANTS: tuple = (
     # spiked covariance (BBP, Paul 2007)
     Mutant("overlap-dropped-denominator", f"{ST}.spiked.overlap",
@@ -405,9 +430,26 @@ MUTANTS: tuple = (
            _argument("tau", lambda t: 2 * t)),
     Mutant("silverstein-variance-10-percent", f"{ST}.rmt.silverstein.Silverstein.__init__",
            "Silverstein law with the block variances 10% too large", _argument("variances", lambda v: 1.1 * np.asarray(v, float))),
+    # trained networks (experiments tagged `trained`)
+    Mutant("gaussian-jacobian-eigenvectors-rotated", f"{ST}.models.gaussian.Gaussian.score_jacobian",
+           "exact Gaussian score Jacobian with its top eigenvectors rotated pairwise by 0.35 rad",
+           _wrap(_rotate_top_eigenvectors)),
+    Mutant("gaussian-jacobian-top-eigenvalues-swapped", f"{ST}.models.gaussian.Gaussian.score_jacobian",
+           "exact Gaussian score Jacobian with its two largest eigenvalues exchanged (directions 1, 2 ranked the "
+           "other way)", _wrap(_swap_top_eigenvalues)),
+    # (a 20% narrower gap survives trained_jacobian_gaps: the network's gaps sit 10-16% below the theory)
+    Mutant("spectral-gaps-width-125-percent", f"{ST}.gaps.spectral_gaps", "every gap of tau J 25% too wide",
+           _wrap(_wider_gaps)),
     Mutant("predicted-drop-one-block-off", f"{ST}.gaps.predicted_drop",
            "the widest gap, but the dimension it reveals counted one block off (the neighbouring gap's count)",
            _wrap(_drop_one_block_off)),
+    Mutant("phases-trivial-without-1-minus-delta", f"{ST}.phase_diagram.phases",
+           "trivial | coverage boundary gamma_+/Delta (the factor 1 - Delta dropped: 11% at Delta = 0.1)",
+           _wrap(lambda f, *a, **k: dataclasses.replace(ph := f(*a, **k), tau_trivial=ph.gamma_plus / ph.threshold))),
+    Mutant("phases-separation-peak-arithmetic", f"{ST}.phase_diagram.phases",
+           "subspace separations peaking at tau = (a + b)/2 instead of sqrt(ab)",
+           _wrap(lambda f, *a, **k: dataclasses.replace(ph := f(*a, **k), separations=tuple(
+               dataclasses.replace(sep, tau_peak=0.5 * (sep.a + sep.b)) for sep in ph.separations)))),
 )
 
 

@@ -193,6 +193,7 @@ def predict(quantity: str, params: dict) -> dict:
 
 
 def predict_cli(args) -> int:
+    """``spectral-theory predict QUANTITY key=value ...``: print a closed-form prediction; returns the exit code."""
     if args.quantity == "help":
         for name, fn in QUANTITIES.items():
             print(f"{name:<10} {' '.join(plain(fn.__doc__).split())} Keys: {', '.join(KEYS[name])}.")

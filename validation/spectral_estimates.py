@@ -20,12 +20,16 @@ Error bars (both stated as fields of the results):
   (cdf, moments) is the probe mean with standard error sd/sqrt(k) (``cdf_stderr``, ``moment_stderr``;
   for Gaussian probes the per-probe variance of (1/D) tr f is about 2 Var(f)/D, so at image scale a few
   probes suffice).
-* **quadrature resolution**: SLQ - the Chebyshev-Markov-Stieltjes inequalities (Szegő, *Orthogonal
-  Polynomials*, Thm 3.41.1) bracket the probe's cdf between consecutive partial sums of the Gauss
-  weights, so the quadrature cdf is within the largest weight of an *unresolved* node of the probe's cdf
-  (``cdf_resolution``; nodes whose Ritz residual is below ``lanczos.CONVERGED`` are eigenvalues with
-  their exact mass, e.g. the atom at -1 of :math:`\tau J`); the x-resolution is the Gauss node spacing
-  (``node_spacing``).  KPM - the Jackson kernel has width :math:`\pi/N` of the rescaled variable, i.e.
+* **quadrature resolution**: SLQ - the Chebyshev-Markov-Stieltjes-Krein inequalities (Szegő,
+  *Orthogonal Polynomials*, Thm 3.41.1; Akhiezer 1965, ch. 3) bracket the probe's cdf at the nodes of
+  the Gauss rule and of canonical Gauss-Radau rules built from the same tridiagonal (all measures with
+  the moments Lanczos computed lie inside); the estimate is the midpoint of the bracket, interpolated
+  linearly between bracket points, and its pointwise bound (``cdf_bound``, sup ``cdf_resolution``) the
+  half-width plus the interpolation's monotone slack, about half the largest Gauss weight of an
+  unresolved node where the older step estimate needed the whole weight.  Converged nodes (Ritz residual
+  below ``lanczos.CONVERGED`` and far below the spacing to their neighbours) are eigenvalues with their
+  exact mass, e.g. the atom at -1 of :math:`\tau J`; bulk edges come with their resolution
+  (``bulks``), and the x-resolution in the bulk is the Gauss node spacing (``node_spacing``).  KPM - the Jackson kernel has width :math:`\pi/N` of the rescaled variable, i.e.
   ``resolution = pi * h / N`` for the half-width h of the bounds; its cdf is compared with the law
   smoothed by the same kernel (exact law moments), so the KS bar is the probe spread only.
 """
@@ -37,18 +41,24 @@ from functools import cached_property
 import numpy as np
 from numpy.polynomial import chebyshev as _cheb
 from numpy.polynomial import polynomial as _poly
+from scipy.linalg import eigh_tridiagonal
 
 from spectral_theory.checks import ConvergenceError, SpectralTheoryError, as_generator, integer, scalar, unwrap
 
 from .lanczos import CONVERGED, SYMMETRY_TOL, apply, lanczos_tridiagonal
 
-__all__ = ["KSDistance", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "slq_density", "kpm_density"]
+__all__ = ["KSDistance", "Bulk", "SpectralEstimate", "SLQEstimate", "KPMEstimate", "slq_density", "kpm_density"]
 
-_CHUNK = 4096
 #: KPM: the Lanczos bounds [theta_min - r_min, theta_max + r_max] are widened by this fraction of their
 #: width on each side (Weisse et al. 2006 use 0.01-0.025).
 KPM_MARGIN = 0.025
 _KPM_BOUND_STEPS = 30
+#: SLQ: canonical (Gauss-Radau) rules per probe whose nodes carry the cdf brackets (about this many
+#: bracket points per Gauss interval; the bound's slack over the sharp half-width is ~ 1/(2(R + 1)) weight).
+BRACKET_RULES = 16
+_FRACTIONS = 8                # positions per Gauss interval whose a-values the rules are chosen from
+_TIE = 1e-12                  # relative distance below which two nodes of a rule are one point
+_GHOST = 1e-8                 # a Gauss weight below this (a rounding-level ghost copy of a converged node): no claim
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,17 @@ class KSDistance:
     value: float
     stderr: float
     resolution: float
+
+
+@dataclass(frozen=True)
+class Bulk:
+    """A bulk of an SLQ estimate: edges ``lo`` < ``hi``, each within its resolution (``lo_resolution``,
+    ``hi_resolution``) of the spectrum's edge, and its probe-mean ``mass``."""
+    lo: float
+    hi: float
+    lo_resolution: float
+    hi_resolution: float
+    mass: float
 
 
 def _probes(kind, k, D, rng):
@@ -153,13 +174,16 @@ class SLQEstimate(SpectralEstimate):
     ``nodes``, ``weights``, ``residuals`` (k, m): Gauss nodes :math:`\theta_{pi}`, weights
     :math:`(e_1^\top y_{pi})^2` and Ritz residuals :math:`\beta_m|e_m^\top y_{pi}|` per probe (rows of
     probes whose Krylov space closed early are padded with weight 0); ``n_steps`` m; ``asymmetry``
-    the largest relative Arnoldi-vs-Lanczos discrepancy of the operator.
+    the largest relative Arnoldi-vs-Lanczos discrepancy of the operator; ``alpha``, ``beta`` (k, m)
+    the Lanczos tridiagonals (``lanczos.Tridiagonals``), from which the cdf brackets are built.
     """
     nodes: np.ndarray
     weights: np.ndarray
     residuals: np.ndarray
     n_steps: int
     asymmetry: float
+    alpha: np.ndarray
+    beta: np.ndarray
 
     @cached_property
     def scale(self) -> float:
@@ -167,13 +191,147 @@ class SLQEstimate(SpectralEstimate):
 
     @cached_property
     def converged(self) -> np.ndarray:
-        """(k, m) nodes that are eigenvalues (Ritz residual <= CONVERGED x scale), with their exact mass."""
-        return (self.residuals <= CONVERGED * self.scale) & (self.weights > 0)
+        """(k, m) nodes that are eigenvalues with their exact mass: Ritz residual r <= CONVERGED x scale
+        and r <= 1e-4 x the distance to the probe's neighbouring nodes (the Ritz vector's error angle is
+        at most r / gap, Davis-Kahan, so the weight is its eigenvalue's mass to ~2e-4 sqrt(w) at worst;
+        inside a tight cluster a small r alone does not separate the eigenvalues)."""
+        live = self.weights > _GHOST
+        t = np.where(live, self.nodes, np.inf)
+        with np.errstate(invalid="ignore"):
+            gap = np.fmin(np.abs(np.diff(t, axis=1, prepend=-np.inf)), np.abs(np.diff(t, axis=1, append=np.inf)))
+            return (self.residuals <= CONVERGED * self.scale) & (self.residuals <= 1e-4 * gap) & live
+
+    @cached_property
+    def _bracket(self):
+        r"""Per probe, points g (k, n) ascending with Markov-Krein brackets [L, U] (k, n) of its cdf.
+
+        The m-node Gauss rule fixes the probe measure's moments of order <= 2m (the 2m-th through
+        :math:`\beta_m`).  Among all measures with these moments, :math:`F(g^-)` and :math:`F(g)` at a node g
+        of a *canonical* rule (m + 1 nodes, exact to order 2m: :math:`T_m` bordered by :math:`\beta_m` and a
+        free last diagonal entry a, a Gauss-Radau rule) lie between that rule's mass below g and its
+        mass up to g (Chebyshev-Markov-Stieltjes-Krein; Akhiezer, *The classical moment problem*, 1965,
+        ch. 3; Szegő Thm 3.41.1 for the Gauss nodes, a = -inf).  The bracket width is the Christoffel
+        function there, about *half* the Gauss step's two-node CMS bound.  ``BRACKET_RULES`` values of a
+        per probe give brackets at about R points per Gauss interval.  The entry a placing a node at t is
+        :math:`a(t) = t - \sum_i r_i^2/(t - \theta_i)` (secular equation of the bordered matrix in the
+        eigenbasis of :math:`T_m`, :math:`r_i` the Ritz residuals), increasing on each interval; the R
+        values are quantiles of a(t) over ``_FRACTIONS`` positions per interval, weighted by the
+        interval's Gauss weights (the heaviest intervals, where the bound peaks, get evenly spread points).
+        Converged nodes (eigenvalues with their exact mass) enter as exact jumps; finally the brackets
+        are tightened by monotonicity (running max of L from the left, running min of U from the right).
+        """
+        k, m = self.nodes.shape
+        live = self.weights > _GHOST
+        i = np.arange(m)
+        # probes that stopped early are padded on top with weight 0 and residual 0 (decoupled)
+        used = (self.weights > 0) | (self.residuals > 0)
+        steps = m - np.argmax(used[:, ::-1], axis=1)
+        th = self.nodes
+        r2 = np.where(i[None, :] < steps[:, None], self.residuals, 0.0) ** 2        # (beta_s Y_si)^2
+        R = BRACKET_RULES
+        conv = self.converged
+        # free entries a(t) = t - sum_i r_i^2/(t - theta_i) putting a node at t (monotone on each interval)
+        f = (np.arange(_FRACTIONS) + 0.5) / _FRACTIONS
+        t = th[:, :-1, None] + f[None, None, :] * np.diff(th, axis=1)[:, :, None]          # (k, m-1, F)
+        bulk = live[:, 1:] & ~conv[:, 1:] & ~conv[:, :-1] & (np.diff(th, axis=1) > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = t - np.einsum("km,kjfm->kjf", r2, 1.0 / (t[..., None] - th[:, None, None, :]))
+        # R values of a: quantiles of these, weighted by the interval's Gauss weights (the bound is
+        # largest in the heaviest intervals, so those get their bracket points most evenly spread)
+        heavy = np.where(bulk, self.weights[:, 1:] + self.weights[:, :-1], 0.0)
+        a = np.where(bulk[..., None] & np.isfinite(a), a, np.inf).reshape(k, -1)
+        wa = np.where(np.isfinite(a), np.repeat(heavy, _FRACTIONS, axis=1), 0.0)
+        o = np.argsort(a, axis=1)
+        a, cw = np.take_along_axis(a, o, 1), np.cumsum(np.take_along_axis(wa, o, 1), axis=1)
+        total = cw[:, -1:]
+        level = (np.arange(R) + 0.5) / R * np.where(total > 0, total, 1.0)
+        pick = np.minimum((cw[:, :, None] < level[:, None, :]).sum(axis=1), a.shape[1] - 1)          # (k, R)
+        a = np.take_along_axis(a, pick, 1)
+        a = np.where((total > 0) & np.isfinite(a), a, th[:, :1] - 1.0)               # nothing to resolve
+        # the rules: T_s bordered by beta_s and a, one O(s^2) tridiagonal eigenproblem each (LAPACK
+        # stemr; k R small calls cost less than one batched dense eigh); stopped probes padded on top
+        nodes, w = np.empty((k, R, m + 1)), np.zeros((k, R, m + 1))
+        for p in range(k):
+            sp = steps[p]
+            d, e = np.append(self.alpha[p, :sp], 0.0), self.beta[p, :sp]
+            for j in range(R):
+                d[-1] = a[p, j]
+                t, V = eigh_tridiagonal(d, e)
+                nodes[p, j, :sp + 1], nodes[p, j, sp + 1:] = t, t[-1]
+                w[p, j, :sp + 1] = V[0] ** 2
+        up = np.cumsum(w, axis=2)
+        up = up / up[:, :, -1:]
+        lo = up - w
+        # nodes of a rule within rounding of each other (a nearly decoupled direction) share their
+        # eigenvectors arbitrarily: one point, bracket from below the first to above the last
+        tie = np.diff(nodes, axis=2) <= _TIE * self.scale
+        j = np.arange(m + 1)
+        first = np.maximum.accumulate(np.where(np.concatenate([np.ones((k, R, 1), bool), ~tie], 2), j, 0), axis=2)
+        last = np.minimum.accumulate(np.where(np.concatenate([~tie, np.ones((k, R, 1), bool)], 2), j, m)[..., ::-1],
+                                     axis=2)[..., ::-1]
+        lo, up = np.take_along_axis(lo, first, 2), np.take_along_axis(up, last, 2)
+        # a rule's node within rounding of a converged node (decoupled there) carries no information
+        # the exact jump does not; its rounding-level side would make a wrong bracket: vacuous instead
+        near = np.abs(nodes.reshape(k, -1)[:, :, None] - th[:, None, :]) <= CONVERGED * self.scale
+        near = (near & conv[:, None, :]).any(axis=2).reshape(k, R, m + 1)
+        lo, up = np.where(near, 0.0, lo), np.where(near, 1.0, up)
+        # Gauss nodes: bracket [S_{nu-1}, S_nu]; converged ones as a left and a right exact copy
+        S = np.cumsum(self.weights, axis=1)
+        below = S - self.weights
+        gx = np.concatenate([th, th, nodes.reshape(k, -1)], axis=1)
+        below, S = np.where(live | conv, below, 0.0), np.where(live | conv, S, 1.0)    # weight 0: no claim
+        L = np.concatenate([below, np.where(conv, S, below), lo.reshape(k, -1)], axis=1)
+        U = np.concatenate([np.where(conv, below, S), S, up.reshape(k, -1)], axis=1)
+        flag = np.concatenate([np.zeros((k, m)), 2 * np.ones((k, m)), np.ones((k, R * (m + 1)))], axis=1)
+        o = np.argsort(flag, axis=1, kind="stable")                                    # ties: left, rules, right
+        gx, L, U = (np.take_along_axis(v, o, 1) for v in (gx, L, U))
+        o = np.argsort(gx, axis=1, kind="stable")
+        gx, L, U = (np.take_along_axis(v, o, 1) for v in (gx, L, U))
+        L = np.clip(np.maximum.accumulate(L, axis=1), 0.0, 1.0)
+        U = np.clip(np.minimum.accumulate(U[:, ::-1], axis=1)[:, ::-1], 0.0, 1.0)
+        U = np.maximum(U, L)                                                           # rounding
+        return gx, L, U
+
+    def _evaluate(self, x, strict=False):
+        """(estimate, bound) (k, n): the bracket midpoints interpolated linearly in x between a probe's
+        points, and the rigorous bound on its distance to the probe's cdf (F(x) between L at the
+        point on the left and U at the point on the right; the half-width at a point itself)."""
+        gx, L, U = self._bracket
+        k, n = gx.shape
+        M = 0.5 * (L + U)
+        width = 4 * (float(np.abs(gx).max()) + float(np.abs(x).max(initial=0.0)) + 1.0)
+        off = width * np.arange(k)[:, None]
+        j = np.searchsorted((gx + off).ravel(), (x[None, :] + off).ravel(), "left" if strict else "right")
+        j = j.reshape(k, x.size) - n * np.arange(k)[:, None]
+        lo = j - 1                                               # left end of the segment holding x
+        if strict:                                               # first point >= x is j; a hit is j itself
+            pt = np.minimum(j, n - 1)
+            hit = (j < n) & (np.take_along_axis(gx, pt, 1) == x[None, :])
+        else:                                                    # last point <= x is j - 1
+            pt = np.maximum(j - 1, 0)
+            hit = (j > 0) & (np.take_along_axis(gx, pt, 1) == x[None, :])
+        left, right = np.clip(lo, 0, n - 1), np.clip(lo + 1, 0, n - 1)
+        gl, gr = np.take_along_axis(gx, left, 1), np.take_along_axis(gx, right, 1)
+        Ml, Mr = np.take_along_axis(M, left, 1), np.take_along_axis(M, right, 1)
+        Ll, Ur = np.take_along_axis(L, left, 1), np.take_along_axis(U, right, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = np.clip(np.where(gr > gl, (x[None, :] - gl) / (gr - gl), 0.0), 0.0, 1.0)
+        est = Ml + s * (Mr - Ml)
+        bound = np.maximum(est - Ll, Ur - est)
+        first, last = lo < 0, lo >= n - 1                        # outside the points: no mass / all mass
+        est = np.where(first, 0.0, np.where(last, 1.0, est))
+        bound = np.where(first, U[:, :1], np.where(last, 1.0 - L[:, -1:], bound))
+        Mp, hp = np.take_along_axis(M, pt, 1), 0.5 * np.take_along_axis(U - L, pt, 1)
+        return np.where(hit, Mp, est), np.where(hit, hp, bound)
 
     @cached_property
     def cdf_resolution(self) -> float:
-        """CMS bound on ``|E F_hat - F|``: probe mean of the largest weight of an unresolved node."""
-        return float(np.where(self.converged, 0.0, self.weights).max(axis=1).mean())
+        """Sup over x of ``cdf_bound`` (attained next to a probe's bracket point: the bound is linear
+        in x between the points of all probes)."""
+        g = np.unique(self._bracket[0])
+        pts = np.concatenate([g, np.nextafter(g, np.inf), np.nextafter(g, -np.inf)])
+        return float(max(self._evaluate(pts)[1].mean(axis=0).max(),
+                         self._evaluate(pts, strict=True)[1].mean(axis=0).max()))
 
     @cached_property
     def node_spacing(self) -> float:
@@ -183,33 +341,18 @@ class SLQEstimate(SpectralEstimate):
         gaps = [np.median(np.diff(t[l])) for t, l in zip(self.nodes, live) if l.sum() > 1]
         return float(np.mean(gaps)) if gaps else 0.0
 
-    def _below(self, weights, x, strict=False):
-        """(k, n): per probe, the sum of ``weights`` (k, m) over nodes <= x (< x if ``strict``)."""
-        out = np.empty((self.n_probes, x.size))
-        for s in range(0, x.size, _CHUNK):                    # (k, m, chunk) comparisons, bounded memory
-            xs = x[None, None, s:s + _CHUNK]
-            below = self.nodes[:, :, None] < xs if strict else self.nodes[:, :, None] <= xs
-            out[:, s:s + _CHUNK] = np.einsum("km,kmn->kn", weights, below)
-        return out
-
     def _probe_cdf(self, x, strict=False):
-        return self._below(self.weights, x, strict)
+        return self._evaluate(x, strict)[0]
 
     def _probe_moment(self, p):
         return np.einsum("km,km->k", self.weights, self.nodes ** p)
 
     def cdf_bound(self, x, strict=False):
-        r"""Pointwise CMS bound on :math:`|E\hat F(x) - F(x)|`: the probe mean of
-        :math:`\max(w'_\nu, w'_{\nu+1})` for x between a probe's nodes :math:`\nu` and
-        :math:`\nu + 1`, with :math:`w'` the weight of an unresolved node and 0 for a resolved one
-        (``strict``: the bound on P(X < x)).  At most ``cdf_resolution`` everywhere."""
+        r"""Pointwise bound on :math:`|E\hat F(x) - F(x)|` (``strict``: on P(X < x)): the probe mean of
+        the Markov-Krein bracket bound of :meth:`_evaluate` (see ``_bracket``).  At most
+        ``cdf_resolution`` everywhere."""
         xa = np.asarray(x, dtype=np.float64).ravel()
-        live = self.weights > 0                                               # pads sit on top
-        unres = np.where(self.converged | ~live, 0.0, self.weights)
-        ext = np.hstack([np.zeros((self.n_probes, 1)), unres, np.zeros((self.n_probes, 1))])
-        nu = np.rint(self._below(live.astype(float), xa, strict)).astype(int)   # nodes up to x
-        b = np.maximum(np.take_along_axis(ext, nu, 1), np.take_along_axis(ext, nu + 1, 1))
-        return unwrap(b.mean(axis=0).reshape(np.shape(x)))
+        return unwrap(self._evaluate(xa, strict)[1].mean(axis=0).reshape(np.shape(x)))
 
     def pdf(self, x, bandwidth=None):
         r"""Gaussian-smoothed density :math:`\frac1k\sum_{p,i} w_{pi}\,\phi_h(x - \theta_{pi})`, h =
@@ -239,6 +382,7 @@ class SLQEstimate(SpectralEstimate):
         return unwrap(t[i].reshape(qa.shape))
 
     def _clusters(self, gap=None, atol=None):
+        """Clusters of pooled nodes as :class:`Bulk` (ascending; atoms included, width <= atol)."""
         gap = 5 * self.node_spacing if gap is None else scalar(gap, "gap", positive=True)
         atol = 1e-8 * self.scale if atol is None else scalar(atol, "atol", nonnegative=True)
         # a probe has at most one Ritz value per gap of the spectrum (Cauchy interlacing): an
@@ -251,45 +395,75 @@ class SLQEstimate(SpectralEstimate):
         # certified nodes, so a Ritz value in a gap next to a bulk does not move the bulk's edge
         certified = self.residuals <= np.minimum(np.hstack([inf, spacing]), np.hstack([spacing, inf]))
         keep = (self.weights > 0) & ~lone
+        probe = np.broadcast_to(np.arange(self.n_probes)[:, None], keep.shape)[keep]
         t, w, c = self.nodes[keep], self.weights[keep] / self.n_probes, certified[keep]
         order = np.argsort(t)
-        t, w, c = t[order], w[order], c[order]
+        t, w, c, probe = t[order], w[order], c[order], probe[order]
         cut = np.flatnonzero(np.diff(t) > max(gap, atol)) + 1
         out = []
         for a, b in zip(np.concatenate([[0], cut]), np.concatenate([cut, [t.size]])):
             edge = t[a:b][c[a:b]] if np.any(c[a:b]) else t[a:b]
-            out.append((edge[0], edge[-1], float(w[a:b].sum())))
+            res = [abs(e - o) + self._edge_spacing(t[a:b], probe[a:b], side)
+                   for e, o, side in ((edge[0], t[a], 0), (edge[-1], t[b - 1], 1))]
+            out.append(Bulk(float(edge[0]), float(edge[-1]), float(res[0]), float(res[1]), float(w[a:b].sum())))
         return out, atol
 
-    def support(self, gap=None, atol=None):
-        """Bulks as (lo, hi): clusters of pooled nodes split at spacings wider than ``gap`` (default 5
-        ``node_spacing``), wider than ``atol`` (else atoms) and heavier than ``cdf_resolution``.  A
-        probe's unconverged node farther than ``gap`` from both its neighbours is left out (a Ritz
-        value inside a gap of the spectrum: at most one per gap and probe, by interlacing), and the edges
-        are the extreme nodes whose Ritz residual is below the spacing to their neighbours (certified
-        next to eigenvalues).  Extreme Ritz values converge to the bulk edges from inside; the edges
-        are accurate to about ``node_spacing``."""
+    def _edge_spacing(self, t, probe, side):
+        """Probe mean of the spacing between a probe's two outermost nodes of a cluster at one side (0:
+        lower, 1: upper): extreme Ritz values approach a bulk's edge from inside on the scale of the
+        node spacing there (Gauss nodes crowd at a square-root edge like the eigenvalues do)."""
+        o = np.lexsort((t if side == 0 else -t, probe))
+        t, probe = t[o], probe[o]
+        start = np.flatnonzero(np.r_[True, probe[1:] != probe[:-1]])
+        count = np.diff(np.r_[start, t.size])
+        two = start[count >= 2]
+        return float(np.abs(t[two + 1] - t[two]).mean()) if two.size else self.node_spacing
+
+    def bulks(self, gap=None, atol=None):
+        r"""The bulks as :class:`Bulk` (edges with their resolution, mass), ascending.
+
+        Clusters of pooled nodes are split at spacings wider than ``gap`` (default 5 ``node_spacing``)
+        and kept when wider than ``atol`` and heavier than ``cdf_resolution``; a probe's unconverged
+        node farther than ``gap`` from both its neighbours is left out (a Ritz value inside a gap of
+        the spectrum: at most one per gap and probe, by interlacing).  Edges are the extreme nodes whose
+        Ritz residual is below the spacing to their neighbours (certified next to eigenvalues); an
+        edge's resolution is its distance to the cluster's outermost node plus the probe-mean spacing of
+        the outermost nodes there (extreme Ritz values converge to the edge from inside on that scale).
+        A gap is claimed only where it is resolved: two neighbouring clusters whose gap is narrower
+        than the sum of the resolutions of its two edges are one bulk.
+        """
         cl, atol = self._clusters(gap, atol)
-        return [(float(lo), float(hi)) for lo, hi, m in cl if hi - lo > atol and m > self.cdf_resolution]
+        cl = [b for b in cl if b.hi - b.lo > atol and b.mass > self.cdf_resolution]
+        out = []
+        for b in cl:
+            if out and b.lo - out[-1].hi <= out[-1].hi_resolution + b.lo_resolution:     # unresolved gap
+                p = out.pop()
+                b = Bulk(p.lo, b.hi, p.lo_resolution, b.hi_resolution, p.mass + b.mass)
+            out.append(b)
+        return out
+
+    def support(self, gap=None, atol=None):
+        """Bulks as (lo, hi) (see :meth:`bulks`, which also gives the edges' resolutions)."""
+        return [(b.lo, b.hi) for b in self.bulks(gap, atol)]
 
     @property
     def atoms(self):
         """Point masses (location, mass): clusters of nodes narrower than the default ``atol``."""
         cl, atol = self._clusters()
-        return [(float(lo), m) for lo, hi, m in cl if hi - lo <= atol and m > self.cdf_resolution]
+        return [(b.lo, b.mass) for b in cl if b.hi - b.lo <= atol and b.mass > self.cdf_resolution]
 
     def ks_distance(self, law, atol=None) -> KSDistance:
         r"""KS distance of the probe-mean quadrature cdf to ``law`` (a SpectralDensity or eigenvalues).
 
-        Both are step functions or continuous between the jump points (pooled nodes, the law's atoms or
-        eigenvalues), so the sup is taken over left and right limits there; jump points closer than
+        The estimate is piecewise linear between its bracket points and the law a step function or
+        continuous, so the sup is taken over left and right limits at the bracket points and the law's
+        atoms or eigenvalues (and the resolution is the largest ``cdf_bound`` there); jump points closer than
         ``atol`` (default 1e-8 x the spectral scale) count as one (a degenerate eigenvalue computed as a
         Ritz value and by ``eigvalsh`` differs by rounding).
         """
         F, F_left, jumps, law_scale = _law(law)
         atol = 1e-8 * max(self.scale, law_scale) if atol is None else scalar(atol, "atol", nonnegative=True)
-        t, _ = self._pooled()
-        pts = np.sort(np.concatenate([t, jumps]))
+        pts = np.sort(np.concatenate([self._bracket[0].ravel(), jumps]))
         cut = np.flatnonzero(np.diff(pts) > atol) + 1
         lo = pts[np.concatenate([[0], cut])]
         hi = pts[np.concatenate([cut - 1, [pts.size - 1]])]
@@ -326,7 +500,7 @@ def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None
     m = integer(n_steps, "n_steps", minimum=1, maximum=D)
     tri = lanczos_tridiagonal(matvec, _probes(probes, k, D, rng), m)
     nodes, weights, residuals = tri.ritz()
-    return SLQEstimate(D, k, tri.matvecs, probes, nodes, weights, residuals, m, tri.asymmetry)
+    return SLQEstimate(D, k, tri.matvecs, probes, nodes, weights, residuals, m, tri.asymmetry, tri.alpha, tri.beta)
 
 
 # ---- kernel polynomial method ---------------------------------------------------------------------
@@ -473,10 +647,14 @@ def kpm_density(matvec, dim, *, n_probes, n_moments, bounds=None, probes="radema
         :math:`[\theta_{\min} - r_{\min}, \theta_{\max} + r_{\max}]` (Ritz values and residuals),
         widened by ``KPM_MARGIN`` = 2.5% of the width on each side.
 
-    Raises ``ConvergenceError`` when a moment exceeds 1 in magnitude (the spectrum leaves the bounds:
-    :math:`|T_n| \le 1` only on [-1, 1]) and ``SpectralTheoryError`` naming ``matvec`` for bad output,
-    or for asymmetry (the moments by the doubling identities disagree with the direct ones
-    :math:`q^\top t_n`, which holds only for symmetric A).
+    Raises
+    ------
+    ConvergenceError
+        When a moment exceeds 1 in magnitude (the spectrum leaves the bounds: :math:`|T_n| \le 1` only
+        on [-1, 1]).
+    SpectralTheoryError
+        Naming ``matvec`` for bad output, or for asymmetry (the moments by the doubling identities
+        disagree with the direct ones :math:`q^\top t_n`, which holds only for symmetric A).
     """
     D = integer(dim, "dim", minimum=1)
     k = integer(n_probes, "n_probes", minimum=1)

@@ -84,12 +84,14 @@ def digits(pixels="symmetric", classes=None, return_labels=False):
     classes : optional iterable of digit classes (0..9) to keep.
     return_labels : also return the (n,) int64 labels.
 
-    ``scale=`` is the deprecated spelling of ``pixels=`` (``scale`` names the Marchenko-Pastur entry
-    variance).
-
     Raises
     ------
     ImportError if scikit-learn is not installed (with the install command).
+
+    Notes
+    -----
+    ``scale=`` is the deprecated spelling of ``pixels=`` (``scale`` names the Marchenko-Pastur entry
+    variance).
 
     References
     ----------

@@ -131,8 +131,10 @@ class MoLRG(GaussianMixture):
     noise : off-subspace noise variance epsilon >= 0.
     rng : Generator or seed for the bases.
 
-    Reference: Wang, Zhang, Zhang, Chen, Ma, Qu, "Diffusion models learn low-dimensional
-    distributions via subspace clustering", arXiv 2409.02426.
+    References
+    ----------
+    Wang, Zhang, Zhang, Chen, Ma, Qu, "Diffusion models learn low-dimensional distributions via
+    subspace clustering", arXiv 2409.02426.
     """
 
     def __init__(self, ambient_dim, subspace_dims, weights=None, orthogonal=True, noise=0.0, rng=None):

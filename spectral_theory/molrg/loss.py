@@ -67,7 +67,8 @@ def denoising_loss(bases, X, schedule=None, times=None, *, weights=None, n_noise
 
     Returns
     -------
-    LossEstimate : mean over points, draws and levels; stderr over the independent draws.
+    LossEstimate
+        Mean over points, draws and levels; stderr over the independent draws.
     """
     X = _data(X)
     bs = _bases(bases, dim=X.shape[1])

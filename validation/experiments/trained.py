@@ -2,7 +2,7 @@ r"""Trained score networks against the theory: one experiment per seed paper (ta
 
 Every experiment trains denoisers with :func:`validation.networks.train_denoiser` (EDM parameterisation,
 float32, one torch thread per task), measures each network's own error against the exact denoiser of
-the distribution it was trained on, on held-out noisy points, and carries that error into the
+the distribution it was trained on, on noisy points it was not trained on, and carries that error into the
 tolerance through a perturbation bound (the bound is a property of the comparison, not of the
 function under test).  A network whose error is too large for the comparison to discriminate makes
 its check inconclusive (``resolution``), never "agree".
@@ -22,20 +22,21 @@ its check inconclusive (``resolution``), never "agree".
    0.1^2 beyond it (what bases at the success threshold leave for isotropic data) did not fit, and each
    unfit run widens the tolerance of the success fraction by 1/trials.
 3. ``trained_jacobian_gaps`` (Ventura et al.; Achilli et al.'s D = 30 linear-manifold setting): the
-   spectrum of tau J of an MLP score along the reverse trajectory against the exact two-block spectrum
-   (gaps of :func:`spectral_theory.spectral_gaps`, peak of :func:`spectral_theory.gap_peak`).  By Weyl's
-   inequality every eigenvalue of the symmetrised network Jacobian lies within
-   :math:`\tau\|J_\theta - J\|_{op}` of the exact one, so a gap moves by at most twice that; the mean
-   operator-norm error is measured at held-out forward-process points at each noise level.
+   spectrum of tau J of an MLP score along its own reverse trajectory against the exact two-block
+   spectrum (widths and eigenvalue counts of :func:`spectral_theory.spectral_gaps`).  The exact tau J is
+   known at the trajectory's own points, so the network's error E there bounds each gap's change
+   rigorously (:func:`gap_bound`: Li-Li quadratic residual bound with Weyl/Cauchy on the blocks).
 4. ``trained_jacobian_alignment`` (Weitzner et al.): eigenvectors of a trained denoiser's Jacobian
-   against the principal directions of a Gaussian.  For the exact denoiser they coincide at every noise
-   level; by Davis-Kahan (Yu, Wang, Samworth 2015) :math:`\sin\theta_i \le 2\|J_\theta - J\|_{op}/\delta_i`
-   with :math:`\delta_i` the eigengap of the exact Jacobian (shown; at this training budget it is too
-   loose to discriminate), and to first order :math:`1 - \mathrm{overlap}_i^2 \approx \sum_{j\ne i}
-   E_{ij}^2/(\mu_i - \mu_j)^2` with E the network's error in the exact eigenbasis, measured at
-   independent held-out points (twice this is the allowance).
+   against those of the exact Gaussian denoiser (the principal directions).  The residual form of the
+   Davis-Kahan theorem bounds :math:`1 - \mathrm{overlap}_i^2 \le |E q_i|^2/\hat\delta_i^2` per point
+   (:func:`eigenvector_bound`), E the network's error against the construction (not the library); the
+   first-order estimate :math:`\sum_{j\ne i} E_{ij}^2/(\mu_i - \mu_j)^2` is in the figure.
+5. ``trained_molrg_jacobian_rank`` (Wang et al.): the numerical rank of a trained MLP denoiser's Jacobian
+   on MoLRG against d_k (low noise) and sum d_k; a point counts where the network's error cannot change
+   its rank (:func:`rank_certified`), the others widen the tolerance.
 
-Without PyTorch every experiment returns no checks (inconclusive) and says so.
+The bounds are evaluated at the points of the measurement, so they hold for every sample and the
+checks carry no sampling term.  Without PyTorch every experiment returns no checks (inconclusive) and says so.
 """
 from __future__ import annotations
 
@@ -73,15 +74,6 @@ def _sweep(ctx, task, points, name):
     return res
 
 
-def _sym_eig(J):
-    """Eigen-decomposition of the symmetric part of a batch of Jacobians (ascending)."""
-    return np.linalg.eigh(0.5 * (J + np.swapaxes(J, -1, -2)))
-
-
-def _op_norm(A):
-    return np.max(np.abs(np.linalg.eigvalsh(0.5 * (A + np.swapaxes(A, -1, -2)))), axis=-1)
-
-
 # ---- 1. Li, Dai, Qu: distilled linear map vs the Wiener filter, memorisation -> generalisation ----
 LDQ_SIGMAS = (0.2, 0.6, 2.0)          # in units of the data's sigma_data
 
@@ -92,8 +84,8 @@ def ldq_task(params, rng):
     dim, N = params["dim"], params["n_train"]
     model = _mixture(np.random.default_rng(params["model_seed"]), dim)
     train = model.sample(N, rng=rng)
-    net, rec = nets.train_denoiser(train, "mlp", steps=params["steps"], batch_size=params["batch"], lr=3e-3, ema=0.99,
-                                   lr_schedule="cosine",
+    net, rec = nets.train_denoiser(train, "mlp", steps=params["steps"], batch_size=params["batch"], lr=5e-3, ema=0.99,
+                                   lr_schedule="cosine", warmup=min(100, params["steps"] // 10),
                                    network_options=dict(width=params["width"], depth=2), rng=rng, threads=1)
     emp, gau = st.Empirical(train), st.Gaussian.from_samples(train)
     n_eval, n_fit = params["n_eval"], params["n_fit"]
@@ -119,7 +111,7 @@ def ldq_task(params, rng):
         out["lin_L"].append(float(d.mean()))
         out["lin_L_se"].append(float(d.std(ddof=1) / np.sqrt(d.size)))
         out["distill"].append((dim + 1) * fit.residual_mse / (dim * n_fit))   # E|L_hat - L|^2 / D of least squares
-        out["signal"].append(float(np.mean((xs @ W.T + b - gau.mean_vector) ** 2)))
+        out["signal"].append(float(np.mean((xs @ fit.W.T + fit.b - gau.mean_vector) ** 2)))   # measured, not W_G
         out["linearity"].append(metrics.linearity_score(net, train, s, rng=rng, n_pairs=300).score)
     return out
 
@@ -131,13 +123,14 @@ def ldq_task(params, rng):
           "the memorising D_M towards D_G.",
     source="Li, Dai, Qu, arXiv 2410.24060 (NeurIPS 2024), Sec. 3-4 and Fig. 2-3",
     tags=TAGS + ("hidden-gaussian",),
+    compares=("spectral_theory.distill.wiener_filter",),
 )
 def run_linear_distillation(ctx):
     if _networks() is None:
         return Outcome([], notes=NO_TORCH)
     dim = 8
     if ctx.quick:
-        ns, widths, seeds, steps = [16, 128, 1024], [64], [0], 1000
+        ns, widths, seeds, steps = [16, 128, 1024], [64], [0], 1500
     else:
         ns, widths, seeds, steps = [8, 32, 128, 512, 2048, 8192], [32, 128], [0, 1], 4000
     points = grid(n_train=ns, width=widths, seed=seeds)
@@ -155,7 +148,7 @@ def run_linear_distillation(ctx):
                 finite_size=eps + np.sqrt(r["distill"][j]), resolution=0.25 * np.sqrt(r["signal"][j]),
                 note="contraction of the affine projection: |L[D_net] - L[D_M]| <= |D_net - D_M| (network error vs the "
                      "empirical denoiser on training points + fresh noise, mean + 3 se) plus least-squares sampling "
-                     "error; resolution a quarter of the Wiener output's RMS"))
+                     "error; resolution a quarter of the distilled map's output RMS about the mean"))
     panels = []
     for j, c in enumerate(LDQ_SIGMAS):
         series = []
@@ -174,7 +167,8 @@ def run_linear_distillation(ctx):
     order = [f"N={p['n_train']}: |D_net-D_M|={np.sqrt(r['mse_M'][j]):.3g}, |D_net-D_G|={np.sqrt(r['mse_G'][j]):.3g}"
              for p, r in zip(points, rows) if p["seed"] == 0 and p["width"] == widths[-1]]
     return Outcome(checks, [fig], dict(dim=dim, n_train=ns, widths=widths, seeds=seeds, steps=steps,
-                                       sigmas_over_sigma_data=LDQ_SIGMAS, training_seconds=sum(r["seconds"] for r in rows)),
+                                       sigmas_over_sigma_data=LDQ_SIGMAS),
+                   timings=dict(training_seconds=sum(r["seconds"] for r in rows)),
                    notes="At sigma = 0.6 sigma_data (held-out points of the true mixture): " + "; ".join(order)
                          + ". Memorisation -> generalisation is read off the figure (no threshold theory for it).")
 
@@ -215,6 +209,7 @@ def molrg_task(params, rng):
           "(N_k >= d + 1 for K > 1), not the ambient dimension, and not below N_k = d.",
     source="Wang, Zhang, Zhang, Chen, Ma, Qu, arXiv 2409.02426, Sec. 3 and Fig. 3 (code: edm/trainMoLRG.py)",
     tags=TAGS + ("molrg",),
+    compares=("spectral_theory.molrg.recovery_error",),
 )
 def run_molrg_subspaces(ctx):
     if _networks() is None:
@@ -274,9 +269,63 @@ def run_molrg_subspaces(ctx):
 
 
 # ---- 3. Ventura et al.: gaps of a trained network's Jacobian along the reverse trajectory -------------
-def _train_on_model(nets, model, steps, width, rng):
-    return nets.train_denoiser(model, "mlp", steps=steps, batch_size=256, lr=3e-3, ema=0.99, lr_schedule="cosine",
-                               network_options=dict(width=width, depth=3), rng=rng, threads=1)
+# The MLP recipe of the Jacobian experiments: large batches, warm-up then cosine decay, FiLM conditioning and a
+# low-frequency noise embedding (validation.networks.mlp).  Measured on the two-block manifold: 1,500 steps of
+# batch 1,024 reach the Jacobian error (0.06-0.11 in tau J units) of 6,000 steps of batch 256 with the first
+# recipe (additive conditioning, embedding up to 64 cycles, lr 3e-3) in half the time.
+JACOBIAN_RECIPE = dict(batch_size=1024, lr=1e-2, warmup=100, ema=0.99, lr_schedule="cosine")
+
+
+def _train_on_model(nets, model, steps, width, rng, depth=3):
+    return nets.train_denoiser(model, "mlp", steps=steps, network_options=dict(width=width, depth=depth), rng=rng,
+                               threads=1, **JACOBIAN_RECIPE)
+
+
+def _block_spectra(Et, index):
+    """Extreme eigenvalues of the diagonal block ``index`` of a batch of symmetric matrices."""
+    ev = np.linalg.eigvalsh(Et[:, index][:, :, index])
+    return ev[:, 0], ev[:, -1]
+
+
+def gap_bound(A_hat, lam, Q, k):
+    r"""Rigorous bound on :math:`|g_k(\hat A) - g_k(A)|`, the change of the gap between the k-th and
+    (k+1)-th smallest eigenvalues of a symmetric :math:`A = Q\,\mathrm{diag}(\lambda)\,Q^\top`
+    (``lam`` ascending, :math:`\lambda_k < \lambda_{k+1}`) under :math:`\hat A = A + E`, per matrix of
+    the batch ``A_hat`` (B, D, D).
+
+    In A's eigenbasis split after the k-th eigenvalue, :math:`\hat A = [[M, F^\top], [F, N]]`.  If
+    :math:`\eta = \lambda_{\min}(N) - \lambda_{\max}(M) > 0`, the quadratic residual bound of Li and Li
+    (Linear Algebra Appl. 395, 2005) puts :math:`\lambda_k(\hat A)`, :math:`\lambda_{k+1}(\hat A)` within
+    :math:`q = 2|F|^2/(\eta + \sqrt{\eta^2 + 4|F|^2})` of :math:`\lambda_{\max}(M)`, :math:`\lambda_{\min}(N)`;
+    by Weyl and Cauchy interlacing :math:`\lambda_{\min}(N) - \lambda_{k+1} \in [\lambda_{\min}(E_{++}),
+    \lambda_{\min}(E_{SS})]` and :math:`\lambda_{\max}(M) - \lambda_k \in [\lambda_{\max}(E_{TT}),
+    \lambda_{\max}(E_{--})]` (S, T: the eigenspaces of :math:`\lambda_{k+1}`, :math:`\lambda_k`).  So
+    :math:`|g_k(\hat A) - g_k(A)| \le \max(\lambda_{\max}(E_{--}) - \lambda_{\min}(E_{++}),
+    \lambda_{\min}(E_{SS}) - \lambda_{\max}(E_{TT})) + 2q`, and never more than Weyl's :math:`2|E|_{op}`
+    (used alone when :math:`\eta \le 0`).  For an error spread evenly over a 15 + 15 split it is about
+    0.7 of Weyl's bound while the coupling is small against the gap, and tends to Weyl's as the
+    quadratic term grows.
+    """
+    A_hat = 0.5 * (A_hat + np.swapaxes(A_hat, -1, -2))
+    Et = np.swapaxes(Q, 0, 1) @ A_hat @ Q - np.diag(lam)                       # E in A's eigenbasis (B, D, D)
+    weyl = 2 * np.max(np.abs(np.linalg.eigvalsh(Et)), axis=-1)
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(lam))))
+    minus, plus = np.arange(k), np.arange(k, lam.size)
+    T, S = minus[np.abs(lam[minus] - lam[k - 1]) <= tol], plus[np.abs(lam[plus] - lam[k]) <= tol]
+    _, b_hi = _block_spectra(Et, minus)
+    _, b_lo = _block_spectra(Et, T)
+    a_lo, _ = _block_spectra(Et, plus)
+    a_hi, _ = _block_spectra(Et, S)
+    Ah = Et + np.diag(lam)
+    eta = _block_spectra(Ah, plus)[0] - _block_spectra(Ah, minus)[1]
+    f2 = np.linalg.norm(Et[:, plus][:, :, minus], ord=2, axis=(1, 2)) ** 2
+    q = 2 * f2 / (np.maximum(eta, 0) + np.sqrt(np.maximum(eta, 0) ** 2 + 4 * f2))
+    bound = np.maximum(b_hi - a_lo, a_hi - b_lo) + 2 * q
+    return np.where(eta > 0, np.minimum(bound, weyl), weyl)
+
+
+GAP_BLOCKS = ((5, 5.0), (10, 0.2))                   # G_max = (sqrt 25 - 1)/(sqrt 25 + 1) = 2/3 at tau = 1
+GAP_CHECKS = {"manifold": (0.02, 0.1), "intermediate": (0.3, 1.0, 3.0)}    # tau of the checked gaps
 
 
 @experiment(
@@ -287,138 +336,275 @@ def _train_on_model(nets, model, steps, width, rng):
     source="Ventura, Achilli, Silvestri, Lucibello, Ambrogioni, arXiv 2410.08727 (code: losing-dimensions, "
            "synthetic experiments)",
     tags=TAGS + ("spectral-gaps",),
+    compares=("spectral_theory.gaps.spectral_gaps",),
 )
 def run_jacobian_gaps(ctx):
     nets = _networks()
     if nets is None:
         return Outcome([], notes=NO_TORCH)
     rng = ctx.rng
-    v1, v2 = 4.0, 0.5
-    model = st.LinearManifold(30, [(5, v1), (10, v2)], basis="orthonormal", rng=rng)
-    steps, width, batch = (6000, 128, 8) if ctx.quick else (20000, 256, 32)
+    D = 30
+    model = st.LinearManifold(D, list(GAP_BLOCKS), basis="orthonormal", rng=rng)
+    steps, width, batch = (1500, 128, 16) if ctx.quick else (8000, 256, 64)
+    checked = sorted({t for ts in GAP_CHECKS.values() for t in ts}, reverse=True)
+    sigmas = np.unique(np.concatenate([st.edm_sigmas(18 if ctx.quick else 40, 0.01, 50.0), np.sqrt(checked)]))[::-1]
+    taus = sigmas[:-1] ** 2
     with nets.limit_threads(1):
         net, rec = _train_on_model(nets, model, steps, width, rng)
-        sigmas = st.edm_sigmas(18 if ctx.quick else 40, 0.01, 50.0)
-        x_T = 50.0 * rng.standard_normal((batch, 30))
-        idx = np.arange(sigmas.size - 1)
+        x_T = sigmas[0] * rng.standard_normal((batch, D))
+        idx = np.arange(taus.size)
         traj = edm_sampler(net.denoise, x_T, sigmas, method="heun", record=idx)
-        taus = sigmas[idx] ** 2
-        ev_net = np.stack([_sym_eig(t * net.score_jacobian(traj.states[k], sigmas[i]))[0]
-                           for k, (i, t) in enumerate(zip(idx, taus))])                     # (T, B, D)
-        # the network's Jacobian error at held-out forward-process points of each level (tau J units)
-        eps, eps_se = np.empty(taus.size), np.empty(taus.size)
-        x0 = model.sample(batch, rng=rng)
-        for k, i in enumerate(idx):
-            x = x0 + sigmas[i] * rng.standard_normal(x0.shape)
-            e = taus[k] * _op_norm(net.score_jacobian(x, sigmas[i]) - model.score_jacobian(x, sigmas[i]))
-            eps[k], eps_se[k] = e.mean(), e.std(ddof=1) / np.sqrt(e.size)
-    n_normal, n_low = 15, 10
+        A_net = np.stack([t * net.score_jacobian(traj.states[i], sigmas[i]) for i, t in enumerate(taus)])  # (T, B, D, D)
+    ev_net = np.linalg.eigvalsh(0.5 * (A_net + np.swapaxes(A_net, -1, -2)))                           # (T, B, D)
+    gaps = [st.spectral_gaps(model, t) for t in taus]
+    kinds = ("manifold", "intermediate")
+    pred = {kd: np.array([next(g.width for g in gs if g.kind == kd) for gs in gaps]) for kd in kinds}
+    meas = {kd: np.empty((taus.size, batch)) for kd in kinds}
+    bound = {kd: np.empty((taus.size, batch)) for kd in kinds}
+    for i, (t, gs) in enumerate(zip(taus, gaps)):
+        # the exact tau J at the trajectory's own points (constant in x for a Gaussian), for the network's error
+        lam, Q = np.linalg.eigh(t * model.score_jacobian(np.zeros(D), sigmas[i]))
+        for g in gs:
+            k = int(round(g.n_below))               # the gap sits above the k smallest eigenvalues (theory's count)
+            meas[g.kind][i] = ev_net[i, :, k] - ev_net[i, :, k - 1]
+            bound[g.kind][i] = gap_bound(A_net[i], lam, Q, k)
     checks = []
-    g_mani = ev_net[:, :, n_normal] - ev_net[:, :, n_normal - 1]            # across the manifold gap
-    g_int = ev_net[:, :, n_normal + n_low] - ev_net[:, :, n_normal + n_low - 1]
-    pred = np.array([[g.width for g in st.spectral_gaps(model, t)] for t in taus])    # (T, 2): manifold, intermediate
-    tau_peak = st.gap_peak(v2, v1)[0]
-    pick = np.unique(np.clip(np.searchsorted(-taus, -np.array([25.0, tau_peak, 0.3, 0.05, 0.01])), 0, taus.size - 1))
-    for k in pick:
-        for name, g, p in (("manifold", g_mani, pred[k, 0]), ("intermediate", g_int, pred[k, 1])):
-            checks.append(Check(f"tau={taus[k]:.3g}: {name} gap of tau J (network, along the trajectory)", p,
-                                g[k].mean(), float(np.hypot(g[k].std(ddof=1) / np.sqrt(batch), 2 * eps_se[k])),
-                                finite_size=2 * eps[k], resolution=0.5 * p,
-                                note="Weyl: each eigenvalue within tau |J_net - J|_op (mean over held-out points of "
-                                     "the level); inconclusive when that exceeds a quarter of the gap"))
-    k_peak = int(np.argmax(g_int.mean(axis=1)))
-    lines = [Series("line", taus, pred[:, 0], label="manifold gap (theory)"),
-             Series("points", taus, g_mani.mean(1), g_mani.std(1), label="manifold gap (network)"),
-             Series("line", taus, pred[:, 1], label="intermediate gap (theory)"),
-             Series("points", taus, g_int.mean(1), g_int.std(1), label="intermediate gap (network)"),
-             Series("band", taus, np.maximum(pred[:, 1] - 2 * eps, 0), pred[:, 1] + 2 * eps, label="Weyl band (intermediate)"),
-             Series("vline", [tau_peak], label="predicted tau_max")]
-    spec = [Series("line", taus, ev_net[:, :, j].mean(1), label="") for j in range(30)]
-    fig = Figure("trained_jacobian_gaps", "Jacobian spectrum of a trained MLP score (D=30, blocks 5 x 4.0, 10 x 0.5)",
+    at = {kd: [int(np.argmin(np.abs(taus - t))) for t in GAP_CHECKS[kd]] for kd in kinds}
+    for kd in kinds:
+        for i in at[kd]:
+            m = float(meas[kd][i].mean())
+            checks.append(Check(f"tau={taus[i]:.3g}: {kd} gap of tau J (network, along its trajectory)", pred[kd][i], m,
+                                0.0, finite_size=float(bound[kd][i].mean()), resolution=0.25 * pred[kd][i],
+                                note="rigorous per point: Li-Li quadratic residual + Weyl/Cauchy bound on the gap's change "
+                                     "under the network's error tau (J_net - J) at the same trajectory points (mean over "
+                                     f"{batch} points); inconclusive when it exceeds a quarter of the predicted gap (the check is "
+                                     "quantitative to 25% or not at all)"))
+    k_peak = int(np.argmax(meas["intermediate"].mean(axis=1)))
+    tau_peak = st.gap_peak(GAP_BLOCKS[1][1], GAP_BLOCKS[0][1])[0]
+    lines = []
+    for kd in kinds:
+        lines += [Series("line", taus, pred[kd], label=f"{kd} gap (theory)", group=kd),
+                  Series("points", taus, meas[kd].mean(1), meas[kd].std(1), label=f"{kd} gap (network)", group=kd),
+                  Series("band", taus, np.maximum(pred[kd] - bound[kd].mean(1), 0), pred[kd] + bound[kd].mean(1),
+                         label=f"error bound ({kd})", group=kd)]
+    lines.append(Series("vline", [tau_peak], label="predicted tau_max"))
+    spec = [Series("line", taus, ev_net[:, :, j].mean(1), label="") for j in range(D)]
+    fig = Figure("trained_jacobian_gaps", f"Jacobian spectrum of a trained MLP score (D={D}, blocks "
+                 + ", ".join(f"{d} x {v:g}" for d, v in GAP_BLOCKS) + ")",
                  [dict(title="gaps of tau J", xlabel="tau = sigma^2", ylabel="gap", logx=True, series=lines),
                   dict(title="eigenvalues of tau J (network, trajectory mean)", xlabel="tau", ylabel="eigenvalue",
                        logx=True, series=spec),
-                  dict(title="network Jacobian error", xlabel="tau", ylabel="tau |J_net - J|_op", logx=True, logy=True,
-                       series=[Series("points", taus, eps, eps_se, label="held-out mean")])])
-    bad = taus[2 * eps > 0.25 * pred[:, 1]]
-    return Outcome(checks, [fig], dict(dim=30, blocks=[(5, v1), (10, v2)], steps=steps, width=width, batch=batch,
-                                       training_seconds=rec.seconds),
-                   notes=(f"Predicted intermediate-gap peak at tau={tau_peak:.3g}; the network's trajectory-mean gap peaks at "
-                          f"tau={taus[k_peak]:.3g} (grid). The network's Jacobian error exceeds a quarter of the intermediate "
-                          f"gap at tau <= {bad.max() if bad.size else float('nan'):.3g}: "
-                          "there it departs from the theory (its small-tau spectrum is not resolved)." if bad.size else
-                          f"Predicted intermediate-gap peak at tau={tau_peak:.3g}; network's at tau={taus[k_peak]:.3g}."))
+                  dict(title="bound on the gap error from the network's Jacobian error", xlabel="tau", ylabel="bound",
+                       logx=True, logy=True,
+                       series=[Series("points", taus, bound[kd].mean(1), label=kd) for kd in kinds])])
+    unresolved = taus[np.minimum(bound["manifold"].mean(1) / np.maximum(pred["manifold"], 1e-300),
+                                 bound["intermediate"].mean(1) / np.maximum(pred["intermediate"], 1e-300)) > 0.25]
+    shortfall = np.mean([1 - meas[kd][i].mean() / pred[kd][i] for kd in kinds for i in at[kd]])
+    notes = (f"Predicted intermediate-gap peak at tau={tau_peak:.3g}; the network's trajectory-mean gap peaks at "
+             f"tau={taus[k_peak]:.3g} (grid; the gap is flat there, so the peak is not checked). Network gaps below the "
+             f"theory by {shortfall:.0%} "
+             "on average at the checked levels (a degenerate block of tau J spreads under the network's error, which "
+             "narrows the gaps). Levels where neither gap is resolved to 25%: tau = "
+             + ", ".join(f"{t:.3g}" for t in unresolved[::max(1, unresolved.size // 8)]) + ".")
+    return Outcome(checks, [fig], dict(dim=D, blocks=[list(b) for b in GAP_BLOCKS], steps=steps, width=width,
+                                       trajectories=batch, recipe=JACOBIAN_RECIPE, final_loss=rec.final_loss()),
+                   notes=notes, timings=dict(training_seconds=rec.seconds))
 
 
 # ---- 4. Weitzner et al.: Jacobian eigenvectors vs principal directions --------------------------------
+def eigenvector_bound(A_hat, mu, Q, k):
+    r"""Rigorous bound on :math:`1 - (\hat v_i^\top q_i)^2` for the top ``k`` eigenvectors
+    :math:`\hat v_i` of each symmetric matrix of the batch ``A_hat`` (B, D, D) against those of
+    :math:`A = Q\,\mathrm{diag}(\mu)\,Q^\top` (``mu`` descending): with the residual
+    :math:`r_i = \hat A q_i - \mu_i q_i = E q_i` and :math:`\hat\delta_i = \min_{j \ne i}|\hat\mu_j - \mu_i|`
+    (the distance of the exact eigenvalue to the *other* eigenvalues of :math:`\hat A`), expanding
+    :math:`q_i` in :math:`\hat A`'s eigenbasis gives :math:`|r_i|^2 \ge \hat\delta_i^2 \sin^2\theta_i`
+    (the residual form of the Davis-Kahan theorem; Parlett, The Symmetric Eigenvalue Problem, Thm 11.7.1),
+    so :math:`1 - \cos^2\theta_i \le \min(1, |r_i|^2/\hat\delta_i^2)`.  Returns (B, k)."""
+    A_hat = 0.5 * (A_hat + np.swapaxes(A_hat, -1, -2))
+    ev = np.linalg.eigvalsh(A_hat)[:, ::-1]                                       # (B, D) descending
+    r2 = np.sum((A_hat @ Q[:, :k] - Q[:, :k] * mu[:k]) ** 2, axis=1)                # (B, k)
+    dist = np.abs(ev[:, None, :] - mu[None, :k, None])                             # (B, k, D)
+    dist[:, np.arange(k), np.arange(k)] = np.inf                                   # j != i
+    with np.errstate(divide="ignore"):
+        return np.minimum(1.0, r2 / np.min(dist, axis=2) ** 2)
+
+
+ALIGN_EIGENVALUES = (4.0, 2.0, 1.0, 0.5)              # principal variances; the other D - 4 are 0.05
+ALIGN_CHECKED = (0.5, 1.0, 2.0)                      # noise levels of the checks (eigengaps >= 0.049 there)
+
+
 @experiment(
     "trained_jacobian_alignment",
-    claim="The top eigenvectors of a trained denoiser's Jacobian align with the data's principal directions across "
-          "noise levels (exactly so for the exact Gaussian denoiser), within the Davis-Kahan bound of the network's "
-          "own Jacobian error; alignment of the trained network is lost first for the small-eigenvalue directions.",
+    claim="The top eigenvectors of a trained denoiser's Jacobian align with those of the exact Gaussian denoiser "
+          "(the data's principal directions) within the Davis-Kahan bound of the network's own Jacobian error; where "
+          "the eigengaps close (low and high noise) the trained network loses the alignment, by eigengap rather than "
+          "in eigenvalue order.",
     source="Weitzner, Delbracio, Milanfar, Giryes, arXiv 2410.14730 (trained-denoiser Jacobians)",
     tags=TAGS + ("spiked",),
+    compares=("spectral_theory.models.gaussian.Gaussian.score_jacobian",),
 )
 def run_jacobian_alignment(ctx):
     nets = _networks()
     if nets is None:
         return Outcome([], notes=NO_TORCH)
     rng = ctx.rng
-    D, k_top = 16, 4
-    lam = np.concatenate([[4.0, 2.0, 1.0, 0.5], np.full(D - 4, 0.05)])
+    D, k_top = 16, len(ALIGN_EIGENVALUES)
+    lam = np.concatenate([ALIGN_EIGENVALUES, np.full(D - k_top, 0.05)])
     Q = np.linalg.qr(rng.standard_normal((D, D)))[0]
     g = st.Gaussian.from_eigen(np.zeros(D), lam, Q)
-    steps, width, batch = (4000, 128, 64) if ctx.quick else (15000, 256, 128)
-    sig = np.geomspace(0.1, 5.0, 6 if ctx.quick else 16)
+    steps, width, batch = (1000, 128, 32) if ctx.quick else (6000, 256, 128)
+    sig = np.unique(np.concatenate([np.geomspace(0.1, 5.0, 6 if ctx.quick else 16), ALIGN_CHECKED]))
     with nets.limit_threads(1):
         net, rec = _train_on_model(nets, g, steps, width, rng)
-        overlaps = np.empty((sig.size, k_top))
-        ov_se = np.empty((sig.size, k_top))
-        eps = np.empty(sig.size)
-        first = np.empty((sig.size, k_top))
+        overlaps, ov_se = np.empty((sig.size, k_top)), np.empty((sig.size, k_top))
+        bound, first = np.empty((sig.size, k_top)), np.empty((sig.size, k_top))
         for a, s in enumerate(sig):
-            mu = lam / (lam + s**2)                                 # exact eigenvalues of J_D, eigenvectors Q
             x = g.sample(batch, rng=rng) + s * rng.standard_normal((batch, D))
-            Jn = np.eye(D) + s**2 * net.score_jacobian(x, s)       # denoiser Jacobian: I + sigma^2 J_score
-            vecs = _sym_eig(Jn)[1][:, :, ::-1][:, :, :k_top]     # (B, D, k): top eigenvectors
-            ov = np.einsum("bdk,dk->bk", vecs, Q[:, :k_top]) ** 2                                # (B, k)
+            Jn = np.eye(D) + s**2 * net.score_jacobian(x, s)                   # the network's denoiser Jacobian
+            vecs = np.linalg.eigh(0.5 * (Jn + np.swapaxes(Jn, 1, 2)))[1][:, :, ::-1][:, :, :k_top]
+            # the prediction: eigenvectors of the library's exact denoiser Jacobian I + sigma^2 J
+            pv = np.linalg.eigh(np.eye(D) + s**2 * g.score_jacobian(np.zeros(D), s))[1][:, ::-1][:, :k_top]
+            ov = np.einsum("bdk,dk->bk", vecs, pv) ** 2                                         # (B, k)
             overlaps[a], ov_se[a] = ov.mean(0), ov.std(0, ddof=1) / np.sqrt(batch)
-            # the network's error at independent held-out points, in the exact eigenbasis
-            xh = g.sample(batch, rng=rng) + s * rng.standard_normal((batch, D))
-            E = np.eye(D) + s**2 * net.score_jacobian(xh, s) - (Q * mu) @ Q.T
-            Et = np.einsum("di,bde,ej->bij", Q, 0.5 * (E + np.swapaxes(E, 1, 2)), Q)           # (B, D, D)
-            eps[a] = float(np.mean(_op_norm(E)))
-            dmu = mu[:k_top, None] - mu[None, :]                                                 # (k, D)
+            # the network's error against the construction (Q, lam), not the library: rigorous bound and first order
+            mu = lam / (lam + s**2)
+            bound[a] = eigenvector_bound(Jn, mu, Q, k_top).mean(0)
+            Et = np.einsum("di,bde,ej->bij", Q, 0.5 * (Jn + np.swapaxes(Jn, 1, 2)), Q) - np.diag(mu)
+            dmu = mu[:k_top, None] - mu[None, :]
             with np.errstate(divide="ignore"):
-                r = np.where(np.abs(dmu) > 0, Et[:, :k_top, :] ** 2 / dmu**2, 0.0)              # (B, k, D)
-            first[a] = r.sum(axis=2).mean(axis=0)
-    shrink = lam / (lam + sig[:, None] ** 2)                            # exact eigenvalues of J_D, (S, D)
-    delta = np.minimum(np.abs(np.diff(shrink, axis=1, prepend=np.inf))[:, :k_top],
-                       np.abs(np.diff(shrink, axis=1, append=-np.inf))[:, :k_top])
-    allow = np.minimum(1.0, (2 * eps[:, None] / delta) ** 2)          # Davis-Kahan (figure)
+                first[a] = np.where(np.abs(dmu) > 0, Et[:, :k_top, :] ** 2 / dmu**2, 0.0).sum(axis=2).mean(axis=0)
     checks = []
-    for a in range(0, sig.size, 1 if ctx.quick else 3):
+    for a, s in enumerate(sig):
+        if not np.any(np.isclose(s, ALIGN_CHECKED)):
+            continue
         for i in range(k_top):
-            checks.append(Check(f"sigma={sig[a]:.3g}: overlap^2 of eigenvector {i + 1} with principal direction {i + 1}",
-                                1.0, overlaps[a, i], ov_se[a, i], resolution=0.5,
-                                finite_size=min(1.0, 2 * first[a, i]) if eps[a] < delta[a, i] / 2 else 1.0,
-                                note="first-order perturbation: 1 - overlap^2 ~ sum_j E_ij^2/(mu_i - mu_j)^2, E the "
-                                     "network's Jacobian error at independent held-out points of the level in the exact "
-                                     "eigenbasis, times 2 for the second order; valid only while Weyl excludes an "
-                                     "eigenvalue crossing (|J_net - J|_op < eigengap/2), else inconclusive; the rigorous "
-                                     "Davis-Kahan bound is in the figure"))
-    cross = [float(sig[np.argmax(overlaps[:, i] < 0.5)]) if np.any(overlaps[:, i] < 0.5) else float("nan")
-             for i in range(k_top)]
+            checks.append(Check(f"sigma={s:.3g}: overlap^2 of eigenvector {i + 1} with the exact denoiser's", 1.0,
+                                overlaps[a, i], 0.0, finite_size=bound[a, i], resolution=0.25,
+                                note="residual Davis-Kahan bound 1 - overlap^2 <= |E q_i|^2 / min_j!=i |mu_hat_j - mu_i|^2 per "
+                                     f"point (E: the network's Jacobian error at the same points, mean over {batch}); "
+                                     "rigorous, so no sampling term"))
     fig = Figure("trained_jacobian_alignment", f"Trained denoiser's Jacobian eigenvectors vs principal directions (D={D})",
                  [dict(title="squared overlap", xlabel="sigma", ylabel="overlap^2", logx=True,
-                       series=[Series("points", sig, overlaps[:, i], ov_se[:, i], label=f"direction {i + 1} (lambda={lam[i]:.2g})")
-                               for i in range(k_top)]
+                       series=[Series("points", sig, overlaps[:, i], ov_se[:, i], label=f"direction {i + 1} (lambda={lam[i]:.2g})",
+                                      group=str(i)) for i in range(k_top)]
+                       + [Series("line", sig, 1 - bound[:, i], label=f"Davis-Kahan floor {i + 1}", group=str(i))
+                          for i in range(k_top)]
                        + [Series("hline", [], [1.0], label="exact Gaussian denoiser")]),
-                  dict(title="allowances for 1 - overlap^2", xlabel="sigma", ylabel="allowance", logx=True, logy=True,
-                       series=[Series("line", sig, allow[:, i], label=f"Davis-Kahan, direction {i + 1}") for i in range(k_top)]
-                       + [Series("points", sig, first[:, i], label=f"first order, direction {i + 1}") for i in range(k_top)])])
-    return Outcome(checks, [fig], dict(dim=D, eigenvalues=lam, steps=steps, width=width, batch=batch, sigmas=sig),
-                   notes="First noise level where the overlap drops below 1/2, directions 1..4: "
-                         + ", ".join(f"{c:.3g}" for c in cross)
-                         + ". Exact scores of a finite training set do not lose alignment in eigenvalue order "
+                  dict(title="1 - overlap^2: bound and first-order estimate", xlabel="sigma", ylabel="1 - overlap^2",
+                       logx=True, logy=True,
+                       series=[Series("points", sig, np.maximum(1 - overlaps[:, i], 1e-6), label=f"measured {i + 1}",
+                                      group=str(i)) for i in range(k_top)]
+                       + [Series("line", sig, first[:, i], label=f"first order {i + 1}", group=str(i)) for i in range(k_top)])])
+    return Outcome(checks, [fig], dict(dim=D, eigenvalues=lam, steps=steps, width=width, points=batch, sigmas=sig,
+                                       checked_sigmas=ALIGN_CHECKED, recipe=JACOBIAN_RECIPE),
+                   timings=dict(training_seconds=rec.seconds),
+                   notes="Smallest overlap^2 over the noise grid, directions 1..4: "
+                         + ", ".join(f"{overlaps[:, i].min():.3f} (sigma={sig[np.argmin(overlaps[:, i])]:.3g})"
+                                     for i in range(k_top))
+                         + ". Checked at sigma = " + ", ".join(f"{c:g}" for c in ALIGN_CHECKED)
+                         + " (eigengaps of the exact denoiser >= 0.049); elsewhere the near-degenerate directions are "
+                           "figure-only. Exact scores of a finite training set do not lose alignment in eigenvalue order "
                            "(experiment spiked_jacobian_alignment); the exact Gaussian denoiser never loses it.")
+
+
+# ---- 5. Wang et al.: numerical rank of a trained MLP denoiser's Jacobian on MoLRG -------------------
+def rank_certified(M, eps_op, eps_fro, energy=0.99):
+    r"""Whether every matrix within the error ``eps_op`` (operator norm) and ``eps_fro`` (Frobenius norm)
+    (B,) of ``M`` (B, m, p) has the numerical rank r of ``M`` (:func:`spectral_theory.molrg.numerical_rank`:
+    the smallest r with :math:`\sum_{i\le r} s_i^2 > e^2 \sum_i s_i^2`).  The energy ratio grows with the
+    head (largest singular values) and falls with the tail, so r is certain when the smallest ratio at r
+    exceeds :math:`e^2` and the largest ratio at r - 1 does not; the norms of the head and the tail move by
+    at most :math:`\sqrt{k}\,\epsilon_{op}` over k values (Weyl, per value) and by at most
+    :math:`\epsilon_F` (Mirsky: the singular-value vector moves by at most :math:`|E|_F` in l2); the tighter
+    of the two is used.  Returns (B,) bools."""
+    s = np.linalg.svd(M, compute_uv=False)                                       # (B, n) decreasing
+    r = st.molrg.numerical_rank(M)
+    eo, ef = np.asarray(eps_op, float)[:, None], np.asarray(eps_fro, float)
+    e2 = energy**2
+
+    def norms(k):
+        """(head_lo, head_hi, tail_lo, tail_hi): l2 norms of the k largest / the rest, perturbed."""
+        head = np.arange(s.shape[1])[None, :] < k[:, None]
+        h = np.sqrt(np.sum(np.where(head, s**2, 0), 1))
+        t = np.sqrt(np.sum(np.where(head, 0, s**2), 1))
+        up = lambda mask: np.sqrt(np.sum(np.where(mask, (s + eo) ** 2, 0), 1))
+        down = lambda mask: np.sqrt(np.sum(np.where(mask, np.maximum(s - eo, 0) ** 2, 0), 1))
+        return (np.maximum(down(head), h - ef), np.minimum(up(head), h + ef),
+                np.maximum(down(~head), t - ef), np.minimum(up(~head), t + ef))
+
+    h_lo, _, _, t_hi = norms(r)
+    _, h_hi, t_lo, _ = norms(r - 1)
+    h_lo, t_lo = np.maximum(h_lo, 0), np.maximum(t_lo, 0)
+    return (h_lo**2 > e2 * (h_lo**2 + t_hi**2)) & ((r <= 1) | (h_hi**2 <= e2 * (h_hi**2 + t_lo**2)))
+
+
+RANK_DIMS = (3, 5)
+RANK_LOW, RANK_MID = (0.05, 0.1), (0.3, 0.5)         # checked noise levels: own d_k; at most sum d_k
+RANK_TRAIN_P_MEAN = float(np.log(0.1))                # training ln sigma ~ N(ln 0.1, 1.2^2): accurate where checked
+
+
+@experiment(
+    "trained_molrg_jacobian_rank",
+    claim="The numerical rank (99% energy) of a trained MLP denoiser's Jacobian on MoLRG data is d_k of the "
+          "sample's own subspace at low noise and never above sum_k d_k (far below the ambient dimension), as for the "
+          "exact denoiser; at high noise it rises towards sum_k d_k.",
+    source="Wang, Zhang, Zhang, Chen, Ma, Qu, arXiv 2409.02426, Sec. 4 (Jacobian rank of trained denoisers)",
+    tags=TAGS + ("molrg", "jacobian"),
+    compares=("spectral_theory.molrg.numerical_rank",),
+)
+def run_molrg_jacobian_rank(ctx):
+    nets = _networks()
+    if nets is None:
+        return Outcome([], notes=NO_TORCH)
+    rng = ctx.rng
+    n, dims = 20, list(RANK_DIMS)
+    model = st.MoLRG(n, dims, rng=rng)
+    steps, width, B = (1500, 128, 200) if ctx.quick else (6000, 256, 500)
+    sigmas = np.unique(np.concatenate([np.geomspace(0.02, 10.0, 8 if ctx.quick else 20), RANK_LOW, RANK_MID]))
+    with nets.limit_threads(1):
+        net, rec = nets.train_denoiser(model, "mlp", steps=steps, network_options=dict(width=width, depth=3), rng=rng,
+                                       threads=1, schedule=nets.LogNormalSigma(RANK_TRAIN_P_MEAN, 1.2), **JACOBIAN_RECIPE)
+        x0, labels = model.sample(B, rng=rng, return_labels=True)
+        xi = rng.standard_normal(x0.shape)
+        own = np.array(dims)[labels]
+        ranks, exact, certain, eps = [], [], [], []
+        for s in sigmas:
+            xt = x0 + s * xi
+            Jn = np.eye(n) + s**2 * net.score_jacobian(xt, s)                  # grad D = I + sigma^2 J (alpha = 1)
+            Je = np.eye(n) + s**2 * model.score_jacobian(xt, s)
+            e = np.linalg.norm(Jn - Je, ord=2, axis=(1, 2))                    # the network's error at the same points
+            ranks.append(st.molrg.numerical_rank(Jn))
+            exact.append(st.molrg.numerical_rank(Je))
+            certain.append(rank_certified(Jn, e, np.linalg.norm(Jn - Je, axis=(1, 2))))
+            eps.append(e.mean())
+    ranks, exact, certain = np.array(ranks), np.array(exact), np.array(certain)
+    checks = []
+    for s_set, what, hit in ((RANK_LOW, f"rank = d_k of own subspace {dims}", lambda r: r == own),
+                             (RANK_MID, f"rank <= sum d_k = {sum(dims)}", lambda r: r <= sum(dims))):
+        for s in s_set:
+            a = int(np.argmin(np.abs(sigmas - s)))
+            checks.append(Check(f"sigma={s:g}: fraction of samples with {what}", 1.0, float(np.mean(hit(ranks[a]))), 0.0,
+                                finite_size=float(1 - certain[a].mean()), resolution=0.25,
+                                note="a point counts as uncertain (either way) unless every matrix within the network's "
+                                     "Jacobian error |J_D,net - J_D| (operator and Frobenius norms; exact MoLRG Jacobian at the same point) has the "
+                                     f"network's numerical rank; the fraction of uncertain points of {B} is the allowance"))
+    fig = Figure("trained_molrg_jacobian_rank", "Numerical rank of a trained MLP denoiser's Jacobian (MoLRG)",
+                 [dict(title=f"$n={n}$, $d_k={dims}$", xlabel="$\\sigma$", ylabel="numerical rank (99% energy)", logx=True,
+                       series=[Series("points", sigmas, ranks.mean(1), ranks.std(1), label="trained MLP"),
+                               Series("points", sigmas, exact.mean(1), exact.std(1), label="exact denoiser"),
+                               Series("hline", [sum(dims)], label="$\\sum_k d_k$"),
+                               Series("hline", [float(own.mean())], label="mean $d_k$ of own subspace")]),
+                  dict(title="network error and certified points", xlabel="$\\sigma$", ylabel="", logx=True, logy=True,
+                       series=[Series("points", sigmas, eps, label="$|J_{D,net} - J_D|_{op}$ (mean)"),
+                               Series("points", sigmas, np.maximum(certain.mean(1), 1e-3), label="fraction certified")])])
+    agree_exact = np.mean(ranks == exact, axis=1)
+    return Outcome(checks, [fig], dict(ambient_dim=n, subspace_dims=dims, steps=steps, width=width, samples=B,
+                                       sigmas=sigmas, recipe=JACOBIAN_RECIPE),
+                   timings=dict(training_seconds=rec.seconds),
+                   notes="Fraction of samples where the network's rank equals the exact denoiser's, per sigma: "
+                         + ", ".join(f"{s:.2g}: {f:.2f}" for s, f in zip(sigmas, agree_exact))
+                         + ". At high noise the exact Jacobian is small (singular values ~ 1/(1 + sigma^2)) and the "
+                           "network's error, though small in absolute terms, fills the 2% energy tail: its numerical rank "
+                           "rises towards the ambient dimension instead of sum d_k (figure only). A point counts only where "
+                           "the network's error cannot change its rank (certified fraction in the figure).")

@@ -11,8 +11,8 @@ interface, numpy float64 in and out, batched:
 
 the VE-equivalent of :math:`x_t = \alpha x_0 + \sigma\xi` (``x_t/alpha = x_0 + (sigma/alpha) xi``) and
 Tweedie's formula (Efron 2011; conventions.md).  Jacobian-vector products run over the batch of
-(point, tangent) rows, by default as two reverse passes (the double-VJP trick) or forward mode
-(``torch.func.jvp``); transposed products are one reverse pass; dense Jacobians are D products per point.  Samplers (:mod:`validation.samplers`), Jacobian routes
+(point, tangent) rows, by default as two reverse passes (the double-VJP trick), or in forward mode
+(``torch.func.jvp`` or dual numbers); transposed products are one reverse pass; dense Jacobians are D products per point.  Samplers (:mod:`validation.samplers`), Jacobian routes
 (:mod:`validation.jacobians`), :mod:`spectral_theory.metrics` and :func:`spectral_theory.distill_linear`
 take it like any exact model.
 """
@@ -42,15 +42,19 @@ class TorchModel(ScoreModel):
     dtype : dtype fed to the module (default: that of its first parameter, else float32).
     device : torch device of the module.
     batch_size : rows per module call (bounds memory; results do not depend on it).
-    jvp : route of :meth:`score_jvp`: "double_vjp" (default; reverse mode twice, Townsend 2017:
-        :math:`Jv = \partial_u\langle J^\top u, v\rangle`, about 3-4 forward passes with torch's fast
-        kernels) or "forward" (``torch.func.jvp``; in torch 2.13 on CPU 5-20x a forward pass).
+    jvp : route of :meth:`score_jvp` (one of :attr:`JVP_ROUTES`): "double_vjp" (default; reverse mode
+        twice, Townsend 2017: :math:`Jv = \partial_u\langle J^\top u, v\rangle`), "forward"
+        (``torch.func.jvp`` on the module call) or "dual" (forward-mode dual numbers,
+        ``torch.autograd.forward_ad``, without the graph of the reverse routes); the fastest depends on
+        the network and batch (``benchmarks/bench_networks.py`` times all three).
 
     Raises
     ------
     SpectralTheoryError : ``module`` cannot be called as ``module(x, sigma)``, returns a wrong shape or
         non-finite values at a probe input; ``dim``/``image_shape`` missing or inconsistent.
     """
+
+    JVP_ROUTES = ("double_vjp", "forward", "dual")
 
     def __init__(self, module, *, dim=None, image_shape=None, dtype=None, device="cpu", batch_size=1024,
                  jvp="double_vjp"):
@@ -73,8 +77,8 @@ class TorchModel(ScoreModel):
             dtype = p.dtype if p is not None and p.dtype in (torch.float32, torch.float64) else torch.float32
         self.dtype = torch_dtype(dtype)
         self.batch_size = integer(batch_size, "batch_size", minimum=1)
-        if jvp not in ("double_vjp", "forward"):
-            raise SpectralTheoryError(f"`jvp` must be 'double_vjp' or 'forward'; got {jvp!r}")
+        if jvp not in self.JVP_ROUTES:
+            raise SpectralTheoryError(f"`jvp` must be one of {self.JVP_ROUTES}; got {jvp!r}")
         self.jvp_route = jvp
         if isinstance(module, torch.nn.Module):
             module.eval()
@@ -179,6 +183,13 @@ class TorchModel(ScoreModel):
             jv, = torch.autograd.grad(g, u, v)
         return jv
 
+    @staticmethod
+    def _dual(f, x, v):
+        """J v by forward-mode dual numbers: one pass carrying (x, v) through every operation."""
+        from torch.autograd import forward_ad
+        with torch.no_grad(), forward_ad.dual_level():
+            return forward_ad.unpack_dual(f(forward_ad.make_dual(x, v))).tangent
+
     def _product(self, mode, x, V, sigma, alpha):
         from torch.func import jvp, vjp
         X, Vb, sigma, alpha, vector = self._rows(x, V, sigma, alpha)
@@ -190,6 +201,8 @@ class TorchModel(ScoreModel):
                 jd = vjp(f, xt)[1](vt)[0]
             elif self.jvp_route == "forward":
                 jd = jvp(f, (xt,), (vt,))[1]
+            elif self.jvp_route == "dual":
+                jd = self._dual(f, xt, vt)
             else:
                 jd = self._double_vjp(f, xt, vt)
             out[i:i + self.batch_size] = self._numpy(jd, f"{mode} product")

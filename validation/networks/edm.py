@@ -109,15 +109,19 @@ class ScheduleSigma:
 
 
 def sigma_sampler(schedule, sigma_data, t_range=None):
-    """The training noise distribution: ``"edm"`` (log-normal, adapted to ``sigma_data``) or a
+    """The training noise distribution: ``"edm"`` (log-normal, adapted to ``sigma_data``), a
+    :class:`LogNormalSigma` (as given, e.g. centred where an experiment needs accuracy) or a
     :class:`~spectral_theory.schedules.Schedule` (uniform time on ``t_range`` or its whole range, with
     t = t_min excluded where tau vanishes)."""
+    if isinstance(schedule, LogNormalSigma):
+        return schedule
     if isinstance(schedule, str):
         if schedule != "edm":
             raise SpectralTheoryError(f"`schedule` must be 'edm' or a spectral_theory Schedule; got {schedule!r}")
         return LogNormalSigma.for_data(sigma_data)
     if not isinstance(schedule, Schedule):
-        raise SpectralTheoryError(f"`schedule` must be 'edm' or a spectral_theory Schedule; got {type(schedule).__name__}")
+        raise SpectralTheoryError(f"`schedule` must be 'edm', a LogNormalSigma or a spectral_theory Schedule; got "
+                                  f"{type(schedule).__name__}")
     lo, hi = (schedule.t_min, schedule.t_max) if t_range is None else t_range
     lo, hi = scalar(lo, "t_range[0]"), scalar(hi, "t_range[1]")
     if not schedule.t_min <= lo < hi <= schedule.t_max:

@@ -152,7 +152,7 @@ class _Progress:
 def train_denoiser(data, network="mlp", *, schedule="edm", steps=2000, batch_size=256, lr=2e-3, weight_decay=0.0,
                    ema=0.999, clip=1.0, sigma_data=None, image_shape=None, network_options=None, t_range=None,
                    dtype="float32", device="cpu", rng=None, checkpoint=None, checkpoint_every=500, progress=False,
-                   eval_sigmas=None, eval_data=None, eval_points=1000, threads=None, lr_schedule="constant"):
+                   eval_sigmas=None, eval_data=None, eval_points=1000, threads=None, lr_schedule="constant", warmup=0):
     """Train a denoiser by denoising score matching (EDM parameterisation); return ``(TorchModel, TrainingRecord)``.
 
     Parameters
@@ -163,11 +163,13 @@ def train_denoiser(data, network="mlp", *, schedule="edm", steps=2000, batch_siz
         :class:`~validation.networks.unet.UNet`), "lowrank_dae" (:class:`LowRankDAE`, needs
         ``network_options={"dims": [...]}``), or a torch module ``module(x, sigma) -> D`` (trained as is:
         its initialisation is the caller's).
-    schedule : "edm" (log-normal sigma, P_mean adapted to sigma_data) or a spectral_theory Schedule
-        (t uniform on ``t_range``, VE-equivalent sigma = sqrt(tau(t))).
+    schedule : "edm" (log-normal sigma, P_mean adapted to sigma_data), a
+        :class:`~validation.networks.edm.LogNormalSigma` (ln sigma ~ N(p_mean, p_std^2) as given) or a
+        spectral_theory Schedule (t uniform on ``t_range``, VE-equivalent sigma = sqrt(tau(t))).
     steps, batch_size, lr, weight_decay : optimisation (AdamW).
-    lr_schedule : "constant" or "cosine" (lr * (1 + cos(pi step/steps))/2: a function of the step, so
-        resuming reproduces it).
+    lr_schedule : "constant" or "cosine" (lr * (1 + cos(pi s/S))/2 over the S = steps - warmup steps s after
+        the warm-up: a function of the step, so resuming reproduces it).
+    warmup : steps of linear warm-up from lr/warmup to lr (0: none), before either schedule.
     ema : EMA decay per step (0: no EMA); the returned model carries the EMA weights.
     clip : gradient-norm clipping threshold (None or 0: off).
     sigma_data : EDM's data scale; default the RMS per coordinate of the data (of 10,000 model samples).
@@ -192,15 +194,25 @@ def train_denoiser(data, network="mlp", *, schedule="edm", steps=2000, batch_siz
     with limit_threads(threads):
         return _train(data, network, schedule, steps, batch_size, lr, weight_decay, ema, clip, sigma_data, image_shape,
                       network_options, t_range, dtype, device, rng, checkpoint, checkpoint_every, progress,
-                      eval_sigmas, eval_data, eval_points, lr_schedule)
+                      eval_sigmas, eval_data, eval_points, lr_schedule, warmup)
+
+
+def _learning_rate(lr, step, steps, schedule, warmup):
+    """The learning rate at ``step``: linear warm-up, then constant or cosine decay to 0."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    if schedule == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(steps - warmup, 1)))
+    return lr
 
 
 def _train(data, network, schedule, steps, batch_size, lr, weight_decay, ema, clip, sigma_data, image_shape,
            network_options, t_range, dtype, device, rng, checkpoint, checkpoint_every, progress,
-           eval_sigmas, eval_data, eval_points, lr_schedule):
+           eval_sigmas, eval_data, eval_points, lr_schedule, warmup):
     if lr_schedule not in ("constant", "cosine"):
         raise SpectralTheoryError(f"`lr_schedule` must be 'constant' or 'cosine'; got {lr_schedule!r}")
     steps = integer(steps, "steps", minimum=1)
+    warmup = integer(warmup, "warmup", minimum=0, maximum=steps - 1)
     batch_size = integer(batch_size, "batch_size", minimum=1)
     lr = scalar(lr, "lr", positive=True)
     weight_decay = scalar(weight_decay, "weight_decay", nonnegative=True)
@@ -229,7 +241,7 @@ def _train(data, network, schedule, steps, batch_size, lr, weight_decay, ema, cl
 
     config = dict(format=_FORMAT, network=network if isinstance(network, str) else type(network).__name__,
                   network_options=options, schedule=sampler.describe(), steps=steps, batch_size=batch_size, lr=lr,
-                  weight_decay=weight_decay, lr_schedule=lr_schedule, ema=ema, clip=clip, sigma_data=sigma_data, dtype=str(tdtype),
+                  weight_decay=weight_decay, lr_schedule=lr_schedule, warmup=warmup, ema=ema, clip=clip, sigma_data=sigma_data, dtype=str(tdtype),
                   dim=dim, image_shape=None if image_shape is None else list(image_shape),
                   n_train=None if X is None else int(X.shape[0]), seed=dict(entropy=str(ss.entropy), spawn_key=list(ss.spawn_key)))
     config_json = json.dumps(config, sort_keys=True, default=str)
@@ -270,9 +282,9 @@ def _train(data, network, schedule, steps, batch_size, lr, weight_decay, ema, cl
     bar = _Progress(progress, steps, start)
     began = time.perf_counter()
     for step in range(start, steps):
-        if lr_schedule == "cosine":
+        if lr_schedule == "cosine" or warmup:
             for group in opt.param_groups:
-                group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+                group["lr"] = _learning_rate(lr, step, steps, lr_schedule, warmup)
         if Xt is not None:
             x0 = Xt[torch.randint(Xt.shape[0], (batch_size,), generator=g_batch, device=dev)]
         else:

@@ -20,7 +20,9 @@ the grid). The kernels use a discrete image of each input law (its atoms + the n
 quadrature: exact for atomic laws); every value is then **polished** by Newton's method on the exact
 equations, using the input laws' own Stieltjes transforms (derivatives by a 4-point circle stencil of
 radius 1e-3 times the distance to the input's support, relative error ~1e-12). The reported residual is
-``|w1 - Phi_z(w1)| / |w1|`` with the exact transforms; ``converged`` requires it <= 1e-9.
+``|w1 - Phi_z(w1)| / |w1|`` with the exact transforms; ``converged`` requires it <= 1e-9, or for the
+multiplicative kind at most its rounding floor ``4 eps |T| / |T - 1|`` (``T = z g``; the map evaluates
+``T/(T - 1)``, and ``T - 1 ~ E[AB]/z`` cancels at large ``|z|``) where that is larger, up to 1e-6.
 
 Atoms (Bercovici & Voiculescu 1998; Belinschi 2003): ``a boxplus b`` has an atom at ``x + y`` iff
 ``a{x} + b{y} > 1``, of weight ``a{x} + b{y} - 1``. ``a boxtimes b`` has an atom at 0 of weight
@@ -46,6 +48,7 @@ _TOL = 1e-14
 _MAXITER = 20000
 _N_CHUNKS = 64
 _RESIDUAL_OK = 1e-9
+_RESIDUAL_FLOOR_MAX = 1e-6      # no rounding floor excuses more: beyond it a point is reported failed
 _POLISH_STEPS = 8
 _STENCIL = 1e-3                    # circle-stencil radius relative to the distance to the support
 _N_GRID = 2048
@@ -240,7 +243,12 @@ class FreeConvolution(SpectralDensity):
             (dphi.real >= -1e-12) & (dphi.real < 1) & ~self.first._in_bulks(w1.real) & \
             ~self.second._in_bulks(w2.real)
         branch = np.where(z.imag > 0, inside, inside | real_dw)
-        return branch & (residual <= _RESIDUAL_OK)
+        bound = _RESIDUAL_OK
+        if self._kind == FK.KIND_MULTIPLICATIVE:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                floor = 4 * np.finfo(float).eps * np.abs(z * g) / np.abs(z * g - 1)
+            bound = np.clip(np.nan_to_num(floor, nan=np.inf), _RESIDUAL_OK, _RESIDUAL_FLOOR_MAX)
+        return branch & (residual <= bound)
 
     def _solve(self, z):
         """(g, w1, w2, iterations, residual, converged) at complex z with Im z >= 0.
