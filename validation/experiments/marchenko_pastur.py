@@ -47,6 +47,7 @@ from spectral_theory import spiked as sp
 from spectral_theory import tracy_widom
 from spectral_theory.checks import SpectralTheoryError
 from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
+from validation.experiments.spiked import _sd_se
 
 ASPECTS = (0.25, 2.0)
 SPREAD = (0.1, 0.9)          # quantile levels of the spread check
@@ -121,10 +122,8 @@ def largest_wishart_eigenvalues(p, n, reps, rng):
 
 
 def _sd_and_se(x):
-    """Standard deviation and its delta-method standard error sd sqrt((kurtosis - 1)/(4 n))."""
-    s = x.std(ddof=1)
-    kurt = np.mean((x - x.mean()) ** 4) / np.var(x) ** 2
-    return s, s * np.sqrt((kurt - 1) / (4 * x.size))
+    """Standard deviation and its delta-method standard error (``spiked._sd_se``)."""
+    return x.std(ddof=1), _sd_se(x)
 
 
 def _spread_and_se(x, rng, n_boot=200):
