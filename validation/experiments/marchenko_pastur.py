@@ -40,19 +40,15 @@ the dense largest eigenvalues, standardised by the bidiagonal mean and standard 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from spectral_theory import rmt
 from spectral_theory import spiked as sp
 from spectral_theory import tracy_widom
-from spectral_theory.checks import SpectralTheoryError
 from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
-from validation.experiments.spiked import _sd_se
+from validation.wishart import largest_wishart_eigenvalues, sd_stderr
 
 ASPECTS = (0.25, 2.0)
 SPREAD = (0.1, 0.9)          # quantile levels of the spread check
-_RTOL = 1e-10                # bisection tolerance relative to the eigenvalue (the TW scale is >= 1e-3 of it)
-_CHUNK = 2000                # replicates per batch of the bidiagonal sampler (memory: 2 m x chunk floats)
 
 
 def _wishart_spectra(p, n, reps, rng):
@@ -65,65 +61,9 @@ def _wishart_spectra(p, n, reps, rng):
     return np.array(out)
 
 
-@njit(cache=True)
-def _largest_tridiagonal(diag, off2, rtol):
-    """Largest eigenvalue of each symmetric tridiagonal column: ``diag`` (m, R) diagonals, ``off2``
-    (m - 1, R) squared off-diagonals; bisection on the Sturm count (the number of negative pivots of
-    T - x I), all columns in step (the inner loop over columns vectorises)."""
-    m, R = diag.shape
-    lo, hi = np.zeros(R), np.zeros(R)
-    for i in range(m):                  # max diagonal <= lambda_max <= Gershgorin bound
-        for r in range(R):
-            rad = (np.sqrt(off2[i - 1, r]) if i > 0 else 0.0) + (np.sqrt(off2[i, r]) if i < m - 1 else 0.0)
-            hi[r] = max(hi[r], diag[i, r] + rad)
-            lo[r] = max(lo[r], diag[i, r])
-    n_iter = int(np.ceil(np.log2(max(np.max((hi - lo) / hi), rtol) / rtol))) + 1
-    x, q = np.empty(R), np.empty(R)
-    neg = np.empty(R, np.int64)
-    for _ in range(n_iter):
-        for r in range(R):
-            x[r] = 0.5 * (lo[r] + hi[r])
-            q[r] = diag[0, r] - x[r]
-            neg[r] = 1 if q[r] < 0 else 0
-        for i in range(1, m):
-            for r in range(R):
-                qq = q[r] if q[r] != 0.0 else 1e-300       # an exact zero pivot: perturb (Kahan's rule)
-                q[r] = diag[i, r] - x[r] - off2[i - 1, r] / qq
-                neg[r] += q[r] < 0
-        for r in range(R):
-            if neg[r] == m:             # every eigenvalue below x
-                hi[r] = x[r]
-            else:
-                lo[r] = x[r]
-    return 0.5 * (lo + hi)
-
-
-def largest_wishart_eigenvalues(p, n, reps, rng):
-    r"""``reps`` independent largest eigenvalues of :math:`XX^\top/n`, X p x n standard normal, from the
-    Dumitriu-Edelman bidiagonal model (exact in law; Dumitriu & Edelman 2002, Thm 3.4, beta = 1).
-
-    With :math:`m = \min(p, n)`, :math:`M = \max(p, n)`, :math:`a_i^2 \sim \chi^2_{M - i}` and
-    :math:`b_i^2 \sim \chi^2_{m - 1 - i}` (i from 0), :math:`BB^\top` is tridiagonal with diagonal
-    :math:`a_i^2 + b_{i-1}^2` and squared off-diagonal :math:`a_i^2 b_i^2`; its largest eigenvalue is
-    found by bisection to relative accuracy 1e-10 in O(m) per bisection step.
-    """
-    m, M = min(p, n), max(p, n)
-    if m < 2:
-        raise SpectralTheoryError(f"`p` and `n` must be >= 2; got {p}, {n}")
-    out = []
-    for start in range(0, reps, _CHUNK):
-        r = min(_CHUNK, reps - start)
-        a2 = rng.chisquare(np.arange(M, M - m, -1.0)[:, None], size=(m, r))
-        b2 = rng.chisquare(np.arange(m - 1, 0, -1.0)[:, None], size=(m - 1, r))
-        diag = a2.copy()
-        diag[1:] += b2
-        out.append(_largest_tridiagonal(diag, a2[:-1] * b2, _RTOL))
-    return np.concatenate(out) / n
-
-
 def _sd_and_se(x):
-    """Standard deviation and its delta-method standard error (``spiked._sd_se``)."""
-    return x.std(ddof=1), _sd_se(x)
+    """Standard deviation and its delta-method standard error (``validation.wishart.sd_stderr``)."""
+    return x.std(ddof=1), sd_stderr(x)
 
 
 def _spread_and_se(x, rng, n_boot=200):
