@@ -64,7 +64,14 @@ def resolve(path: str):
 
 @contextlib.contextmanager
 def patched(mutant: Mutant):
-    """Apply ``mutant`` for the duration of the block (every binding of the original object)."""
+    """Apply ``mutant`` for the duration of the block (every binding of the original object).
+
+    Yields
+    ------
+    None
+        The body of the ``with`` block runs with the patch in place; it is undone on exit, also after an
+        exception.
+    """
     registry()                                     # import every experiment module first: their bindings count
     owner, original = resolve(mutant.target)
     attr = mutant.target.rsplit(".", 1)[1]
