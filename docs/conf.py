@@ -67,7 +67,12 @@ numpydoc_xref_aliases = {
     "Path": "pathlib.Path", "callable": ":term:`python:callable`",
 }
 numpydoc_xref_ignore = "all"              # many one-line parameter entries are prose: link only the aliases
-numpydoc_validation_checks = set()
+# docstring structure checked at build time (warnings are errors under -W): every documented object has a
+# docstring (GL08), every Parameters entry is a real parameter with a type (PR02, PR04, PR06, PR10: prose
+# that numpydoc would read as parameters fails the build), Returns/Yields well formed (RT02, YD01)
+numpydoc_validation_checks = {"GL08", "PR02", "PR04", "PR06", "PR10", "RT02", "YD01"}
+# a module constant's own docstring is its type's (an ndarray's); its ``#:`` comment is what is shown
+numpydoc_validation_exclude = {r"^spectral_theory\.datasets\.LUMA$"}
 
 # -- gallery ---------------------------------------------------------------------------------------
 sphinx_gallery_conf = {

@@ -1,5 +1,6 @@
-"""Test-session settings shared by every test module."""
+"""Test-session settings and helpers shared by every test module."""
 import os
+import sqlite3
 
 # Under pytest-xdist, each worker gets an equal share of the cores for BLAS/OpenMP: oversubscribed
 # OpenBLAS threads spin and can make small dense products 10-100x slower.
@@ -41,3 +42,17 @@ def wait_for_no_processes(sid: int, timeout: float) -> list:
     while (left := session_processes(sid)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
+
+
+def finished_rows(store) -> int:
+    """Number of tasks stored as finished ('ok') in the sweep store ``store`` (a Path), read-only; 0
+    while the file or its tables do not exist yet (a killed run is polled until it has stored some)."""
+    if not store.exists():
+        return 0
+    con = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        return con.execute("SELECT COUNT(*) FROM tasks WHERE status = 'ok'").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+    finally:
+        con.close()

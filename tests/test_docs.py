@@ -155,3 +155,20 @@ def test_docs_build(tmp_path):
     for module, names in st_docs.assignments().items():
         for n in names:
             assert f"{module}.{n}" in objects, f"{module}.{n} missing from the built docs"
+
+
+def test_docstrings_pass_the_numpydoc_checks_the_build_enforces():
+    """The checks of ``numpydoc_validation_checks`` (docs/conf.py) on every public name, as the -W build
+    applies them: a docstring that numpydoc misreads (prose as parameters) fails here first."""
+    from numpydoc.validate import validate
+    checks = _conf_value("numpydoc_validation_checks")
+    exclude = [re.compile(p) for p in _conf_value("numpydoc_validation_exclude")]
+    problems = []
+    with st_docs.mocked():
+        for module, names in st_docs.assignments().items():
+            for n in names:
+                name = f"{module}.{n}"
+                if any(p.search(name) for p in exclude):
+                    continue
+                problems += [f"{name}: {code} {msg}" for code, msg in validate(name)["errors"] if code in checks]
+    assert problems == []

@@ -1,4 +1,4 @@
-"""validation.experiments.spiked: the exact sampler of spiked top eigenpairs and the reduced linear
+"""validation.wishart and validation.experiments.spiked: the exact sampler of spiked top eigenpairs and the reduced linear
 reverse process, against independent routes (dense eigh of the same matrix, the model object's own
 noisy samples with dense PCA), and the built-in mutants the spiked experiments must catch.
 """
@@ -11,6 +11,7 @@ import spectral_theory as st
 from spectral_theory import SpectralTheoryError
 from spectral_theory import linear_denoisers as ld
 from validation import mutants as M
+from validation import wishart
 from validation.experiments import spiked as ex
 from validation.suite import run_experiment
 
@@ -34,7 +35,7 @@ def test_secular_kernel_matches_dense_eigh_of_the_same_matrix(N, rest, ell):
     k = m + 1
     mus, comps = np.empty((reps, k)), np.empty((reps, k, m))
     G2 = np.ascontiguousarray(np.swapaxes(W[:, n:], 1, 2) @ W[:, n:])
-    ex._secular_top(d, e, np.ascontiguousarray(W[:, :n]), G2, k, mus, comps)
+    wishart._secular_top(d, e, np.ascontiguousarray(W[:, :n]), G2, k, mus, comps)
     for r in range(reps):
         B = np.diag(d[r]) + np.diag(e[r], -1)
         A = np.zeros((N, N))
@@ -54,7 +55,7 @@ def test_spiked_top_has_the_law_of_the_model_pca(D, N, lam):
     noisy samples and dense PCA: two-sample KS tests of every eigenvalue and overlap (level 1e-3 each)."""
     rng = np.random.default_rng(11)
     k = len(lam)
-    mus, ovs = ex.spiked_top(lam, N, D, k, 3000, rng)
+    mus, ovs = wishart.spiked_top(lam, N, D, k, 3000, rng)
     model = st.SpikedCovariance(D, np.array(lam), noise=0.0, rng=rng)
     U = model.directions
     ev, ov = [], []
@@ -73,8 +74,8 @@ def test_spiked_top_has_the_law_of_the_model_pca(D, N, lam):
 
 def test_spiked_top_signed_components_square_to_the_overlaps():
     rng = np.random.default_rng(1)
-    _, comps = ex.spiked_top([3.0, 0.0], 50, 40, 2, 20, np.random.default_rng(1), signed=True)
-    _, ovs = ex.spiked_top([3.0, 0.0], 50, 40, 2, 20, rng, signed=False)
+    _, comps = wishart.spiked_top([3.0, 0.0], 50, 40, 2, 20, np.random.default_rng(1), signed=True)
+    _, ovs = wishart.spiked_top([3.0, 0.0], 50, 40, 2, 20, rng, signed=False)
     np.testing.assert_allclose(comps**2, ovs)
     assert np.all(np.sum(comps**2, axis=2) <= 1 + 1e-12)
 
@@ -84,7 +85,7 @@ def test_spiked_top_signed_components_square_to_the_overlaps():
 def test_spiked_top_rejects_bad_input(kwargs, word):
     args = dict(spikes=[2.0], n_samples=20, dim=10, k_top=1, reps=2, rng=np.random.default_rng(0)) | kwargs
     with pytest.raises(SpectralTheoryError, match=word):
-        ex.spiked_top(**args)
+        wishart.spiked_top(**args)
 
 
 def test_reduced_reverse_process_has_the_law_of_the_dense_one():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import session_processes, wait_for_no_processes
+from conftest import finished_rows, session_processes, wait_for_no_processes
 from hypothesis import given, settings, strategies as hst
 
 from spectral_theory import SpectralTheoryError
@@ -298,18 +298,6 @@ _KILLED_SWEEP = textwrap.dedent("""
 """)
 
 
-def _stored_ok(path):
-    if not path.exists():
-        return 0
-    con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
-    try:
-        return con.execute("SELECT COUNT(*) FROM tasks WHERE status = 'ok'").fetchone()[0]
-    except sqlite3.OperationalError:  # tables not created yet
-        return 0
-    finally:
-        con.close()
-
-
 def test_sigkill_mid_sweep_loses_no_finished_row_and_the_rerun_completes_the_rest(tmp_path):
     n = 60
     path = tmp_path / "killed.sqlite"
@@ -320,7 +308,7 @@ def test_sigkill_mid_sweep_loses_no_finished_row_and_the_rerun_completes_the_res
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
-        while _stored_ok(path) < 6:
+        while finished_rows(path) < 6:
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "the sweep stored nothing within 60 s"
             time.sleep(0.05)

@@ -56,6 +56,7 @@ def _predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``spectral-theory`` argument parser: subcommands validate, latex, list and predict."""
     p = argparse.ArgumentParser(prog="spectral-theory", description=plain(__doc__.splitlines()[0]))
     p.add_argument("--version", action=_Version, help="print the package version and exit")
     sub = p.add_subparsers(dest="command", required=True)
@@ -112,6 +113,8 @@ def _terminate(signum, frame):
 
 
 def main(argv=None) -> int:
+    """Entry point of the ``spectral-theory`` command: parse ``argv`` and run the subcommand; returns its
+    exit code (130/143 after Ctrl-C/SIGTERM, with the finished experiments kept in the store)."""
     args = build_parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C: the finished experiments are committed (one transaction each), the
     # workers are stopped, and rerunning the same command resumes from the store

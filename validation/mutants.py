@@ -64,7 +64,14 @@ def resolve(path: str):
 
 @contextlib.contextmanager
 def patched(mutant: Mutant):
-    """Apply ``mutant`` for the duration of the block (every binding of the original object)."""
+    """Apply ``mutant`` for the duration of the block (every binding of the original object).
+
+    Yields
+    ------
+    None
+        The body of the ``with`` block runs with the patch in place; it is undone on exit, also after an
+        exception.
+    """
     registry()                                     # import every experiment module first: their bindings count
     owner, original = resolve(mutant.target)
     attr = mutant.target.rsplit(".", 1)[1]
@@ -501,11 +508,15 @@ def run_mutants(names=None, preset="quick", seed=0, workers=1, experiments=None)
 
 
 def format_mutants(results) -> str:
+    """One row per mutant: the experiments that caught it (disagreed; with their number of disagreeing
+    checks) or SURVIVED, then the other experiments' verdicts; a last line counts the caught ones."""
+    if not results:
+        return "no mutant targets a function the chosen experiments compare"
     width = max(len(r["name"]) for r in results) + 2
     lines = ["mutant".ljust(width) + "caught by (experiments that disagree; others: verdict)"]
     for r in results:
         runs = r["runs"]
-        caught = ", ".join(r["caught_by"]) or "SURVIVED"
+        caught = ", ".join(f"{e} ({runs[e].get('n_disagreeing', '?')} checks)" for e in r["caught_by"]) or "SURVIVED"
         rest = ", ".join(f"{e}: {v['verdict']}" for e, v in runs.items() if e not in r["caught_by"])
         if not runs:
             caught = "SURVIVED (no experiment compares its target)"

@@ -210,6 +210,9 @@ def power_summary(records) -> dict:
 
 
 def format_summary(records, preset) -> str:
+    """The terminal table of a run: one row per experiment (verdict, seconds, checks, qualitative checks,
+    median detectable error; quick-preset rows over the per-experiment budget are marked), then the totals
+    and the power summary."""
     width = max([len(r["name"]) for r in records] + [10]) + 2
     lines = ["", "experiment".ljust(width) + "verdict".ljust(14) + "seconds  checks  qual.  median detectable"]
     for r in records:
@@ -234,6 +237,9 @@ def format_summary(records, preset) -> str:
 
 # ---- command line ------------------------------------------------------------------------------
 def validate_cli(args) -> int:
+    """``spectral-theory validate``: run the selected experiments (or the built-in mutants with
+    ``--mutants``), write the report, results and figures to ``--out``; returns the exit code (1 if an
+    experiment disagrees or fails, or a mutant survives; else 0)."""
     names = resolve_names(getattr(args, "names", None), registry().keys())
     out = check_output_dir(args.out)
     from .figures import check_formats, style
@@ -265,6 +271,8 @@ def validate_cli(args) -> int:
 
 
 def list_cli(args) -> int:
+    """``spectral-theory list``: the registered experiments and derivations (and any experiment module that
+    failed to import); returns the exit code."""
     reg = registry()
     print(f"experiments ({len(reg)}):")
     for mod, tb in broken_modules().items():

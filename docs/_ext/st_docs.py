@@ -65,7 +65,7 @@ GROUPS = (
     ("validation", "Validation", "Samplers, Jacobian routes and matrix-free spectral estimates, "
      "experiments and verdicts, sweeps and reports.",
      ("validation", "validation.samplers", "validation.jacobians", "validation.operators",
-      "validation.spectral_estimates", "validation.lanczos",
+      "validation.spectral_estimates", "validation.lanczos", "validation.wishart",
       "validation.experiment", "validation.mutants", "validation.suite", "validation.sweep",
       "validation.store", "validation.molrg_sweep", "validation.predict", "validation.report",
       "validation.figures", "validation.cli")),

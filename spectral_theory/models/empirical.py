@@ -56,10 +56,12 @@ class Empirical(PosteriorModel):
 
     @property
     def dim(self) -> int:
+        """Ambient dimension D (the training points' length)."""
         return self.points.shape[1]
 
     @property
     def mean_vector(self) -> np.ndarray:
+        """Mean of the training points (D,)."""
         return self.points.mean(axis=0)
 
     @cached_property

@@ -99,10 +99,12 @@ class Gaussian(PosteriorModel):
     # -- model interface ---------------------------------------------------------------------
     @property
     def dim(self) -> int:
+        """Ambient dimension D."""
         return self._component.dim
 
     @property
     def mean_vector(self) -> np.ndarray:
+        """Mean mu of x_0 (D,)."""
         return self._component.mean
 
     @property
@@ -120,6 +122,7 @@ class Gaussian(PosteriorModel):
         return self._component.rank
 
     def covariance(self) -> np.ndarray:
+        """Covariance C = floor I + U diag(excess) U^T of x_0 (D, D)."""
         return self._component.covariance()
 
     def sample(self, n, rng=None) -> np.ndarray:
@@ -130,6 +133,8 @@ class Gaussian(PosteriorModel):
         return mixture_posterior([self._component], _ZERO, x, sigma, alpha, want_jacobian)
 
     def score_jacobian(self, x, sigma, alpha=1.0):
+        r"""Score Jacobian :math:`-(\alpha^2 C + \sigma^2 I)^{-1}`, the same at every x: (D, D) at x (D,),
+        (B, D, D) at x (B, D)."""
         # constant in x: compute once, broadcast over the batch
         J = self._component.jacobian(*noise_args(sigma, alpha))
         xb, single = as_batch(x, self.dim)
@@ -341,6 +346,7 @@ class SpikedCovariance(Gaussian):
 
     @property
     def eigenvectors(self) -> np.ndarray:
+        """Orthonormal spike directions u_i (D, k), the eigenvectors of the nonzero eigenvalues."""
         return self.directions
 
 

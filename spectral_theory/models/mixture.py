@@ -56,6 +56,7 @@ class GaussianMixture(PosteriorModel):
 
     @property
     def dim(self) -> int:
+        """Ambient dimension D."""
         return self.components[0].dim
 
     @property
@@ -64,6 +65,7 @@ class GaussianMixture(PosteriorModel):
 
     @property
     def mean_vector(self) -> np.ndarray:
+        r"""Mean :math:`\sum_k \pi_k \mu_k` of x_0 (D,)."""
         return sum(w * c.mean for w, c in zip(self.weights, self.components))
 
     def covariance(self) -> np.ndarray:

@@ -37,6 +37,7 @@ class Semicircle(SpectralDensity):
         return StieltjesResult(g, np.zeros(z.shape, dtype=int), res, np.ones(z.shape, dtype=bool))
 
     def boundary_stieltjes(self, x):
+        """Boundary values g(x - i0) on the real axis in closed form (the conjugate branch inside the support)."""
         xa = _as_real_array(x, "x")
         u, r = xa - self.center, self.radius
         inside = np.abs(u) <= r

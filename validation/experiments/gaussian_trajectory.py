@@ -64,7 +64,7 @@ def _local_order(err_sq, steps, rng, n_boot):
 def run(ctx):
     rng = ctx.rng
     dim, rank = (16, 10) if ctx.quick else (64, 40)
-    batch = 256 if ctx.quick else 2048
+    batch = 256 if ctx.quick else 1024
     n_exact = 4000 if ctx.quick else 100_000
     n_boot = 200
     model = _model(rng, dim, rank)

@@ -50,7 +50,7 @@ from validation.samplers import forward
 )
 def run(ctx):
     rng = ctx.rng
-    dim = 400 if ctx.quick else 2000
+    dim = 400 if ctx.quick else 1200           # D^3 per dense spectrum and Lanczos run
     replicates = 11 if ctx.quick else 31          # >= MIN_DOF + 1: Student-t at >= 10 dof
     blocks = [(dim // 5, 4.0), (dim // 5, 0.25)]
     taus = [0.05, 0.5]

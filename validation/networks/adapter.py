@@ -86,6 +86,7 @@ class TorchModel(ScoreModel):
 
     @property
     def dim(self) -> int:
+        """Ambient dimension D of the network's input (flattened)."""
         return self._dim
 
     def __repr__(self):

@@ -63,6 +63,7 @@ class EDMDenoiser(torch.nn.Module):
         self.sigma_data = scalar(sigma_data, "sigma_data", positive=True)
 
     def forward(self, x, sigma):
+        """Denoised x: c_skip(sigma) x + c_out(sigma) F(c_in(sigma) x, c_noise(sigma)) (Karras et al. 2022, Table 1)."""
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1)
         sigma = sigma.expand(x.shape[0]) if sigma.numel() == 1 else sigma
         c_skip, c_out, c_in, c_noise = preconditioning(sigma, self.sigma_data)

@@ -39,6 +39,7 @@ class LowRankDAE(torch.nn.Module):
             torch.nn.Parameter(torch.linalg.qr(torch.randn(self.dim, d, generator=generator))[0]) for d in dims)
 
     def forward(self, x, sigma):
+        """Denoised x (B, n) at noise level sigma (scalar or (B,)): the posterior-weighted projections."""
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)   # (B, 1) or (1, 1)
         s2 = sigma**2
         c = 1.0 / (1.0 + s2)

@@ -34,6 +34,7 @@ class FourierEmbedding(torch.nn.Module):
         self.register_buffer("freqs", 2 * math.pi * torch.logspace(-1, top, half, base=2.0))
 
     def forward(self, c):
+        """Features [cos(2 pi f c), sin(2 pi f c)] of the noise conditioning c (B,): (B, n_features)."""
         arg = c.reshape(-1, 1).to(self.freqs.dtype) * self.freqs          # (B, half)
         return torch.cat([torch.cos(arg), torch.sin(arg)], dim=1)         # (B, n_features)
 
@@ -55,6 +56,7 @@ class MLP(torch.nn.Module):
         self.out = torch.nn.Linear(width, self.dim)
 
     def forward(self, x, c_noise):
+        """The raw network F(x, c_noise) (B, D) that EDMDenoiser preconditions."""
         e = self.embed(c_noise).to(x.dtype)
         h = self.inp(x) + self.emb(e)
         act = torch.nn.functional.silu

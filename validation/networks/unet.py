@@ -68,6 +68,7 @@ class UNet(torch.nn.Module):
         self.out = torch.nn.Conv2d(c, self.C, 3, padding=1)
 
     def forward(self, x, c_noise):
+        """The raw network F(x, c_noise) on images (B, C, H, W) that EDMDenoiser preconditions."""
         if x.shape[1:] != (self.C, self.H, self.W):
             raise SpectralTheoryError(f"the U-Net expects images of shape (B, {self.C}, {self.H}, {self.W}); "
                                       f"got {tuple(x.shape)}")
