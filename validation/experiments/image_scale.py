@@ -194,15 +194,17 @@ def run_drop(ctx):
             est = _estimate(model, tau, budget, rng)
             drop = st.predicted_drop(model, tau)
             tag = f"D={dim}, tau={tau:g}"
-            c = drop.location
-            # eigenvalues of tau J below the gap are the singular values above the drop
-            checks.append(Check(f"{tag}: singular values above the drop ({drop.kind} gap)", drop.n_below,
-                                dim * est.cdf(c), dim * est.cdf_stderr(c),
-                                finite_size=dim * float(est.cdf_bound(c)) + 1.0, dof=k - 1,
-                                note="D x (CMS bound at the gap's middle) + 1 eigenvalue (exact separation)"))
             # the drop's size: the widest gap between the measured atoms and bulks
             parts = _bulks(est)
             gaps = [(parts[i][1], parts[i + 1][0]) for i in range(len(parts) - 1)]
+            # eigenvalues of tau J below the gap are the singular values above the drop, counted at the middle
+            # of the *measured* gap that holds the predicted location (so the count and its allowance depend
+            # on the prediction only through which gap it names; inside a bulk: at the location itself)
+            c = next(((g0 + g1) / 2 for g0, g1 in gaps if g0 < drop.location < g1), drop.location)
+            checks.append(Check(f"{tag}: singular values above the drop ({drop.kind} gap)", drop.n_below,
+                                dim * est.cdf(c), dim * est.cdf_stderr(c),
+                                finite_size=dim * float(est.cdf_bound(c)) + 1.0, dof=k - 1,
+                                note="D x (Markov-Krein bound at the measured gap's middle) + 1 eigenvalue (exact separation)"))
             allow = _edge_allowances(est, model, tau)
             if gaps and allow is not None:
                 lo, hi = max(gaps, key=lambda g: g[1] - g[0])
