@@ -8,14 +8,15 @@ one run:
   resolution ``cdf_resolution`` (its computation timed with the SLQ run),
   is <= 0.01 is the one timed (the choice comes from the error bars); its KS distance to the exact
   eigenvalues (``model.eigenvalues`` pushed forward) and to the law ``st.jacobian_spectrum``;
-* dense ``numpy.linalg.eigvalsh`` of a D0 x D0 tau J (D0 = 4,096), scaled by (D/D0)^3 (stated);
+* dense ``numpy.linalg.eigvalsh`` of a D0 x D0 tau J (D0 = 4,096), scaled by (D/D0)^3 (stated), or at
+  D0 = D itself with ``--dense-full``;
 * memory: tracemalloc peak of ``slq_density`` against D x (steps + 1) x probes floats (the basis);
 * the estimator's own time (orthogonalisation, tridiagonal eigenproblems, checks) over the matvec time;
 * one batched matvec against the plain GEMMs of the same shapes ((k, D) @ (D, r), (k, r) @ (r, D));
 * anchor: matfree (JAX) ``decomp.tridiag_sym(steps, reortho="full")`` vmapped over the same probes plus
   ``eigh`` (skipped with a message if matfree/jax is not installed): time and KS side by side.
 
-Run: python benchmarks/bench_matfree.py [--quick] [--m-fraction 0.25] [--threads 1]
+Run: python benchmarks/bench_matfree.py [--quick] [--m-fraction 0.25] [--threads 1] [--dense-full]
 """
 from __future__ import annotations
 
@@ -91,13 +92,16 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads for numpy (ours and the dense baseline alike); on an oversubscribed "
                         "machine 1 avoids spinning threads")
+    p.add_argument("--dense-full", action="store_true",
+                   help="time dense eigvalsh at the full D (about 2 minutes and 1.2 GB at D = 12,288) instead of at "
+                        "D = 4,096 scaled by (D/4,096)^3")
     a = p.parse_args(argv)
     if a.threads is not None:
         from threadpoolctl import threadpool_limits
         threadpool_limits(a.threads)
         print(f"numpy BLAS limited to {a.threads} thread(s); JAX keeps its own pool")
     D = 3072 if a.quick else 12288
-    D0 = min(D, 4096)
+    D0 = D if a.dense_full else min(D, 4096)
     m = int(round(a.m_fraction * D))
     blocks = [(m // 2, 4.0), (m - m // 2, 0.25)]
 
