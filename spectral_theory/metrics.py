@@ -266,7 +266,7 @@ def score_field_distance(d1, d2, x, sigma) -> FieldDistance:
     n1 = np.linalg.norm(D1, axis=1)
     dist = np.sqrt(sq * X.shape[1])
     # |D1| = 0: the relative distance is infinite (or 0 where D2 = D1 = 0), never NaN
-    normalised = np.where(n1 > 0, dist / np.where(n1 > 0, n1, 1.0), np.where(dist > 0, np.inf, 0.0))
+    normalised = np.divide(dist, n1, out=np.where(dist > 0, np.inf, 0.0), where=n1 > 0)
     rmse = np.sqrt(sq)
     return FieldDistance(float(rmse.mean()), _stderr(rmse), float(sq.mean()), _stderr(sq),
                          float(np.mean(normalised)), _stderr(normalised))
