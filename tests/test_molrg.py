@@ -222,6 +222,31 @@ def test_numerical_rank_rule():
         molrg.numerical_rank(np.eye(2), energy=1.0)
 
 
+def test_sample_complexity_counts_and_the_fits_that_realise_them():
+    sc = molrg.sample_complexity(48, [3, 5])
+    assert list(sc.necessary) == [3, 5] and list(sc.sufficient) == [4, 6] and sc.ambient_dim == 48
+    one = molrg.sample_complexity(10, 4)
+    assert list(one.necessary) == list(one.sufficient) == [4]
+    assert list(molrg.sample_complexity(1000, [3, 5]).sufficient) == [4, 6]      # not the ambient dimension
+    # independent route: the noiseless optimum (K-subspaces, certified when it captures all the energy)
+    d = 3
+    for K, Nk, want in ((1, d - 1, False), (1, d, True), (2, d - 1, False), (2, d + 1, True)):
+        assert (Nk >= molrg.sample_complexity(48, [d] * K).sufficient[0]) == want
+        model, X = _problem(K, d, Nk, seed=40 + Nk)
+        fit = molrg.fit_subspaces(X, K, d, rng=41)
+        assert molrg.recovery_error(fit.bases, model.bases).success == want, (K, Nk)
+    # at N_k = d (K = 2) a wrong split covers every point exactly: the optimum is not unique
+    model, X = _problem(2, d, d, seed=42)
+    wrong = [np.linalg.qr(X[[0, 1, d]].T)[0], np.linalg.qr(X[[2, d + 1, d + 2]].T)[0]]
+    captured = molrg.clustering_objective(wrong, X)[0].sum()
+    assert_allclose(captured, np.sum(X**2), rtol=1e-10)
+    assert not molrg.recovery_error(wrong, model.bases).success
+    for bad, match in (((0, [2]), "ambient_dim"), ((8, [0, 2]), r"dims\[0\]"), ((8, [5, 4]), "sum"),
+                       ((8, []), "dims"), ((8, [2.5]), r"dims\[0\]")):
+        with pytest.raises(SpectralTheoryError, match=match):
+            molrg.sample_complexity(*bad)
+
+
 def test_exact_denoiser_jacobian_rank_is_sum_of_dims_at_high_noise():
     model = st.MoLRG(30, [2, 3, 4], rng=36)
     x0, xt = model.noisy_sample(20, sigma=20.0, rng=37)

@@ -78,7 +78,7 @@ def test_capacity_sweep_resumes_from_its_store(tmp_path):
     from validation.sweep import grid, run_sweep
     points = grid(n_train=[8, 32], width=[8, 16], seed=[0])
     for p in points:
-        p.update(dim=3, model_seed=1, steps=3, batch=16, n_eval=20, n_fit=40)
+        p.update(dim=3, model_seed=1, steps=3, batch=16, n_eval=20, n_fit=40, n_samples=10)
     store = tmp_path / "ldq.sqlite"
     first = run_sweep(ldq_task, points, seed=5, store=store)
     first.raise_for_failures()

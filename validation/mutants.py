@@ -320,6 +320,22 @@ def _wider_gaps(f, *a, **k):
     return tuple(dataclasses.replace(g, width=1.25 * g.width) for g in f(*a, **k))
 
 
+def _sample_complexity_as(counts):
+    """sample_complexity with the intrinsic dimensions replaced by ``counts(result)`` (K,) (the K > 1 extra kept)."""
+    def transform(f, *a, **k):
+        out = f(*a, **k)
+        c = np.asarray(counts(out), dtype=int)
+        return dataclasses.replace(out, necessary=c, sufficient=c + (out.sufficient - out.necessary))
+    return _wrap(transform)
+
+
+def _rank_at_energy(f, *a, **k):
+    """numerical_rank at 90% of the energy instead of the paper's 99%."""
+    bound = _arguments(f, a, k)
+    bound.arguments["energy"] = 0.9
+    return f(*bound.args, **bound.kwargs)
+
+
 MUTANTS: tuple = (
     # spiked covariance (BBP, Paul 2007)
     Mutant("overlap-dropped-denominator", f"{ST}.spiked.overlap",
@@ -354,6 +370,9 @@ MUTANTS: tuple = (
     # hidden Gaussian structure
     Mutant("wiener-filter-sigma-not-squared", f"{ST}.distill.wiener_filter",
            "Wiener filter C (C + sigma I)^-1 (sigma instead of sigma^2)", _argument("sigma", np.sqrt)),
+    Mutant("wiener-filter-noise-variance-x2", f"{ST}.distill.wiener_filter",
+           "Wiener filter C (C + 2 sigma^2 I)^-1 (the noise variance doubled, a VP/VE factor 2)",
+           _argument("sigma", lambda s: np.sqrt(2.0) * s)),
     Mutant("distillation-rate-half", f"{ST}.distill.distillation_rate", "sandwich constant off by a factor 1/2",
            _times(0.5, field="constant")),
     Mutant("gaussian-sample-variance-ratio", f"{ST}.distill.gaussian_sample_from_noise",
@@ -377,6 +396,14 @@ MUTANTS: tuple = (
            "MoLRG denoiser whose weights drop the log-determinant term", _wrap(_molrg_denoise_without_logdet)),
     Mutant("numerical-rank-off-by-one", f"{ST}.molrg.numerical_rank", "numerical rank one too large",
            _wrap(lambda f, *a, **k: np.asarray(f(*a, **k)) + 1)),
+    Mutant("numerical-rank-90-percent-energy", f"{ST}.molrg.numerical_rank",
+           "numerical rank by 90% of the singular-value energy instead of 99%", _wrap(_rank_at_energy)),
+    Mutant("sample-complexity-ambient-dimension", f"{ST}.molrg.sample_complexity",
+           "subspace recovery needs N_k >= n, the ambient dimension (as for a full covariance), not d_k",
+           _sample_complexity_as(lambda out: np.full_like(out.necessary, out.ambient_dim))),
+    Mutant("sample-complexity-half-dimension", f"{ST}.molrg.sample_complexity",
+           "subspace recovery from N_k = d_k/2 (rounded up) samples per component",
+           _sample_complexity_as(lambda out: -(-out.necessary // 2))),
     Mutant("fit-subspaces-one-dimension-short", f"{ST}.molrg.fit_subspaces",
            "subspace fit whose last basis vector is replaced by a random orthogonal direction",
            _wrap(lambda f, *a, **k: _fit_rotated(f, np.pi / 2, *a, **k))),

@@ -39,7 +39,8 @@ Two trainers, both returning :class:`SubspaceFit`:
   for :math:`K = 1` the sample average *equals* the expectation and the minimiser is exactly PCA.
 
 Recovery (:func:`recovery_error`): components matched by the Hungarian algorithm; the paper's success
-criterion is :math:`|P_{\hat U} - P_U|_F / \sqrt{2d} < 0.1` for every component.  Numerical rank
+criterion is :math:`|P_{\hat U} - P_U|_F / \sqrt{2d} < 0.1` for every component; the samples per
+component it needs (:func:`sample_complexity`): :math:`d_k`, and :math:`d_k + 1` for K > 1.  Numerical rank
 (:func:`numerical_rank`): the smallest r with :math:`\sqrt{\sum_{i\le r}s_i^2} > 0.99\sqrt{\sum_i s_i^2}`.
 
 Modules, one concept each: :mod:`.loss` (denoiser and loss), :mod:`.ksubspaces` (subspace
@@ -50,9 +51,9 @@ from .fit import fit_subspaces
 from .ksubspaces import clustering_objective
 from .loss import (LossEstimate, denoising_loss, loss_and_gradient, low_rank_denoiser, pca_loss,
                    whitened_antithetic_noise)
-from .recovery import SUCCESS_THRESHOLD, Recovery, numerical_rank, recovery_error
+from .recovery import SUCCESS_THRESHOLD, Recovery, SampleComplexity, numerical_rank, recovery_error, sample_complexity
 from .subspaces import SubspaceFit
 
 __all__ = ["SubspaceFit", "LossEstimate", "Recovery", "low_rank_denoiser", "denoising_loss", "pca_loss",
            "loss_and_gradient", "whitened_antithetic_noise", "clustering_objective", "fit_subspaces",
-           "recovery_error", "numerical_rank", "SUCCESS_THRESHOLD"]
+           "recovery_error", "SampleComplexity", "sample_complexity", "numerical_rank", "SUCCESS_THRESHOLD"]
