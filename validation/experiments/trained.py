@@ -64,6 +64,24 @@ TAGS = ("trained",)
 NO_TORCH = "PyTorch is not installed (pip install 'spectral-theory[nn]'): no network trained, no checks."
 
 
+# Sizes of the presets, one place (the full preset's costs: README, Trained networks).
+PRESETS = {
+    "trained_linear_distillation": dict(
+        quick=dict(n_train=[16, 128, 1024], widths=[64], seeds=[0], steps=1500, n_fit=4000, n_samples=100),
+        full=dict(n_train=[8, 32, 128, 512, 2048, 8192], widths=[32, 128], seeds=[0, 1], steps=4000, n_fit=20000,
+                  n_samples=500)),
+    "trained_molrg_subspaces": dict(
+        quick=dict(n=24, dims=[4], multiples=[], seeds=2, steps=400, restarts=3),
+        full=dict(n=48, dims=[3, 5, 7], multiples=[1, 3, 6], seeds=5, steps=1000, restarts=4)),
+    "trained_jacobian_gaps": dict(quick=dict(steps=1500, width=128, trajectories=16, levels=18),
+                                  full=dict(steps=8000, width=256, trajectories=64, levels=40)),
+    "trained_jacobian_alignment": dict(quick=dict(steps=1000, width=128, points=32, levels=6),
+                                       full=dict(steps=6000, width=256, points=128, levels=16)),
+    "trained_molrg_jacobian_rank": dict(quick=dict(steps=1500, width=128, samples=200, levels=8),
+                                        full=dict(steps=6000, width=256, samples=500, levels=20)),
+}
+
+
 def _networks():
     """validation.networks, or None without torch."""
     try:
@@ -160,14 +178,12 @@ def run_linear_distillation(ctx):
     if _networks() is None:
         return Outcome([], notes=NO_TORCH)
     dim = 8
-    if ctx.quick:
-        ns, widths, seeds, steps = [16, 128, 1024], [64], [0], 1500
-    else:
-        ns, widths, seeds, steps = [8, 32, 128, 512, 2048, 8192], [32, 128], [0, 1], 4000
+    cfg = PRESETS["trained_linear_distillation"][ctx.preset]
+    ns, widths, seeds, steps = cfg["n_train"], cfg["widths"], cfg["seeds"], cfg["steps"]
     points = grid(n_train=ns, width=widths, seed=seeds)
     for p in points:
         p.update(dim=dim, model_seed=int(ctx.seed.generate_state(1)[0]), steps=steps, batch=256, n_eval=1000,
-                 n_fit=4000 if ctx.quick else 20000, n_samples=100 if ctx.quick else 500)
+                 n_fit=cfg["n_fit"], n_samples=cfg["n_samples"])
     res = _sweep(ctx, ldq_task, points, "trained_linear_distillation")
     checks, rows = [], [r["result"] for r in res.rows]
     for p, r in zip(points, rows):
@@ -286,10 +302,9 @@ def molrg_task(params, rng):
 def run_molrg_subspaces(ctx):
     if _networks() is None:
         return Outcome([], notes=NO_TORCH)
-    if ctx.quick:
-        n, ds, K, mult, seeds, steps, restarts = 24, [4], 2, [], list(range(2)), 400, 3
-    else:
-        n, ds, K, mult, seeds, steps, restarts = 48, [3, 5, 7], 2, [1, 3, 6], list(range(5)), 1000, 4
+    cfg = PRESETS["trained_molrg_subspaces"][ctx.preset]
+    n, ds, K, mult, seeds = cfg["n"], cfg["dims"], 2, cfg["multiples"], list(range(cfg["seeds"]))
+    steps, restarts = cfg["steps"], cfg["restarts"]
     points = []
     for d in ds:
         nks = sorted({max(1, int(round(m * d / 2))) for m in mult} | {d - 1, d, d + 1, 2 * d})
@@ -421,9 +436,10 @@ def run_jacobian_gaps(ctx):
     rng = ctx.rng
     D = 30
     model = st.LinearManifold(D, list(GAP_BLOCKS), basis="orthonormal", rng=rng)
-    steps, width, batch = (1500, 128, 16) if ctx.quick else (8000, 256, 64)
+    cfg = PRESETS["trained_jacobian_gaps"][ctx.preset]
+    steps, width, batch = cfg["steps"], cfg["width"], cfg["trajectories"]
     checked = sorted({t for ts in GAP_CHECKS.values() for t in ts}, reverse=True)
-    sigmas = np.unique(np.concatenate([st.edm_sigmas(18 if ctx.quick else 40, 0.01, 50.0), np.sqrt(checked)]))[::-1]
+    sigmas = np.unique(np.concatenate([st.edm_sigmas(cfg["levels"], 0.01, 50.0), np.sqrt(checked)]))[::-1]
     taus = sigmas[:-1] ** 2
     with nets.limit_threads(1):
         net, rec = _train_on_model(nets, model, steps, width, rng)
@@ -529,8 +545,9 @@ def run_jacobian_alignment(ctx):
     lam = np.concatenate([ALIGN_EIGENVALUES, np.full(D - k_top, 0.05)])
     Q = np.linalg.qr(rng.standard_normal((D, D)))[0]
     g = st.Gaussian.from_eigen(np.zeros(D), lam, Q)
-    steps, width, batch = (1000, 128, 32) if ctx.quick else (6000, 256, 128)
-    sig = np.unique(np.concatenate([np.geomspace(0.1, 5.0, 6 if ctx.quick else 16), ALIGN_CHECKED]))
+    cfg = PRESETS["trained_jacobian_alignment"][ctx.preset]
+    steps, width, batch = cfg["steps"], cfg["width"], cfg["points"]
+    sig = np.unique(np.concatenate([np.geomspace(0.1, 5.0, cfg["levels"]), ALIGN_CHECKED]))
     with nets.limit_threads(1):
         net, rec = _train_on_model(nets, g, steps, width, rng)
         overlaps, ov_se = np.empty((sig.size, k_top)), np.empty((sig.size, k_top))
@@ -639,8 +656,9 @@ def run_molrg_jacobian_rank(ctx):
     rng = ctx.rng
     n, dims = 20, list(RANK_DIMS)
     model = st.MoLRG(n, dims, rng=rng)
-    steps, width, B = (1500, 128, 200) if ctx.quick else (6000, 256, 500)
-    sigmas = np.unique(np.concatenate([np.geomspace(0.02, 10.0, 8 if ctx.quick else 20), RANK_LOW, RANK_MID]))
+    cfg = PRESETS["trained_molrg_jacobian_rank"][ctx.preset]
+    steps, width, B = cfg["steps"], cfg["width"], cfg["samples"]
+    sigmas = np.unique(np.concatenate([np.geomspace(0.02, 10.0, cfg["levels"]), RANK_LOW, RANK_MID]))
     with nets.limit_threads(1):
         net, rec = nets.train_denoiser(model, "mlp", steps=steps, network_options=dict(width=width, depth=3), rng=rng,
                                        threads=1, schedule=nets.LogNormalSigma(RANK_TRAIN_P_MEAN, 1.2), **JACOBIAN_RECIPE)
