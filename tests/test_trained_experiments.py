@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import spectral_theory as st
-from validation.experiments.trained import eigenvector_bound, gap_bound, rank_certified
+from validation.experiments.hidden_gaussian import _mixture
+from validation.experiments.trained import _ldq_samples, eigenvector_bound, gap_bound, rank_certified
 
 
 def _random_symmetric(rng, B, D, scale):
@@ -70,6 +71,20 @@ def test_rank_certified_points_keep_their_rank():
         moved = st.molrg.numerical_rank(M + E) != r
         assert not np.any(moved & ok)
     assert not np.any(rank_certified(M, np.full(B, 0.5), np.full(B, 0.5 * np.sqrt(n))))
+
+
+def test_sample_scores_of_the_memorising_denoiser_in_place_of_a_network():
+    """The sample scores' wiring, without torch: with D_M itself as the 'network' its samples are D_M's
+    (same x_T), all copies of training points; the true mixture's fresh samples are not."""
+    rng = np.random.default_rng(3)
+    model = _mixture(rng, 4)
+    train = model.sample(20, rng=rng)
+    emp, gau = st.Empirical(train), st.Gaussian.from_samples(train)
+    out = _ldq_samples(emp, model, train, emp, gau, 40, rng)
+    assert out["net_to_emp"] == 0.0
+    assert out["mem_net"] == out["mem_emp"] == 1.0 and out["gl_net"] == out["gl_emp"] < 1e-3
+    assert out["mem_true"] < 0.3 and out["gl_true"] > 0.1 and out["gl_gauss"] > 0.1
+    assert all(out[f"{q}_{m}_se"] >= 0 for q in ("gl", "mem") for m in ("net", "emp", "gauss", "true"))
 
 
 def test_capacity_sweep_resumes_from_its_store(tmp_path):
