@@ -329,13 +329,6 @@ def _sample_complexity_as(counts):
     return _wrap(transform)
 
 
-def _rank_at_energy(f, *a, **k):
-    """numerical_rank at 90% of the energy instead of the paper's 99%."""
-    bound = _arguments(f, a, k)
-    bound.arguments["energy"] = 0.9
-    return f(*bound.args, **bound.kwargs)
-
-
 MUTANTS: tuple = (
     # spiked covariance (BBP, Paul 2007)
     Mutant("overlap-dropped-denominator", f"{ST}.spiked.overlap",
@@ -397,7 +390,7 @@ MUTANTS: tuple = (
     Mutant("numerical-rank-off-by-one", f"{ST}.molrg.numerical_rank", "numerical rank one too large",
            _wrap(lambda f, *a, **k: np.asarray(f(*a, **k)) + 1)),
     Mutant("numerical-rank-90-percent-energy", f"{ST}.molrg.numerical_rank",
-           "numerical rank by 90% of the singular-value energy instead of 99%", _wrap(_rank_at_energy)),
+           "numerical rank by 90% of the singular-value energy instead of 99%", _argument("energy", lambda e: 0.9)),
     Mutant("sample-complexity-ambient-dimension", f"{ST}.molrg.sample_complexity",
            "subspace recovery needs N_k >= n, the ambient dimension (as for a full covariance), not d_k",
            _sample_complexity_as(lambda out: np.full_like(out.necessary, out.ambient_dim))),
