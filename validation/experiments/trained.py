@@ -26,9 +26,9 @@ its check inconclusive (``resolution``), never "agree".
    measured by the training energy its bases leave unexplained (the small-noise limit of its loss)
    against the optimum's (K-subspaces on the same set, 0 for noiseless data): a DAE leaving more than
    0.1^2 beyond it (what bases at the success threshold leave for isotropic data) did not fit, and each
-   unfit run widens the tolerance of the success fraction by 1/trials.  Random restarts (up to a
-   preset's number) stop at the first fitted DAE: below d every fit is a global optimum and from 2d a
-   fitted one recovers, so further restarts could only change the unchecked cells between.
+   unfit run widens the tolerance of the success fraction by 1/trials.  The best of up to a preset's
+   number of random restarts is kept; they stop at the first near-exact fit (a quarter of the fit
+   criterion's slack: below d every fit is one).
 3. ``trained_jacobian_gaps`` (Ventura et al.; Achilli et al.'s D = 30 linear-manifold setting): the
    spectrum of tau J of an MLP score along its own reverse trajectory against the exact two-block
    spectrum (widths and eigenvalue counts of :func:`spectral_theory.spectral_gaps`).  The exact tau J is
@@ -70,17 +70,17 @@ NO_TORCH = "PyTorch is not installed (pip install 'spectral-theory[nn]'): no net
 PRESETS = {
     "trained_linear_distillation": dict(
         quick=dict(n_train=[16, 128, 1024], widths=[64], seeds=[0], steps=1500, n_fit=4000, n_samples=100),
-        full=dict(n_train=[8, 32, 128, 512, 2048, 8192], widths=[32, 128], seeds=[0, 1], steps=4000, n_fit=20000,
+        full=dict(n_train=[8, 32, 128, 512, 2048, 8192], widths=[32, 128], seeds=[0], steps=2000, n_fit=20000,
                   n_samples=500)),
     "trained_molrg_subspaces": dict(
-        quick=dict(n=24, dims=[4], multiples=[], seeds=2, steps=400, restarts=3),
-        full=dict(n=48, dims=[3, 5, 7], multiples=[1, 3, 6], seeds=5, steps=1000, restarts=4)),
+        quick=dict(n=24, dims=[3], multiples=[], seeds=2, steps=400, restarts=3),
+        full=dict(n=48, dims=[3, 5, 7], multiples=[1, 6], seeds=5, steps=500, restarts=4)),
     "trained_jacobian_gaps": dict(quick=dict(steps=1500, width=128, trajectories=16, levels=18),
-                                  full=dict(steps=8000, width=256, trajectories=64, levels=40)),
+                                  full=dict(steps=2500, width=256, trajectories=64, levels=40)),
     "trained_jacobian_alignment": dict(quick=dict(steps=1000, width=128, points=32, levels=6),
-                                       full=dict(steps=6000, width=256, points=128, levels=16)),
-    "trained_molrg_jacobian_rank": dict(quick=dict(steps=1500, width=128, samples=200, levels=8),
-                                        full=dict(steps=6000, width=256, samples=500, levels=20)),
+                                       full=dict(steps=2500, width=256, points=128, levels=16)),
+    "trained_molrg_jacobian_rank": dict(quick=dict(steps=1500, width=128, samples=200, levels=8, p_std=1.2),
+                                        full=dict(steps=3000, width=256, samples=500, levels=20, p_std=0.8)),
 }
 
 
@@ -271,14 +271,17 @@ def _unexplained(bases, X):
 
 def molrg_task(params, rng):
     """Sweep task: one MoLRG training set; K-subspaces (the optimum) and gradient-trained low-rank DAEs from
-    up to ``restarts`` random starts, stopping at the first fitted one (see the experiment), else the best
-    (least unexplained energy)."""
+    up to ``restarts`` random starts (the best: least unexplained energy), stopping at the first near-exact fit."""
     nets = _networks()
     n, d, K, Nk = params["n"], params["d"], params["K"], params["n_k"]
     model, X = draw_problem(n, d, K, Nk, 0.0, rng)
     ks = st.molrg.fit_subspaces(X, K, [d] * K, rng=rng)
     u_opt = _unexplained(ks.bases, X)
     fit_level = u_opt + st.molrg.SUCCESS_THRESHOLD**2
+    # restarts stop at a near-exact fit, a quarter of the fit criterion's slack: a DAE still converging slowly
+    # can pass the criterion with a recovery error of 0.3 (measured at d = 7, N_k = 2d), so the best of the
+    # restarts is kept unless one is clearly at the optimum
+    stop_level = u_opt + (st.molrg.SUCCESS_THRESHOLD / 2) ** 2
     best, seconds, used = None, 0.0, 0
     for child in rng.spawn(params["restarts"]):
         dae, rec = nets.train_denoiser(X, "lowrank_dae", network_options=dict(dims=[d] * K), steps=params["steps"],
@@ -287,7 +290,7 @@ def molrg_task(params, rng):
         u = _unexplained(dae.module.bases, X)
         if best is None or u < best[1]:
             best = (dae.module.bases, u)
-        if u <= fit_level:          # restarts only rescue stalled fits
+        if u <= stop_level:
             break
     bases, u = best
     return dict(dae_error=st.molrg.recovery_error(bases, model.bases).max_error,
@@ -346,7 +349,7 @@ def run_molrg_subspaces(ctx):
                                 finite_size=unfit, resolution=0.5,
                                 note=f"theory (molrg.sample_complexity): no recovery below N_k = {necessary}, recovery "
                                      f"from N_k = {sufficient}; checked below d and from 2d, where the fit criterion "
-                                     "certifies a global optimum; the first fitted of up to `restarts` random starts; a DAE leaving more than 0.1^2 of "
+                                     "certifies a global optimum; best of the random restarts; a DAE leaving more than 0.1^2 of "
                                      "the training energy unexplained beyond the K-subspaces optimum (the fraction a "
                                      "basis at the success threshold leaves for isotropic data: |P - P_hat|_F^2/(2d)) is "
                                      "unfit and may go either way (1/trials)"))
@@ -644,7 +647,7 @@ def rank_certified(M, eps_op, eps_fro, energy=0.99):
 
 RANK_DIMS = (3, 5)
 RANK_LOW, RANK_MID = (0.05, 0.1), (0.3, 0.5)         # checked noise levels: own d_k; at most sum d_k
-RANK_TRAIN_P_MEAN = float(np.log(0.1))                # training ln sigma ~ N(ln 0.1, 1.2^2): accurate where checked
+RANK_TRAIN_P_MEAN = float(np.log(0.1))                # training ln sigma ~ N(ln 0.1, p_std^2): accurate where checked
 
 
 @experiment(
@@ -668,7 +671,7 @@ def run_molrg_jacobian_rank(ctx):
     sigmas = np.unique(np.concatenate([np.geomspace(0.02, 10.0, cfg["levels"]), RANK_LOW, RANK_MID]))
     with nets.limit_threads(1):
         net, rec = nets.train_denoiser(model, "mlp", steps=steps, network_options=dict(width=width, depth=3), rng=rng,
-                                       threads=1, schedule=nets.LogNormalSigma(RANK_TRAIN_P_MEAN, 1.2), **JACOBIAN_RECIPE)
+                                       threads=1, schedule=nets.LogNormalSigma(RANK_TRAIN_P_MEAN, cfg["p_std"]), **JACOBIAN_RECIPE)
         x0, labels = model.sample(B, rng=rng, return_labels=True)
         xi = rng.standard_normal(x0.shape)
         own = np.array(dims)[labels]
