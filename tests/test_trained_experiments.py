@@ -7,7 +7,8 @@ import pytest
 
 import spectral_theory as st
 from validation.experiments.hidden_gaussian import _mixture
-from validation.experiments.trained import _ldq_samples, eigenvector_bound, gap_bound, rank_certified
+from validation.experiments.trained import (_failure_floor, _ldq_samples, _unexplained, eigenvector_bound, gap_bound,
+                                           rank_certified)
 
 
 def _random_symmetric(rng, B, D, scale):
@@ -85,6 +86,25 @@ def test_sample_scores_of_the_memorising_denoiser_in_place_of_a_network():
     assert out["mem_net"] == out["mem_emp"] == 1.0 and out["gl_net"] == out["gl_emp"] < 1e-3
     assert out["mem_true"] < 0.3 and out["gl_true"] > 0.1 and out["gl_gauss"] > 0.1
     assert all(out[f"{q}_{m}_se"] >= 0 for q in ("gl", "mem") for m in ("net", "emp", "gauss", "true"))
+
+
+def test_failure_floor_bounds_every_basis_that_misses_by_the_threshold():
+    """Bases near the truth (each point measured against its own component's basis) with recovery error at
+    least the threshold leave at least the floor; below N_k = d the floor is 0."""
+    from validation.molrg_sweep import draw_problem
+    rng = np.random.default_rng(4)
+    d, K = 4, 2
+    for n_k in (2 * d, 3 * d):
+        model, X = draw_problem(20, d, K, n_k, 0.0, rng)
+        floor = _failure_floor(model.bases, X, n_k)
+        assert floor > 0
+        for scale in (0.05, 0.1, 0.2, 0.4):
+            for _ in range(30):
+                V = [np.linalg.qr(U + scale * rng.standard_normal(U.shape))[0] for U in model.bases]
+                if st.molrg.recovery_error(V, model.bases).max_error >= st.molrg.SUCCESS_THRESHOLD:
+                    assert _unexplained(V, X) >= floor * (1 - 1e-12)
+    model, X = draw_problem(20, d, K, d - 1, 0.0, rng)
+    assert _failure_floor(model.bases, X, d - 1) == 0.0
 
 
 def test_capacity_sweep_resumes_from_its_store(tmp_path):

@@ -25,8 +25,11 @@ its check inconclusive (``resolution``), never "agree".
    criterion below separates wrong splits) and not below N_k = d.  The DAE's fit is
    measured by the training energy its bases leave unexplained (the small-noise limit of its loss)
    against the optimum's (K-subspaces on the same set, 0 for noiseless data): a DAE leaving more than
-   0.1^2 beyond it (what bases at the success threshold leave for isotropic data) did not fit, and each
-   unfit run widens the tolerance of the success fraction by 1/trials.  The best of up to a preset's
+   0.1^2 beyond it (what bases at the success threshold leave for isotropic data) did not fit; a failed
+   DAE that leaves more than any basis of the truth's assignment missing by the threshold must
+   (:func:`_failure_floor`, from the smallest eigenvalue of each component's sample second moment) may
+   be a slow fit of the truth.  Each such uncertain run widens the tolerance of the success fraction by
+   1/trials.  The best of up to a preset's
    number of random restarts is kept; they stop at the first near-exact fit (a quarter of the fit
    criterion's slack: below d every fit is one).
 3. ``trained_jacobian_gaps`` (Ventura et al.; Achilli et al.'s D = 30 linear-manifold setting): the
@@ -293,10 +296,30 @@ def molrg_task(params, rng):
         if u <= stop_level:
             break
     bases, u = best
-    return dict(dae_error=st.molrg.recovery_error(bases, model.bases).max_error,
-                ks_error=st.molrg.recovery_error(ks.bases, model.bases).max_error,
-                unexplained=u, unexplained_optimum=u_opt, fitted=bool(u <= fit_level), restarts_used=used,
-                seconds=seconds)
+    error = st.molrg.recovery_error(bases, model.bases).max_error
+    floor = _failure_floor(model.bases, X, Nk)
+    # a failed fit is attributed to the training objective only if it leaves less energy than any basis of the
+    # truth's assignment that misses by the threshold must (else it may be a stalled or slowly converging fit
+    # of the truth); below N_k = d the floor is 0 and the data do not determine the subspaces at all
+    uncertain = u > fit_level or (error >= st.molrg.SUCCESS_THRESHOLD and floor > 0 and u > u_opt + floor)
+    return dict(dae_error=error, ks_error=st.molrg.recovery_error(ks.bases, model.bases).max_error,
+                unexplained=u, unexplained_optimum=u_opt, fitted=bool(u <= fit_level), uncertain=bool(uncertain),
+                failure_floor=floor, restarts_used=used, seconds=seconds)
+
+
+def _failure_floor(bases, X, n_k):
+    r"""Least unexplained energy fraction of a configuration that assigns each point to its own component's
+    basis V_k and misses some subspace by the success threshold t: the points :math:`x_i = U_k c_i` of
+    component k leave :math:`\mathrm{tr}((I - U_k^\top P_V U_k) S_k) \ge \lambda_{\min}(S_k)(d_k - |V^\top U_k|_F^2)
+    = \lambda_{\min}(S_k)\, d_k e^2` (:math:`S_k = \sum_i c_i c_i^\top`, e the recovery error), so the fraction
+    is at least :math:`\min_k \lambda_{\min}(S_k)\, d_k t^2/\sum_i |x_i|^2` (0 when N_k < d_k).  ``X`` holds the
+    components' ``n_k`` points in order."""
+    t2, total = st.molrg.SUCCESS_THRESHOLD**2, float(np.sum(X**2))
+    lows = []
+    for k, U in enumerate(bases):
+        C = X[k * n_k:(k + 1) * n_k] @ U
+        lows.append(max(float(np.linalg.eigvalsh(C.T @ C)[0]), 0.0) * U.shape[1] * t2 / total)
+    return min(lows)
 
 
 @experiment(
@@ -333,7 +356,7 @@ def run_molrg_subspaces(ctx):
             sel = [r for p, r in zip(points, rows) if p["d"] == d and p["n_k"] == nk]
             sd = np.mean([r["dae_error"] < thr for r in sel])
             sk = np.mean([r["ks_error"] < thr for r in sel])
-            unfit = np.mean([not r["fitted"] for r in sel])
+            unfit = np.mean([r["uncertain"] for r in sel])
             f_dae.append(sd)
             f_ks.append(sk)
             pred = 0.0 if nk < necessary else 1.0 if nk >= sufficient else None
@@ -352,19 +375,23 @@ def run_molrg_subspaces(ctx):
                                      "certifies a global optimum; best of the random restarts; a DAE leaving more than 0.1^2 of "
                                      "the training energy unexplained beyond the K-subspaces optimum (the fraction a "
                                      "basis at the success threshold leaves for isotropic data: |P - P_hat|_F^2/(2d)) is "
-                                     "unfit and may go either way (1/trials)"))
+                                     "unfit, and a failed DAE leaving more than a basis of the truth's assignment that "
+                                     "misses by the threshold must (lambda_min(S_k) d t^2 / energy) may be a slow fit of "
+                                     "the truth: both may go either way (1/trials each)"))
         panels.append(dict(title=f"d = {d}, K = {K}, n = {n}", xlabel="N_k / d", ylabel="success fraction",
                            series=[Series("points", np.array(cells) / d, f_dae, label="low-rank DAE (AdamW, EDM loss)"),
                                    Series("points", np.array(cells) / d, f_ks, label="optimum (K-subspaces)"),
                                    Series("vline", [sufficient / d], label="predicted N_k (sample_complexity)")]))
     fig = Figure("trained_molrg_subspaces", "Subspace recovery by a gradient-trained low-rank DAE", panels)
     n_unfit = sum(not r["fitted"] for r in rows)
+    n_slow = sum(r["uncertain"] and r["fitted"] for r in rows)
     return Outcome(checks, [fig], dict(n=n, dims=ds, K=K, seeds=len(seeds), steps=steps, restarts=restarts),
                    notes=f"{n_unfit} of {len(rows)} DAE fits (up to {restarts} restarts each, "
                          f"{np.mean([r['restarts_used'] for r in rows]):.2f} used on average) left more energy unexplained "
                          "than the success threshold allows (unfit): gradient training of the low-rank DAE from random "
                          "starts often stalls with one direction of each basis taken from the other subspace (recovery "
-                         "error sqrt(1/d)). Success fractions not checked (d <= N_k < 2d: at N_k = d the optimum is not "
+                         f"error sqrt(1/d)); {n_slow} more fitted but failed above the failure floor (possibly a "
+                         "slow fit of the truth: uncertain). Success fractions not checked (d <= N_k < 2d: at N_k = d the optimum is not "
                          "unique; below 2d near-optimal wrong splits leave less than 0.1^2 of the energy unexplained, so "
                          "the loss cannot certify the global optimum): " + "; ".join(at_d) + ".")
 
