@@ -77,7 +77,7 @@ PRESETS = {
                   n_samples=500)),
     "trained_molrg_subspaces": dict(
         quick=dict(n=24, dims=[3], multiples=[], seeds=2, steps=400, restarts=3),
-        full=dict(n=48, dims=[3, 5, 7], multiples=[1, 6], seeds=5, steps=500, restarts=4)),
+        full=dict(n=48, dims=[3, 5, 7], multiples=[1, 6], seeds=5, steps=500, restarts=8)),
     "trained_jacobian_gaps": dict(quick=dict(steps=1500, width=128, trajectories=16, levels=18),
                                   full=dict(steps=2500, width=256, trajectories=64, levels=40)),
     "trained_jacobian_alignment": dict(quick=dict(steps=1000, width=128, points=32, levels=6),
