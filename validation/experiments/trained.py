@@ -81,7 +81,7 @@ PRESETS = {
     "trained_jacobian_gaps": dict(quick=dict(steps=1500, width=128, trajectories=16, levels=18),
                                   full=dict(steps=2500, width=256, trajectories=64, levels=40)),
     "trained_jacobian_alignment": dict(quick=dict(steps=1000, width=128, points=32, levels=6),
-                                       full=dict(steps=2500, width=256, points=128, levels=16)),
+                                       full=dict(steps=3500, width=256, points=128, levels=16)),
     "trained_molrg_jacobian_rank": dict(quick=dict(steps=1500, width=128, samples=200, levels=8, p_std=1.2),
                                         full=dict(steps=3000, width=256, samples=500, levels=20, p_std=0.8)),
 }
