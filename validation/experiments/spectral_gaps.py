@@ -343,7 +343,7 @@ def run_empirical(ctx):
     # scatters 1.5x its bootstrap-over-points error), so the error comes from R independent training sets
     # (jackknife over sets: R - 1 degrees of freedom).
     m_s, n_list = 6, (1600, 6400, 25600)
-    R, Bs = (32, 8) if ctx.quick else (64, 8)
+    R, Bs = (40, 8) if ctx.quick else (64, 8)
     grid = np.geomspace(3e-3, 1.0, 25)
     small = st.LinearManifold(2 * m_s, [(m_s, v)], basis="orthonormal", rng=ctx.rng)
     log_half, log_half_se, log_tc = [], [], []
