@@ -317,6 +317,8 @@ def _failure_floor(bases, X, n_k):
     t2, total = st.molrg.SUCCESS_THRESHOLD**2, float(np.sum(X**2))
     lows = []
     for k, U in enumerate(bases):
+        if n_k < U.shape[1]:                      # S_k singular: exactly 0 (not its rounding error)
+            return 0.0
         C = X[k * n_k:(k + 1) * n_k] @ U
         lows.append(max(float(np.linalg.eigvalsh(C.T @ C)[0]), 0.0) * U.shape[1] * t2 / total)
     return min(lows)
