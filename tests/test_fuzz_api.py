@@ -329,6 +329,8 @@ case("molrg.fit_subspaces", molrg.fit_subspaces, dict(X=MX, n_components=2, dims
      dict(X="real", n_components="int", dims="real", rng="rng"), nonfinite=True)  # loss: NaN = "not run"
 case("molrg.recovery_error", molrg.recovery_error, dict(bases_hat=BASES, bases_true=BASES, threshold=0.1))
 case("molrg.numerical_rank", molrg.numerical_rank, dict(matrix=MX, energy=0.99))
+case("molrg.sample_complexity", molrg.sample_complexity, dict(ambient_dim=10, dims=[2, 3]),
+     dict(ambient_dim="int", dims="int"))
 
 
 # ---- the contract --------------------------------------------------------------------------------
