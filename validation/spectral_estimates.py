@@ -23,10 +23,11 @@ Error bars (both stated as fields of the results):
 * **quadrature resolution**: SLQ - the Chebyshev-Markov-Stieltjes-Krein inequalities (Szegő,
   *Orthogonal Polynomials*, Thm 3.41.1; Akhiezer 1965, ch. 3) bracket the probe's cdf at the nodes of
   the Gauss rule and of canonical Gauss-Radau rules built from the same tridiagonal (all measures with
-  the moments Lanczos computed lie inside); the estimate is the midpoint of the bracket, interpolated
-  linearly between bracket points, and its pointwise bound (``cdf_bound``, sup ``cdf_resolution``) the
-  half-width plus the interpolation's monotone slack, about half the largest Gauss weight of an
-  unresolved node where the older step estimate needed the whole weight.  Converged nodes (Ritz residual
+  the moments Lanczos computed lie inside); between consecutive bracket points F lies between the
+  lower end on the left and the upper end on the right (monotonicity), and the estimate is the midpoint
+  of that interval (a step function, the minimax choice), its pointwise bound (``cdf_bound``, sup
+  ``cdf_resolution``) the half-width, about half the largest Gauss weight of an unresolved node where
+  the Gauss rule alone needs the whole weight.  Converged nodes (Ritz residual
   below ``lanczos.CONVERGED`` and far below the spacing to their neighbours) are eigenvalues with their
   exact mass, e.g. the atom at -1 of :math:`\tau J`; bulk edges come with their resolution
   (``bulks``), and the x-resolution in the bulk is the Gauss node spacing (``node_spacing``).  KPM - the Jackson kernel has width :math:`\pi/N` of the rescaled variable, i.e.
@@ -127,6 +128,23 @@ def _mean_se(values):
     mean = values.mean(axis=0)
     se = values.std(axis=0, ddof=1) / np.sqrt(k) if k > 1 else np.full(mean.shape, np.nan)
     return mean, se
+
+
+def _searchsorted_rows(a, x, side):
+    """Row-wise ``searchsorted(a[p], x, side)`` for ascending rows a (k, n) and queries x (q,), (k, q):
+    exact (no shifted keys, which round queries near a point onto it), by one stable row-wise argsort
+    of the rows with the queries appended (``right``: after, ``left``: before the equal points)."""
+    k, n = a.shape
+    q = x.size
+    right = side == "right"
+    xs = np.broadcast_to(x, (k, q))
+    o = np.argsort(np.concatenate([a, xs] if right else [xs, a], axis=1), axis=1, kind="stable")
+    query = o >= n if right else o < q
+    count = np.cumsum(~query, axis=1)                                   # points before each position
+    rows, cols = np.nonzero(query)
+    out = np.empty((k, q), dtype=np.intp)
+    out[rows, o[rows, cols] - (n if right else 0)] = count[rows, cols]
+    return out
 
 
 @dataclass(frozen=True)
@@ -293,45 +311,48 @@ class SLQEstimate(SpectralEstimate):
         return gx, L, U
 
     def _evaluate(self, x, strict=False):
-        """(estimate, bound) (k, n): the bracket midpoints interpolated linearly in x between a probe's
-        points, and the rigorous bound on its distance to the probe's cdf (F(x) between L at the
-        point on the left and U at the point on the right; the half-width at a point itself)."""
+        """(estimate, bound) (k, n) per probe: the midpoint and half-width of the bracket of F(x)
+        (``strict``: of F(x-)).  Between a probe's consecutive bracket points g_i <= x < g_{i+1}, F(x)
+        and F(x_{i+1}-) lie in [L_i, U_{i+1}] (F is monotone), which contains the bracket [L_i, U_i]
+        at g_i itself, so the estimate is a right-continuous step function (its left limits are the
+        strict values) and the minimax one given the brackets; below the first point [0, U_0], above
+        the last [L_n, 1]."""
         gx, L, U = self._bracket
         k, n = gx.shape
-        M = 0.5 * (L + U)
-        width = 4 * (float(np.abs(gx).max()) + float(np.abs(x).max(initial=0.0)) + 1.0)
-        off = width * np.arange(k)[:, None]
-        j = np.searchsorted((gx + off).ravel(), (x[None, :] + off).ravel(), "left" if strict else "right")
-        j = j.reshape(k, x.size) - n * np.arange(k)[:, None]
-        lo = j - 1                                               # left end of the segment holding x
-        if strict:                                               # first point >= x is j; a hit is j itself
-            pt = np.minimum(j, n - 1)
-            hit = (j < n) & (np.take_along_axis(gx, pt, 1) == x[None, :])
-        else:                                                    # last point <= x is j - 1
-            pt = np.maximum(j - 1, 0)
-            hit = (j > 0) & (np.take_along_axis(gx, pt, 1) == x[None, :])
-        left, right = np.clip(lo, 0, n - 1), np.clip(lo + 1, 0, n - 1)
-        gl, gr = np.take_along_axis(gx, left, 1), np.take_along_axis(gx, right, 1)
-        Ml, Mr = np.take_along_axis(M, left, 1), np.take_along_axis(M, right, 1)
-        Ll, Ur = np.take_along_axis(L, left, 1), np.take_along_axis(U, right, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = np.clip(np.where(gr > gl, (x[None, :] - gl) / (gr - gl), 0.0), 0.0, 1.0)
-        est = Ml + s * (Mr - Ml)
-        bound = np.maximum(est - Ll, Ur - est)
-        first, last = lo < 0, lo >= n - 1                        # outside the points: no mass / all mass
-        est = np.where(first, 0.0, np.where(last, 1.0, est))
-        bound = np.where(first, U[:, :1], np.where(last, 1.0 - L[:, -1:], bound))
-        Mp, hp = np.take_along_axis(M, pt, 1), 0.5 * np.take_along_axis(U - L, pt, 1)
-        return np.where(hit, Mp, est), np.where(hit, hp, bound)
+        j = _searchsorted_rows(gx, x, "left" if strict else "right")            # points <= x (< x strict)
+        lo = np.where(j > 0, np.take_along_axis(L, np.maximum(j - 1, 0), 1), 0.0)
+        hi = np.where(j < n, np.take_along_axis(U, np.minimum(j, n - 1), 1), 1.0)
+        return 0.5 * (lo + hi), 0.5 * (hi - lo)
+
+    @cached_property
+    def _steps(self):
+        """(points, mean, stderr, bound) of the probe-mean step estimate on the intervals of the merged
+        partition: the value on [g, next point of any probe) for each distinct point g, and first the
+        value below all points.  Every sup over x of a probe-mean quantity is a max over these."""
+        g = np.unique(self._bracket[0])
+        est, bound = self._evaluate(g)
+        below_est, below_bound = self._evaluate(g[:1], strict=True)
+        est, bound = np.hstack([below_est, est]), np.hstack([below_bound, bound])
+        mean, se = _mean_se(est)
+        return g, mean, se, bound.mean(axis=0)
 
     @cached_property
     def cdf_resolution(self) -> float:
-        """Sup over x of ``cdf_bound`` (attained next to a probe's bracket point: the bound is linear
-        in x between the points of all probes)."""
-        g = np.unique(self._bracket[0])
-        pts = np.concatenate([g, np.nextafter(g, np.inf), np.nextafter(g, -np.inf)])
-        return float(max(self._evaluate(pts)[1].mean(axis=0).max(),
-                         self._evaluate(pts, strict=True)[1].mean(axis=0).max()))
+        """Sup over x of ``cdf_bound`` (the bound is constant between consecutive bracket points of
+        all probes)."""
+        return float(self._steps[3].max())
+
+    @cached_property
+    def cdf_stderr_max(self) -> float:
+        """Sup over x of ``cdf_stderr`` (nan for one probe): the largest probe-spread standard error
+        of the cdf anywhere, so at least the ``stderr`` of every :meth:`ks_distance`."""
+        return float(np.nanmax(self._steps[2])) if self.n_probes > 1 else float("nan")
+
+    def ks_bar(self, z=2.0) -> float:
+        r"""KS error bar against any law: ``z * cdf_stderr_max + cdf_resolution``, at least
+        :math:`z\,s + r` of :meth:`ks_distance` for every ``law`` (its stderr s and resolution r are
+        sups over fewer points); the quantity the ``tol`` rule of :func:`slq_density` stops on."""
+        return float(scalar(z, "z", nonnegative=True) * self.cdf_stderr_max + self.cdf_resolution)
 
     @cached_property
     def node_spacing(self) -> float:
@@ -455,9 +476,9 @@ class SLQEstimate(SpectralEstimate):
     def ks_distance(self, law, atol=None) -> KSDistance:
         r"""KS distance of the probe-mean quadrature cdf to ``law`` (a SpectralDensity or eigenvalues).
 
-        The estimate is piecewise linear between its bracket points and the law a step function or
-        continuous, so the sup is taken over left and right limits at the bracket points and the law's
-        atoms or eigenvalues (and the resolution is the largest ``cdf_bound`` there); jump points closer than
+        The estimate is constant between its bracket points and the law monotone, so the sup is taken
+        over left and right limits at the bracket points and the law's atoms or eigenvalues (and the
+        resolution is the largest ``cdf_bound`` there); jump points closer than
         ``atol`` (default 1e-8 x the spectral scale) count as one (a degenerate eigenvalue computed as a
         Ritz value and by ``eigvalsh`` differs by rounding).
         """
