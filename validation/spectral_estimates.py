@@ -209,15 +209,38 @@ class SLQEstimate(SpectralEstimate):
 
     @cached_property
     def converged(self) -> np.ndarray:
-        """(k, m) nodes that are eigenvalues with their exact mass: Ritz residual r <= CONVERGED x scale
-        and r <= 1e-4 x the distance to the probe's neighbouring nodes (the Ritz vector's error angle is
-        at most r / gap, Davis-Kahan, so the weight is its eigenvalue's mass to ~2e-4 sqrt(w) at worst;
-        inside a tight cluster a small r alone does not separate the eigenvalues)."""
+        r"""(k, m) nodes that are eigenvalues with their exact mass.
+
+        Consecutive live nodes of a probe closer than ``_TIE`` x scale or than the smaller of their
+        residuals are one group (finite precision Lanczos finds copies of a multiple eigenvalue, e.g.
+        the atom at -1 of :math:`\tau J`, that converge onto it and share its weight arbitrarily); a group with residual
+        :math:`r = (\sum r_i^2)^{1/2}` (of its Ritz subspace), width w and distance ``gap`` to the
+        probe's nearest live nodes outside it is converged when r <= 1e-4 gap (the subspace's error
+        angle is at most r/gap, Davis-Kahan, so its weight is its eigenvalues' mass to ~2e-4 sqrt(weight)
+        at worst) and its location is certain to ``CONVERGED`` x scale: w + min(r, r^2/gap) (every Ritz
+        value is within r of an eigenvalue, and within r^2/gap of it when the others are gap away,
+        Kato-Temple)."""
+        k, m = self.nodes.shape
         live = self.weights > _GHOST
-        t = np.where(live, self.nodes, np.inf)
-        with np.errstate(invalid="ignore"):
-            gap = np.fmin(np.abs(np.diff(t, axis=1, prepend=-np.inf)), np.abs(np.diff(t, axis=1, append=np.inf)))
-            return (self.residuals <= CONVERGED * self.scale) & (self.residuals <= 1e-4 * gap) & live
+        th = self.nodes
+        inf = np.full((k, 1), np.inf)
+        prev = np.hstack([-inf, np.maximum.accumulate(np.where(live, th, -np.inf), axis=1)[:, :-1]])
+        nxt = np.hstack([np.minimum.accumulate(np.where(live, th, np.inf)[:, ::-1], axis=1)[:, ::-1][:, 1:], inf])
+        t, res, before, after = th[live], self.residuals[live], prev[live], nxt[live]
+        # a node within the smaller residual of its predecessor is a copy of the same eigenvalue
+        link = np.minimum(res, np.r_[np.inf, res[:-1]])
+        start = ~(t - before <= np.maximum(_TIE * self.scale, link))           # per live node, row-major
+        r2 = res ** 2
+        first = np.flatnonzero(start)
+        last = np.append(first[1:], t.size) - 1
+        r = np.sqrt(np.add.reduceat(r2, first)) if t.size else np.zeros(0)
+        gap = np.minimum(t[first] - before[first], after[last] - t[last])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            where = np.minimum(r, np.where(gap > 0, r ** 2 / gap, np.inf))
+        ok = (r <= 1e-4 * gap) & (t[last] - t[first] + where <= CONVERGED * self.scale)
+        out = np.zeros((k, m), dtype=bool)
+        out[live] = ok[np.cumsum(start) - 1]
+        return out
 
     @cached_property
     def _bracket(self):
@@ -326,27 +349,29 @@ class SLQEstimate(SpectralEstimate):
 
     @cached_property
     def _steps(self):
-        """(points, mean, stderr, bound) of the probe-mean step estimate on the intervals of the merged
-        partition: the value on [g, next point of any probe) for each distinct point g, and first the
-        value below all points.  Every sup over x of a probe-mean quantity is a max over these."""
+        """(stderr, bound) of the probe-mean step estimate on the intervals of the merged partition:
+        its value on [g, next point of any probe) for each distinct bracket point g of all probes, and
+        first the value below them all; every sup over x of a probe-mean quantity is a max over these.
+        The stderr only after clusters of points closer than 1e-8 x scale (the default ``atol`` of
+        :meth:`ks_distance`: the probes' copies of one converged eigenvalue differ by rounding, and
+        between them the probes disagree by its whole mass)."""
         g = np.unique(self._bracket[0])
-        est, bound = self._evaluate(g)
-        below_est, below_bound = self._evaluate(g[:1], strict=True)
-        est, bound = np.hstack([below_est, est]), np.hstack([below_bound, bound])
-        mean, se = _mean_se(est)
-        return g, mean, se, bound.mean(axis=0)
+        est, bound = self._evaluate(np.r_[g[0], g], strict=True)                 # first: below g[0]
+        est[:, 1:], bound[:, 1:] = self._evaluate(g)
+        ends = np.r_[True, np.diff(g) > 1e-8 * self.scale, True][1:]             # last point of a cluster
+        return _mean_se(est[:, np.r_[True, ends]])[1], bound.mean(axis=0)
 
     @cached_property
     def cdf_resolution(self) -> float:
         """Sup over x of ``cdf_bound`` (the bound is constant between consecutive bracket points of
         all probes)."""
-        return float(self._steps[3].max())
+        return float(self._steps[1].max())
 
     @cached_property
     def cdf_stderr_max(self) -> float:
-        """Sup over x of ``cdf_stderr`` (nan for one probe): the largest probe-spread standard error
-        of the cdf anywhere, so at least the ``stderr`` of every :meth:`ks_distance`."""
-        return float(np.nanmax(self._steps[2])) if self.n_probes > 1 else float("nan")
+        """Sup over x of ``cdf_stderr`` outside the rounding-width clusters of bracket points (nan for
+        one probe): at least the ``stderr`` of :meth:`ks_distance` against any law (default ``atol``)."""
+        return float(np.nanmax(self._steps[0])) if self.n_probes > 1 else float("nan")
 
     def ks_bar(self, z=2.0) -> float:
         r"""KS error bar against any law: ``z * cdf_stderr_max + cdf_resolution``, at least
