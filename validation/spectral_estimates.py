@@ -60,6 +60,8 @@ BRACKET_RULES = 16
 _FRACTIONS = 8                # positions per Gauss interval whose a-values the rules are chosen from
 _TIE = 1e-12                  # relative distance below which two nodes of a rule are one point
 _GHOST = 1e-8                 # a Gauss weight below this (a rounding-level ghost copy of a converged node): no claim
+#: SLQ with ``tol``: the first step at which the error bar is checked.
+FIRST_CHECK = 10
 
 
 @dataclass(frozen=True)
@@ -521,7 +523,8 @@ class SLQEstimate(SpectralEstimate):
                           if self.n_probes > 1 else float("nan"), float(bound))
 
 
-def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None) -> SLQEstimate:
+def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None, tol=None,
+                z=2.0) -> SLQEstimate:
     r"""Spectral law of a symmetric operator by stochastic Lanczos quadrature.
 
     Parameters
@@ -530,23 +533,79 @@ def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None
     dim : D.
     n_probes : k independent probes, advanced together (one matvec of the (k, D) block per step).
     n_steps : m Lanczos steps per probe (m <= D); Gauss quadrature with m nodes, exact for moments of
-        order < 2m.  Full reorthogonalisation (CGS2), cost O(k D m^2) beside k m matvecs.
+        order < 2m.  Full reorthogonalisation (CGS2), cost O(k D m^2) beside k m matvecs.  With ``tol``:
+        the most steps allowed.
     probes : "rademacher" (default; smaller variance of diagonal-heavy traces) or "gaussian".
     rng : Generator or seed of the probes.
+    tol : None, or the KS error bar to reach: Lanczos stops at the first checked step s whose estimate
+        has ``ks_bar(z)`` = z ``cdf_stderr_max`` + ``cdf_resolution`` <= tol (an upper bound of
+        z stderr + resolution of ``ks_distance`` to any law), and that estimate is returned.  The
+        checks (brackets of the s-step tridiagonals; no matvecs) run at step ``FIRST_CHECK`` and then
+        where the last check predicts the bar reaches tol, the resolution falling like 1/s (Gauss
+        weights ~ 1/s) and the spread staying: :math:`s' = \lceil s\,r/(\mathrm{tol} - z\,\mathrm{se})
+        \rceil` (at least s + 1; s + s/2 while the spread alone exceeds tol, which raises from step
+        2 ``FIRST_CHECK`` on: more steps do not shrink the spread).  Needs k >= 2.
+    z : standard errors in the bar (default 2).
 
     Returns
     -------
-    SLQEstimate (cdf, pdf, moment, quantile, support, atoms, ks_distance, with error bars).
+    SLQEstimate (cdf, pdf, moment, quantile, support, atoms, ks_distance, with error bars; ``n_steps``
+    the steps taken).
 
-    Raises ``SpectralTheoryError`` naming ``matvec`` for a wrong output shape, NaN or a non-symmetric
-    operator (detected on the Arnoldi coefficients the reorthogonalisation computes anyway).
+    Raises
+    ------
+    SpectralTheoryError
+        Naming ``matvec`` for a wrong output shape, NaN or a non-symmetric operator (detected on the
+        Arnoldi coefficients the reorthogonalisation computes anyway); naming a bad parameter.
+    ConvergenceError
+        When ``tol`` is not reached within ``n_steps`` (with the bar's two parts: a spread part near tol
+        asks for more probes, a resolution part for more steps).
     """
     D = integer(dim, "dim", minimum=1)
     k = integer(n_probes, "n_probes", minimum=1)
     m = integer(n_steps, "n_steps", minimum=1, maximum=D)
-    tri = lanczos_tridiagonal(matvec, _probes(probes, k, D, rng), m)
-    nodes, weights, residuals = tri.ritz()
-    return SLQEstimate(D, k, tri.matvecs, probes, nodes, weights, residuals, m, tri.asymmetry, tri.alpha, tri.beta)
+    z = scalar(z, "z", positive=True)
+    V = _probes(probes, k, D, rng)
+
+    def estimate(tri):
+        nodes, weights, residuals = tri.ritz()
+        return SLQEstimate(D, k, tri.matvecs, probes, nodes, weights, residuals, tri.alpha.shape[1],
+                           tri.asymmetry, tri.alpha, tri.beta)
+    if tol is None:
+        return estimate(lanczos_tridiagonal(matvec, V, m))
+    tol = scalar(tol, "tol", positive=True)
+    if k < 2:
+        raise SpectralTheoryError(f"`n_probes` must be >= 2 with `tol` (the bar needs the probe spread); got {k}")
+    plan = {"next": min(FIRST_CHECK, m), "found": None}
+
+    def stop(tri):
+        s = tri.alpha.shape[1]
+        if s < plan["next"]:
+            return False
+        est = estimate(tri)
+        if est.ks_bar(z) <= tol:
+            plan["found"] = est
+            return True
+        spread, res = z * est.cdf_stderr_max, est.cdf_resolution
+        if spread >= tol and s >= 2 * FIRST_CHECK:
+            fail(est, s)
+        guess = np.ceil(s * res / (tol - spread)) if spread < tol else s + s // 2
+        plan["next"] = int(min(m, max(s + 1, guess)))
+        return False
+
+    def fail(est, s):
+        spread, res = z * est.cdf_stderr_max, est.cdf_resolution
+        more = int(np.ceil(k * (2 * spread / tol) ** 2))          # spread / sqrt(k): half of tol
+        raise ConvergenceError(
+            f"SLQ did not reach the KS bar tol = {tol:g} ({k} probes, {s} of at most n_steps = {m} steps): bar "
+            f"{spread + res:.4g} = {z:g} x stderr {spread / z:.3g} + resolution {res:.3g}; "
+            + (f"the probe spread alone exceeds tol: raise n_probes (to ~{more})" if spread >= 0.5 * tol
+               else "raise n_steps"))
+    tri = lanczos_tridiagonal(matvec, V, m, stop=stop)
+    est = plan["found"] or estimate(tri)
+    if not est.ks_bar(z) <= tol:
+        fail(est, est.n_steps)
+    return est
 
 
 # ---- kernel polynomial method ---------------------------------------------------------------------
