@@ -543,8 +543,9 @@ def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None
         checks (brackets of the s-step tridiagonals; no matvecs) run at step ``FIRST_CHECK`` and then
         where the last check predicts the bar reaches tol, the resolution falling like 1/s (Gauss
         weights ~ 1/s) and the spread staying: :math:`s' = \lceil s\,r/(\mathrm{tol} - z\,\mathrm{se})
-        \rceil` (at least s + 1; s + s/2 while the spread alone exceeds tol, which raises from step
-        2 ``FIRST_CHECK`` on: more steps do not shrink the spread).  Needs k >= 2.
+        \rceil` (at least s + 1, at most ``n_steps``); a prediction beyond 2 ``n_steps`` (or a spread
+        alone above tol: more steps do not shrink it) is checked again at step 2 ``FIRST_CHECK`` and then
+        raises.  Needs k >= 2.
     z : standard errors in the bar (default 2).
 
     Returns
@@ -587,10 +588,12 @@ def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None
             plan["found"] = est
             return True
         spread, res = z * est.cdf_stderr_max, est.cdf_resolution
-        if spread >= tol and s >= 2 * FIRST_CHECK:
-            fail(est, s)
-        guess = np.ceil(s * res / (tol - spread)) if spread < tol else s + s // 2
-        plan["next"] = int(min(m, max(s + 1, guess)))
+        guess = s * res / (tol - spread) if spread < tol else np.inf
+        if guess > 2 * m:                                  # predicted out of reach: confirm once, then stop
+            if s >= 2 * FIRST_CHECK:
+                fail(est, s)
+            guess = 2 * FIRST_CHECK
+        plan["next"] = int(min(m, max(s + 1, np.ceil(guess))))
         return False
 
     def fail(est, s):
