@@ -27,12 +27,15 @@ Error bars (both stated as fields of the results):
   lower end on the left and the upper end on the right (monotonicity), and the estimate is the midpoint
   of that interval (a step function, the minimax choice), its pointwise bound (``cdf_bound``, sup
   ``cdf_resolution``) the half-width, about half the largest Gauss weight of an unresolved node where
-  the Gauss rule alone needs the whole weight.  Converged nodes (Ritz residual
-  below ``lanczos.CONVERGED`` and far below the spacing to their neighbours) are eigenvalues with their
-  exact mass, e.g. the atom at -1 of :math:`\tau J`; bulk edges come with their resolution
-  (``bulks``), and the x-resolution in the bulk is the Gauss node spacing (``node_spacing``).  KPM - the Jackson kernel has width :math:`\pi/N` of the rescaled variable, i.e.
-  ``resolution = pi * h / N`` for the half-width h of the bounds; its cdf is compared with the law
-  smoothed by the same kernel (exact law moments), so the KS bar is the probe spread only.
+  the Gauss rule alone needs the whole weight.  Converged nodes (Ritz residual far below the spacing
+  to their neighbours, location certain to ``lanczos.CONVERGED``; copies of a multiple eigenvalue
+  grouped, ``SLQEstimate.converged``) are eigenvalues with their exact mass, e.g. the atom at -1 of
+  :math:`\tau J`; bulk edges come with their resolution (``bulks``), and the x-resolution in the bulk
+  is the Gauss node spacing (``node_spacing``).  ``slq_density(tol=)`` chooses the number of steps from
+  these bars: it stops once ``ks_bar`` = z x spread + resolution reaches ``tol``.  KPM - the Jackson
+  kernel has width :math:`\pi/N` of the rescaled variable, i.e. ``resolution = pi * h / N`` for the
+  half-width h of the bounds; its cdf is compared with the law smoothed by the same kernel (exact law
+  moments), so the KS bar is the probe spread only.
 """
 from __future__ import annotations
 
@@ -215,8 +218,9 @@ class SLQEstimate(SpectralEstimate):
 
         Consecutive live nodes of a probe closer than ``_TIE`` x scale or than the smaller of their
         residuals are one group (finite precision Lanczos finds copies of a multiple eigenvalue, e.g.
-        the atom at -1 of :math:`\tau J`, that converge onto it and share its weight arbitrarily); a group with residual
-        :math:`r = (\sum r_i^2)^{1/2}` (of its Ritz subspace), width w and distance ``gap`` to the
+        the atom at -1 of :math:`\tau J`, that converge onto it and share its weight arbitrarily); a
+        group with residual :math:`r = (\sum r_i^2)^{1/2}` (of its Ritz subspace), width w and distance
+        ``gap`` to the
         probe's nearest live nodes outside it is converged when r <= 1e-4 gap (the subspace's error
         angle is at most r/gap, Davis-Kahan, so its weight is its eigenvalues' mass to ~2e-4 sqrt(weight)
         at worst) and its location is certain to ``CONVERGED`` x scale: w + min(r, r^2/gap) (every Ritz
@@ -338,7 +342,7 @@ class SLQEstimate(SpectralEstimate):
     def _evaluate(self, x, strict=False):
         """(estimate, bound) (k, n) per probe: the midpoint and half-width of the bracket of F(x)
         (``strict``: of F(x-)).  Between a probe's consecutive bracket points g_i <= x < g_{i+1}, F(x)
-        and F(x_{i+1}-) lie in [L_i, U_{i+1}] (F is monotone), which contains the bracket [L_i, U_i]
+        and F(x-) lie in [L_i, U_{i+1}] (F is monotone), which contains the bracket [L_i, U_i]
         at g_i itself, so the estimate is a right-continuous step function (its left limits are the
         strict values) and the minimax one given the brackets; below the first point [0, U_0], above
         the last [L_n, 1]."""
