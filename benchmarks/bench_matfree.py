@@ -36,7 +36,7 @@ from validation.jacobians import model_operator, slq_density
 from validation.spectral_estimates import SLQEstimate, _probes
 
 TAU = 0.1
-PROBES = (4, 8, 12, 16, 24)
+PROBES = (4, 6, 8, 12, 16, 24)
 MAX_STEPS = 300
 
 
