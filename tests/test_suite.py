@@ -111,6 +111,22 @@ def test_an_experiment_of_qualitative_checks_only_is_inconclusive():
     assert {"detectable_error", "relative", "qualitative"} <= set(d["checks"][0])
 
 
+def test_trained_experiments_are_submitted_first_and_records_keep_the_order_of_names(monkeypatch):
+    from validation import experiment as experiment_module
+    for name, tags in (("zz_fast", ()), ("zz_slow", ("trained",))):
+        monkeypatch.setitem(E._REGISTRY, name, E.Experiment(name, "c", "s", lambda ctx: experiment_module.Outcome([]), tags))
+    submitted = []
+    real = suite.run_sweep
+
+    def spy(task, points, **kw):
+        submitted.extend(p["name"] for p in points)
+        return real(task, points, **kw)
+    monkeypatch.setattr(suite, "run_sweep", spy)
+    records, _ = suite.run_experiments(["zz_fast", "zz_slow"], "quick", 0)
+    assert submitted == ["zz_slow", "zz_fast"]
+    assert [r["name"] for r in records] == ["zz_fast", "zz_slow"]
+
+
 def test_same_seed_same_numbers_and_seeds_depend_on_the_name_only(tmp_path):
     a = suite.run_experiment(FAST, "quick", 3)
     b = suite.run_experiment(FAST, "quick", 3)

@@ -8,7 +8,8 @@
   name only: adding or removing experiments changes nothing else, and any worker layout gives the
   same numbers.
 * Execution: one task per experiment through :func:`validation.sweep.run_sweep` (a local process pool
-  with ``--workers``, a Dask cluster with ``--scheduler``), stored in ``DIR/validation.sqlite`` as each
+  with ``--workers``, a Dask cluster with ``--scheduler``; the long experiments tagged ``trained`` are
+  submitted first), stored in ``DIR/validation.sqlite`` as each
   experiment finishes, so an interrupted ``validate`` resumes: rerunning skips experiments already
   finished with the same seed, preset and code (a hash of the experiment module's source and of the
   spectral_theory and validation packages is a task parameter, so editing either reruns it).
@@ -147,12 +148,16 @@ def run_experiments(names, preset="quick", seed=0, *, workers=1, scheduler=None,
     resumable from ``store_dir`` (one sweep per root seed, so runs with different seeds share a folder).
     """
     reg = registry()
-    points = [dict(name=n, preset=preset, seed=int(seed), code=_source_hash(reg[n])) for n in names]
+    # longest first (the trained-network experiments train for minutes): otherwise one of them starting
+    # last leaves the other workers idle for its whole run
+    order = sorted(names, key=lambda n: "trained" not in reg[n].tags)
+    points = [dict(name=n, preset=preset, seed=int(seed), code=_source_hash(reg[n])) for n in order]
     store = None if store_dir is None else str(Path(store_dir) / STORE_NAME)
     result = run_sweep(experiment_task, points, seed=int(seed), store=store, workers=workers,
                        scheduler=scheduler, progress=progress, name=f"validate-seed{int(seed)}")
+    by_name = {p["name"]: (p, row) for p, row in zip(points, result.rows)}
     records = []
-    for p, row in zip(points, result.rows):
+    for p, row in (by_name[n] for n in names):
         if row["result"] is not None:
             rec = dict(row["result"])
         else:
