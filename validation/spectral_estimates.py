@@ -362,8 +362,8 @@ class SLQEstimate(SpectralEstimate):
         :meth:`ks_distance`: the probes' copies of one converged eigenvalue differ by rounding, and
         between them the probes disagree by its whole mass)."""
         g = np.unique(self._bracket[0])
-        est, bound = self._evaluate(np.r_[g[0], g], strict=True)                 # first: below g[0]
-        est[:, 1:], bound[:, 1:] = self._evaluate(g)
+        (e0, b0), (est, bound) = self._evaluate(g[:1], strict=True), self._evaluate(g)
+        est, bound = np.hstack([e0, est]), np.hstack([b0, bound])                # first: below g[0]
         ends = np.r_[True, np.diff(g) > 1e-8 * self.scale, True][1:]             # last point of a cluster
         return _mean_se(est[:, np.r_[True, ends]])[1], bound.mean(axis=0)
 
@@ -606,7 +606,7 @@ def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None
         raise ConvergenceError(
             f"SLQ did not reach the KS bar tol = {tol:g} ({k} probes, {s} of at most n_steps = {m} steps): bar "
             f"{spread + res:.4g} = {z:g} x stderr {spread / z:.3g} + resolution {res:.3g}; "
-            + (f"the probe spread alone exceeds tol: raise n_probes (to ~{more})" if spread >= 0.5 * tol
+            + (f"the spread part is {spread / tol:.0%} of tol: raise n_probes (to ~{more})" if spread >= 0.5 * tol
                else "raise n_steps"))
     tri = lanczos_tridiagonal(matvec, V, m, stop=stop)
     est = plan["found"] or estimate(tri)
