@@ -174,7 +174,7 @@ def test_report_without_matplotlib(monkeypatch, tmp_path, report_dir):
 
 
 def test_results_json_is_byte_identical_for_the_same_seed_and_preset_on_any_worker_layout(tmp_path):
-    cheap = ["spiked_jacobian_alignment", "empirical_tangent_directions"]
+    cheap = ["spiked_jacobian_alignment", "hidden_gaussian_memorization"]
     for sub, workers in (("a", "1"), ("b", "2")):
         assert main(["validate", *cheap, "--out", str(tmp_path / sub), "--quiet", "--workers", workers]) == 0
     a, b = ((tmp_path / sub / "results.json").read_bytes() for sub in "ab")
@@ -306,7 +306,7 @@ def test_sigkill_of_validate_leaves_no_worker_fork_server_or_resource_tracker(tm
 
 
 def test_sigterm_of_validate_keeps_the_store_consistent_and_a_rerun_resumes(tmp_path, capsys):
-    cheap = ["spiked_jacobian_alignment", "empirical_tangent_directions"]
+    cheap = ["spiked_jacobian_alignment", "hidden_gaussian_memorization"]
     proc = _start_validate(tmp_path, *cheap, "jacobian_spectrum")
     store = tmp_path / suite.STORE_NAME
     try:
@@ -322,3 +322,13 @@ def test_sigterm_of_validate_keeps_the_store_consistent_and_a_rerun_resumes(tmp_
     con.close()
     assert main(["validate", *cheap, "--out", str(tmp_path), "--quiet"]) == 0
     assert "2 of 2 experiments were already finished" in capsys.readouterr().out
+
+
+def test_standard_error_is_the_sample_sd_over_root_n_and_infinite_for_one_value():
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    assert E.standard_error(x) == pytest.approx(np.std(x, ddof=1) / 2, rel=1e-15)
+    m = np.arange(12.0).reshape(3, 4) ** 2
+    np.testing.assert_allclose(E.standard_error(m, axis=-1), m.std(axis=1, ddof=1) / 2, rtol=1e-15)
+    np.testing.assert_allclose(E.standard_error(m), m.std(axis=0, ddof=1) / np.sqrt(3), rtol=1e-15)
+    assert E.standard_error([3.0]) == np.inf
+    assert np.all(E.standard_error(np.ones((1, 3))) == np.inf)

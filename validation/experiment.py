@@ -280,6 +280,17 @@ class FiniteSizeFit:
     exponent: float
 
 
+def standard_error(values, axis=0):
+    r"""Standard error of the mean along ``axis``, :math:`s/\sqrt{n}` with the ``ddof=1`` sample standard
+    deviation s of the n values; +inf for a single value (no spread information: a check built on it can
+    only be inconclusive), never NaN."""
+    a = np.asarray(values, dtype=float)
+    n = a.shape[axis]
+    if n < 2:
+        return np.full(np.delete(a.shape, axis if axis >= 0 else a.ndim + axis), np.inf)[()]
+    return a.std(axis=axis, ddof=1) / np.sqrt(n)
+
+
 def extrapolate(sizes, values, stderrs, exponent) -> FiniteSizeFit:
     r"""Finite-size scaling: fit :math:`y_N = y_\infty + b N^{-e}` to measurements at three or more
     sizes by weighted least squares (weights :math:`1/\mathrm{se}_N^2`) and return :math:`y_\infty`

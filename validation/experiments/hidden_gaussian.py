@@ -34,7 +34,7 @@ import numpy as np
 import spectral_theory as st
 from spectral_theory import metrics
 from spectral_theory.distill import distillation_rate, gaussian_sample_from_noise
-from validation.experiment import Check, Figure, Outcome, Series, experiment
+from validation.experiment import Check, Figure, Outcome, Series, experiment, standard_error
 from validation.samplers import edm_sampler
 
 SIGMA_MAX, SIGMA_MIN = 80.0, 0.002
@@ -87,7 +87,7 @@ def run_distillation(ctx):
         sq.append(e)
         checks.append(Check(
             f"n E|W_hat - W*|_F^2 at n_fit={n}", rate.constant, n * e.mean(),
-            float(np.hypot(n * e.std(ddof=1) / np.sqrt(reps), rate.stderr)),
+            float(np.hypot(n * standard_error(e), rate.stderr)),
             finite_size=n * e.mean() * (dim + 1) / (n - 1),
             note="sandwich constant c from an independent Monte Carlo; finite-size O(D/n) relative "
                  "correction (exact (D+1)/(n-D-2) for Gaussian inputs: measured c(1 + x) is off by "
@@ -171,7 +171,7 @@ def run_sampler_error(ctx):
             p = float(np.sum((_step_gains(lam, sig, method) - h) ** 2 * Ey2) / g.dim)
             pred.append(p)
             meas.append(e2.mean())
-            se.append(e2.std(ddof=1) / np.sqrt(batch))
+            se.append(standard_error(e2))
             if n in (10, 40):
                 checks.append(Check(f"{method} {n} steps: mean squared error per pixel vs closed form",
                                     p, e2.mean(), se[-1],
@@ -387,7 +387,7 @@ def run_linearity(ctx):
     c = np.abs(np.sum(nn * v, 1)) / np.linalg.norm(nn, axis=1) / np.linalg.norm(v, axis=1)
     le = curves["emp"][-1]
     checks.append(Check(f"Empirical linearity score at sigma={sigmas[-1]:g} vs nearest-neighbour cosine", c.mean(),
-                        le.score, float(np.hypot(le.stderr, c.std(ddof=1) / np.sqrt(c.size))),
+                        le.score, float(np.hypot(le.stderr, standard_error(c))),
                         note="D(y + sigma xi) = y and D(a x1 + b x2) = NN(a y1 + b y2) at sigma -> 0"))
     # true model at the lowest noise: |D(x) - x| <= sigma^2 |score_0(x)| =: E -> 1 - |cos| <= 2 ((1+a+b) E/|w|)^2
     s = sigmas[-1]

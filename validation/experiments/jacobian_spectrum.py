@@ -35,7 +35,7 @@ import numpy as np
 
 import spectral_theory as st
 from spectral_theory import rmt
-from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
+from validation.experiment import Check, Figure, Outcome, Series, experiment, standard_error, scaling_check
 from validation.jacobians import analytic, finite_difference, lanczos_extreme, model_jvp
 from validation.samplers import forward
 
@@ -86,7 +86,7 @@ def run(ctx):
 
         def mean_se(values):
             values = np.asarray(values, dtype=float)
-            return values.mean(), values.std(ddof=1) / np.sqrt(values.size)
+            return values.mean(), standard_error(values)
 
         # counts below gaps and the KS distance are invariant under the increasing map lambda ->
         # -tau/(lambda + tau): checked at the first tau only (the same numbers at every tau)

@@ -44,7 +44,7 @@ import numpy as np
 from spectral_theory import rmt
 from spectral_theory import spiked as sp
 from spectral_theory import tracy_widom
-from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
+from validation.experiment import Check, Figure, Outcome, Series, experiment, standard_error, scaling_check
 from validation.wishart import largest_wishart_eigenvalues, sd_stderr
 
 ASPECTS = (0.25, 2.0)
@@ -108,7 +108,7 @@ def run(ctx):
 
         def stats(fn):
             v = [fn(s_, p) for s_, p in zip(spectra, ps)]
-            return np.array([x.mean() for x in v]), np.array([x.std(ddof=1) / np.sqrt(reps) for x in v])
+            return np.array([x.mean() for x in v]), np.array([standard_error(x) for x in v])
 
         checks.append(scaling_check(f"{tag}: upper edge", law.upper_edge, *stats(lambda s_, p: s_[:, -1]), ns, 2 / 3,
                                     note="largest eigenvalue; Tracy-Widom edge"))
@@ -121,7 +121,7 @@ def run(ctx):
         ks = np.array([law.ks_distance(row, exclude_atom=0.0) for row in spectra[-1]])
         n_ev = spectra[-1].shape[1]
         checks.append(Check(f"{tag}: KS distance of the nonzero eigenvalues to the law (p={ps[-1]})", 0.0, ks.mean(),
-                            ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(n_ev)) / n_ev,
+                            standard_error(ks), finite_size=(2 + np.log(n_ev)) / n_ev,
                             note="cdf jumps + rigidity (2 + log n)/n", dof=reps - 1))
 
         # Tracy-Widom fluctuations on the bidiagonal model: N^(2/3) lambda_max at five sizes

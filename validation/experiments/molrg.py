@@ -32,7 +32,7 @@ import numpy as np
 
 import spectral_theory as st
 from spectral_theory import metrics, molrg
-from validation.experiment import Check, Figure, Outcome, Series, experiment
+from validation.experiment import Check, Figure, Outcome, Series, experiment, standard_error
 from validation.molrg_sweep import NOISY, draw_problem, phase_transition
 from validation.samplers import edm_sampler
 
@@ -74,9 +74,9 @@ def run_exact_denoiser(ctx):
         resid_wrong = x0 - wrong
         for label, g in tests:
             v = np.einsum("bd,bd->b", resid, g)
-            checks.append(Check(f"E[(x0 - D(xt)) . {label}] at tau={tau}", 0.0, v.mean(), v.std(ddof=1) / np.sqrt(B)))
+            checks.append(Check(f"E[(x0 - D(xt)) . {label}] at tau={tau}", 0.0, v.mean(), standard_error(v)))
             vw = np.einsum("bd,bd->b", resid_wrong, g)
-            table.append((tau, label, v.mean() / (v.std(ddof=1) / np.sqrt(B)), vw.mean() / (vw.std(ddof=1) / np.sqrt(B))))
+            table.append((tau, label, v.mean() / standard_error(v), vw.mean() / standard_error(vw)))
         # MMSE: E|x0 - D|^2 = (sigma^2/alpha) E tr grad D, grad D = (I + sigma^2 J)/alpha
         sub = slice(0, min(B, 4000))
         trJ = np.trace(model.score_jacobian(xt[sub], sigma, alpha), axis1=1, axis2=2)
@@ -84,7 +84,7 @@ def run_exact_denoiser(ctx):
         se = np.sum(resid[sub] ** 2, axis=1)
         diff = se - mmse_pred                                              # paired: same xt
         checks.append(Check(f"E|x0 - D(xt)|^2 - (sigma^2/alpha^2) E(n + sigma^2 tr J) at tau={tau}", 0.0,
-                            diff.mean(), diff.std(ddof=1) / np.sqrt(diff.size)))
+                            diff.mean(), standard_error(diff)))
     notes = ("z-scores of the orthogonality statistics, exact denoiser vs the same formula without the "
              "log-determinant term: " + "; ".join(f"tau={t} {l}: {a:+.1f} vs {b:+.1f}" for t, l, a, b in table))
     return Outcome(checks, [], dict(ambient_dim=n, subspace_dims=dims, weights=weights, samples=B), notes)
@@ -240,10 +240,6 @@ def run_phase_transition(ctx):
                    timings=dict(mean_seconds_per_trial=float(np.nanmean(pt.seconds_per_trial))))
 
 
-def _sem(values):
-    """Standard error of the mean over the last axis."""
-    values = np.asarray(values, dtype=float)
-    return values.std(axis=-1, ddof=1) / np.sqrt(values.shape[-1])
 
 
 def _wrong_split_fits(X, d, rng):
@@ -337,8 +333,8 @@ def run_jacobian_rank(ctx):
                  [dict(title=f"$n={n}$, $d_k={dims}$", xlabel="$\\sigma$", ylabel="numerical rank (99% energy)",
                        logx=True,
                        series=[Series("points", sigmas, np.mean(ranks["exact"], axis=1),
-                                      _sem(ranks["exact"]), label="exact"),
-                               Series("points", sigmas, np.mean(ranks["trained"], axis=1), _sem(ranks["trained"]),
+                                      standard_error(ranks["exact"], axis=-1), label="exact"),
+                               Series("points", sigmas, np.mean(ranks["trained"], axis=1), standard_error(ranks["trained"], axis=-1),
                                       label="trained (K-subspaces)"),
                                Series("hline", [sum(dims)], label="$\\sum_k d_k$"),
                                Series("hline", [float(np.mean(own))], label="mean d of own component")])])
@@ -380,7 +376,7 @@ def run_generalization(ctx):
                                 gl_tr.score - gl_fresh.score, float(np.hypot(gl_tr.stderr, gl_fresh.stderr)),
                                 finite_size=0.02, note="EDM sampler discretisation (18 Heun steps) and recovery error 0.1"))
             checks.append(Check(f"trained samples' relative distance to the true union of subspaces, N_k/d={Nk / d:g}",
-                                0.0, off.mean(), off.std(ddof=1) / np.sqrt(B), finite_size=0.1,
+                                0.0, off.mean(), standard_error(off), finite_size=0.1,
                                 note="the success criterion bounds the subspace error by 0.1"))
         checks.append(Check(f"GL score of Empirical-score samples, N_k/d={Nk / d:g}", 0.0, gl_emp.score, gl_emp.stderr,
                             finite_size=0.01, note="final noise level 0.002 sqrt(n) over |x|"))
@@ -393,5 +389,5 @@ def run_generalization(ctx):
                                       label="fresh true-model samples")]),
                   dict(title="distance of trained samples to the true subspaces", xlabel="$N_k / d$",
                        ylabel="relative distance", series=[Series("points", x, [r[4].mean() for r in rows],
-                                                                  [r[4].std(ddof=1) / np.sqrt(B) for r in rows])])])
+                                                                  [standard_error(r[4]) for r in rows])])])
     return Outcome(checks, [fig], dict(K=K, d=d, n=n, ratios=ratios, samples=B))

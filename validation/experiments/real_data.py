@@ -41,7 +41,7 @@ import spectral_theory as st
 from spectral_theory import metrics
 from spectral_theory.distill import gaussian_sample_from_noise
 from spectral_theory.collapse import empirical_collapse_parameters
-from validation.experiment import Check, Figure, Outcome, Series, experiment
+from validation.experiment import Check, Figure, Outcome, Series, experiment, standard_error
 from validation.experiments.hidden_gaussian import SIGMA_MAX, SIGMA_MIN, _m3, _step_gains
 from validation.experiments.spectral_gaps import DELTA           # threshold of a "seen" direction
 from validation.samplers import edm_sampler
@@ -131,7 +131,7 @@ def run_hidden_gaussian(ctx):
         Ey2 = SIGMA_MAX**2 + (g.eigenvectors.T @ g.mean_vector) ** 2
         pred = float(np.sum((_step_gains(lam, sig, "euler") - h) ** 2 * Ey2) / D)
         checks.append(Check(f"{label}: 10-step Euler mean squared error per pixel vs closed form", pred, e2.mean(),
-                            e2.std(ddof=1) / np.sqrt(euler_batch),
+                            standard_error(e2),
                             note="exact prediction (linear sampler on a Gaussian); MC error over start points"))
         # linearity: exact for the Gaussian of centred data; nearest-neighbour cosine for the Empirical one
         c_train = train - train.mean(axis=0)
@@ -152,7 +152,7 @@ def run_hidden_gaussian(ctx):
         cos = np.abs(np.sum(nn * v, 1)) / np.linalg.norm(nn, axis=1) / np.linalg.norm(v, axis=1)
         le = ls_e[-1]
         checks.append(Check(f"{label}: Empirical linearity score at sigma={sigmas[-1]:g} vs nearest-neighbour cosine",
-                            cos.mean(), le.score, float(np.hypot(le.stderr, cos.std(ddof=1) / np.sqrt(cos.size))),
+                            cos.mean(), le.score, float(np.hypot(le.stderr, standard_error(cos))),
                             note="D(y + sigma xi) = y and D(a x1 + b x2) = NN(a y1 + b y2) at sigma -> 0"))
         # memorization vs generalization
         x_T = SIGMA_MAX * rng.standard_normal((k, D))
@@ -213,7 +213,7 @@ def run_tangent_directions(ctx):
             y = np.linalg.eigvalsh(tau * emp.score_jacobian(xt, np.sqrt(tau)))            # (B, D)
             c = np.count_nonzero(y > -1 + DELTA, axis=1)
             counts.append(c.mean())
-            sems.append(c.std(ddof=1) / np.sqrt(B))
+            sems.append(standard_error(c))
             max_weight.append(float(np.mean(emp.posterior_weights(xt, np.sqrt(tau)).max(axis=1))))
             p = np.count_nonzero(lam_train > tau * DELTA / (1 - DELTA))
             predicted.append(p)

@@ -24,7 +24,7 @@ import numpy as np
 import spectral_theory as st
 from spectral_theory.collapse import EMPIRICAL_MARGIN, empirical_collapse_parameters
 from spectral_theory.phase_diagram import CONSOLIDATION, COVERAGE, TRIVIAL
-from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
+from validation.experiment import Check, Figure, Outcome, Series, experiment, standard_error, scaling_check
 
 SOURCE = "Ventura, Achilli, Silvestri, Lucibello, Ambrogioni, arXiv 2410.05898 (ICLR 2025)"
 DELTA = 0.1                       # resolution threshold of the phase boundaries
@@ -113,13 +113,13 @@ def run_phases(ctx):
         tag = f"{name}, D={D}"
         ks = np.array([law_c.ks_distance(row, exclude_atom=0.0) for row in lam])
         checks.append(Check(f"{tag}: KS distance of tangent eigenvalues to the law", 0.0, ks.mean(),
-                            ks.std(ddof=1) / np.sqrt(reps), finite_size=(2 + np.log(m)) / m,
+                            standard_error(ks), finite_size=(2 + np.log(m)) / m,
                             note="rigidity bound (2 + log m)/m; tau-invariant (monotone map)", dof=reps - 1))
 
         def per_size(stat):
             """Mean and standard error over replicates of ``stat(spectra (reps, m), d)`` at each size."""
             v = [np.asarray(stat(spectra[d], d), float) for d in Ds]
-            return np.array([x.mean() for x in v]), np.array([x.std(ddof=1) / np.sqrt(reps) for x in v])
+            return np.array([x.mean() for x in v]), np.array([standard_error(x) for x in v])
 
         # phase boundaries measured directly on the sampled spectra: the tau where the top tangent
         # eigenvalue of tau J reaches -1 + Delta (trivial | coverage), where the bottom one reaches -Delta
@@ -151,7 +151,7 @@ def run_phases(ctx):
             for g in st.spectral_gaps(law_c, tau, dim=D):
                 below = (D - m) + np.count_nonzero(ys <= g.location, axis=1)
                 checks.append(Check(f"{tag}, {phase}: eigenvalues below the {g.kind} gap", g.n_below,
-                                    below.mean(), below.std(ddof=1) / np.sqrt(reps), finite_size=0.5,
+                                    below.mean(), standard_error(below), finite_size=0.5,
                                     note="exact separation: integer counts", dof=reps - 1))
             grid = np.linspace(min(b[0] for b in law_j.support()), max(b[1] for b in law_j.support()), 400)
             panels_hist.append(dict(
@@ -230,7 +230,7 @@ def run_peak_window(ctx):
         for q, v in (("log tau_max", np.log(tp)), ("G_max", gp), ("log lo", np.log(lo)), ("log hi", np.log(hi)),
                      ("direct", np.array(direct))):
             feats[q][0].append(v.mean())
-            feats[q][1].append(v.std(ddof=1) / np.sqrt(v.size))
+            feats[q][1].append(standard_error(v))
     grid_note = "parabolic peak / linear crossing on a log grid of 2001 points (relative step 0.5%)"
     edge_note = "edge-driven: Tracy-Widom N^(-2/3)"
     checks = [scaling_check(label, pred, *feats[q], dims, 2 / 3, note=f"{edge_note}; {grid_note}")
@@ -292,11 +292,11 @@ def run_empirical(ctx):
         y = np.linalg.eigvalsh(tau * emp.score_jacobian(xt, np.sqrt(tau)))          # (B, D)
         c = np.count_nonzero(y > -1 + DELTA, axis=1)
         counts.append(c.mean())
-        sems.append(c.std(ddof=1) / np.sqrt(B))
+        sems.append(standard_error(c))
         predicted.append(np.count_nonzero(lam_train > tau * DELTA / (1 - DELTA)))
         w_max = emp.posterior_weights(xt, np.sqrt(tau)).max(axis=1)
         onehot.append(float(np.mean(w_max)))
-        onehot_se.append(float(w_max.std(ddof=1) / np.sqrt(w_max.size)))
+        onehot_se.append(float(standard_error(w_max)))
     counts, sems, predicted = np.array(counts), np.array(sems), np.array(predicted)
     checks, untestable = [], []
     for tau, c, s, p in zip(taus, counts, sems, predicted):
@@ -344,7 +344,7 @@ def run_empirical(ctx):
     # (jackknife over sets: R - 1 degrees of freedom).
     m_s, n_list = 6, (1600, 6400, 25600)
     R, Bs = (40, 8) if ctx.quick else (64, 8)
-    grid = np.geomspace(3e-3, 1.0, 25)
+    grid = np.geomspace(3e-3, 1.0, 19)
     small = st.LinearManifold(2 * m_s, [(m_s, v)], basis="orthonormal", rng=ctx.rng)
     log_half, log_half_se, log_tc = [], [], []
     for n_pts in n_list:
@@ -489,14 +489,14 @@ def run_trajectories(ctx):
         expected = sum(wt for x, wt in law.atoms if x > -1 + DELTA) * D
         if w.min() > 1 - 1e-6:          # the local picture's regime, read off the measured weights
             checks.append(Check(f"directions seen at tau={tau:.3g} ({local.phase(tau)}): local law", expected,
-                                seen_tr.mean(), seen_tr.std(ddof=1) / np.sqrt(B), finite_size=0.0,
+                                seen_tr.mean(), standard_error(seen_tr), finite_size=0.0,
                                 note="posterior weight > 1 - 1e-6 at every state: J = J_k to 1e-6"))
             top = np.sort(y_tr, axis=1)[:, -dims[0]:]
             checks.append(Check(f"tangent eigenvalue of tau J at tau={tau:.3g}: local law",
-                                max(x for x, _ in law.atoms), top.mean(), top.std(ddof=1) / np.sqrt(top.size),
+                                max(x for x, _ in law.atoms), top.mean(), standard_error(top.mean(axis=1)),
                                 finite_size=1e-5, note="between-component term <= 1 - w_max < 1e-6 (x |x|^2 / tau)"))
         rows.append((tau, seen_tr.mean(), seen_fw.mean(), float(w.mean()), expected,
-                     seen_tr.std(ddof=1) / np.sqrt(B), seen_fw.std(ddof=1) / np.sqrt(4 * B), w.std(ddof=1) / np.sqrt(B)))
+                     standard_error(seen_tr), standard_error(seen_fw), standard_error(w)))
     rows = np.array(rows)
     fig = Figure("phases_along_trajectories", "Directions seen along reverse trajectories", [dict(
         title=f"MoLRG $D={D}$, subspaces {dims}, EDM Heun {steps} steps", xlabel="$\\tau$",

@@ -41,7 +41,7 @@ from threadpoolctl import threadpool_limits
 import spectral_theory as st
 from spectral_theory import linear_denoisers as ld
 from spectral_theory import spiked as sp
-from validation.experiment import Check, Figure, Outcome, Series, experiment, scaling_check
+from validation.experiment import Check, Figure, Outcome, Series, experiment, standard_error, scaling_check
 from validation.wishart import sd_stderr, spiked_top
 
 SOURCE = "Weitzner, Delbracio, Milanfar, Giryes, arXiv 2410.14730; Paul 2007; Benaych-Georges & Nadakuditi 2011-12"
@@ -68,11 +68,6 @@ def _math_title(title: str) -> str:
     """A configuration title in mathtext: "rank 4, gamma = 2" -> "rank 4, $\\gamma = 2$"."""
     head, _, value = title.partition("gamma = ")
     return f"{head}$\\gamma = {value}$" if value else title
-
-
-def _se(a, axis=0):
-    a = np.asarray(a, float)
-    return a.std(axis=axis, ddof=1) / np.sqrt(a.shape[axis])
 
 
 # =============================================================================================
@@ -121,7 +116,7 @@ def spiked_overlaps(ctx):
                 evs, ovs = spiked_top(lam / s, N, d, k, reps, ctx.rng)
                 ovs = np.diagonal(ovs, axis1=1, axis2=2)          # spike i against the i-th eigenpair
                 evs = s * evs
-                ov_m[a, j], ov_e[a, j], ev_m[a, j], ev_e[a, j] = ovs.mean(0), _se(ovs), evs.mean(0), _se(evs)
+                ov_m[a, j], ov_e[a, j], ev_m[a, j], ev_e[a, j] = ovs.mean(0), standard_error(ovs), evs.mean(0), standard_error(evs)
             # the outlier's fluctuation at the lowest noise: the top eigenvalue alone, many replicates, at
             # sizes scaled to N >= SD_MIN_N (the 1/N law of a standard deviation is poor at N = 25)
             top = s_grid[0] * spiked_top(lam / s_grid[0], sd_scale * N, sd_scale * d, 1, reps_sd, ctx.rng)[0][:, 0]
@@ -225,7 +220,7 @@ def spiked_mean_projection(ctx):
                     scale = np.ones(k + 2)
                     scale[k:] = d - det.sum()
                     M[name][a] = blocks[name].mean(0) * np.sqrt(np.outer(scale, scale))
-                    Mse[name][a] = _se(blocks[name]) * np.sqrt(np.outer(scale, scale))
+                    Mse[name][a] = standard_error(blocks[name]) * np.sqrt(np.outer(scale, scale))
             series = []
             for name, op in (("projection", ld.mean_projection(lam, s, gamma, D)),
                              ("wiener", ld.mean_wiener(lam, s, gamma, D))):
@@ -345,7 +340,7 @@ def spiked_power_iteration(ctx):
             indep = _independent_runs(lam, taus, N, d, coeff, reps_indep, ctx.rng)
             fixed = [_reverse_run(model, taus, N, x_T, basis, ctx.rng, True) for _ in range(reps)]
             mean_s.append(indep.mean(0))
-            se_s.append(_se(indep))
+            se_s.append(standard_error(indep))
             # reused training set: conditional prediction in its own eigenbasis, per run
             cond_meas = np.array([f[3] for f in fixed])                           # (reps, k) on V after T steps
             cond_pred = np.array([np.prod(np.asarray(sp.overlap(lam_hat[None, :] / taus[:, None], gamma)), axis=0)
@@ -354,7 +349,7 @@ def spiked_power_iteration(ctx):
             # the bias itself, not a sum of biases of random signs
             diff = (cond_meas - cond_pred) * np.sign(np.array([V.T @ x_T for _, _, V, _ in fixed]))
             diff_m.append(diff.mean(0))
-            diff_e.append(_se(diff))
+            diff_e.append(standard_error(diff))
     mean_s, se_s, diff_m, diff_e = map(np.array, (mean_s, se_s, diff_m, diff_e))
     N = Ns[-1]
     rm = ld.reverse_mean(lam, taus, gamma, D)
@@ -374,7 +369,7 @@ def spiked_power_iteration(ctx):
                            note="v_i, lambda_hat_i: the clean training set's own eigenpairs; fresh noise per step"))
     fixed_u = np.array([f[0] for f in fixed])                                      # (reps, T, k+1)
     dep = fixed_u.mean(0)[-1] - pred[-1]
-    dep_se = _se(fixed_u)[-1]
+    dep_se = standard_error(fixed_u)[-1]
     notes = ("Reused training set, components on the TRUE basis after all steps: measured - independent-step "
              "prediction = " + ", ".join(f"{d:+.4f} (se {e:.4f})" for d, e in zip(dep, dep_se))
              + ". Departures come from the training set's own eigenvalues/eigenvectors (lambda_hat, v) replacing "
@@ -385,7 +380,7 @@ def spiked_power_iteration(ctx):
     ratio_m = mean[:, 1:] / mean[:, :1]
     ratio_e = np.abs(ratio_m) * np.sqrt((se[:, 1:] / mean[:, 1:]) ** 2 + (se[:, :1] / mean[:, :1]) ** 2)
     series = []
-    fr, fr_se = fixed_u.mean(0), _se(fixed_u)
+    fr, fr_se = fixed_u.mean(0), standard_error(fixed_u)
     fr_ratio = fr[:, 1:] / fr[:, :1]
     fr_e = np.abs(fr_ratio) * np.sqrt((fr_se[:, 1:] / fr[:, 1:]) ** 2 + (fr_se[:, :1] / fr[:, :1]) ** 2)
     for i in range(1, k):                    # the off-support ratio (~(k/D)^t) is below Monte Carlo resolution
@@ -511,9 +506,9 @@ def spiked_emergence_order(ctx):
     for i in range(k):
         group = f"$\\lambda={lam[i]:g}$"
         series += [Series("line", fine, curves[:, i], label=f"theory lambda={lam[i]:g}", group=group),
-                   Series("points", lam[i] * g_level, ov_l[-1, i].mean(1), _se(ov_l[-1, i], axis=1),
+                   Series("points", lam[i] * g_level, ov_l[-1, i].mean(1), standard_error(ov_l[-1, i], axis=1),
                           label=f"PCA lambda={lam[i]:g}", group=group),
-                   Series("points", lam[i] * g_window, ov_w[-1].mean(1), _se(ov_w[-1], axis=1),
+                   Series("points", lam[i] * g_window, ov_w[-1].mean(1), standard_error(ov_w[-1], axis=1),
                           label=f"rank one, N={Ns_w[-1]}" if i == 0 else "", group=group)]
     series.append(Series("vline", s_star.tolist(), label="$s^* = \\lambda/\\sqrt{\\gamma}$"))
     fig = Figure("spiked_emergence", "Emergence of a whole spectrum along the noise axis",
@@ -559,7 +554,7 @@ def spiked_jacobian_alignment(ctx):
             w_, v_ = np.linalg.eigh(G)
             v_, w_ = v_[:, :, ::-1][:, :, :k], w_[:, ::-1]
             a = np.einsum("bdi,di->bi", v_, pcs) ** 2
-            align[j], align_se[j], jac_ev[j], jac_se[j] = a.mean(0), _se(a), w_[:, :k].mean(0), _se(w_[:, :k])
+            align[j], align_se[j], jac_ev[j], jac_se[j] = a.mean(0), standard_error(a), w_[:, :k].mean(0), standard_error(w_[:, :k])
             # Davis-Kahan residual bound (Parlett 1998, Thm 11.7.1): for the unit vector x = PC_i with
             # Rayleigh quotient rho and residual r = G x - rho x, sin^2 angle(x, v_i(G)) <= (|r|/delta)^2,
             # delta = min_{j != i} |w_j(G) - rho| (expand x in G's eigenbasis); all measured from G
