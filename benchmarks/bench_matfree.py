@@ -142,6 +142,9 @@ def main(argv=None):
         print(f"{k:>6}{est.n_steps:>6}{t:>9.2f}{spent[0]:>9.2f}{ks_e.value:>9.4f}{ks_l.value:>9.4f}"
               f"{est.cdf_stderr_max:>9.4f}{est.cdf_resolution:>9.4f}{est.ks_bar():>8.4f}")
         runs.append((t, k, est, ks_e))
+    if not runs:
+        print(f"no probe count of {PROBES} reached a bar <= {a.target} within {MAX_STEPS} steps")
+        return
     _, k, est, ks_e = min(runs, key=lambda r: r[0])
     steps, bar = est.n_steps, est.ks_bar()
 
