@@ -102,3 +102,24 @@ def test_bad_input():
         lanczos_eigenpairs(lambda X: X @ A, 50, 51)
     with pytest.raises(SpectralTheoryError, match="`probes`"):
         lanczos_tridiagonal(lambda X: X @ A, np.zeros((2, 50)), 5)
+
+
+def test_stop_returns_the_prefix_tridiagonals_of_a_shorter_run():
+    """``stop`` sees after step s exactly the tridiagonals an s-step run computes, and stopping returns them."""
+    A = _symmetric(150, seed=3)
+    V = np.random.default_rng(4).standard_normal((3, 150))
+    seen = []
+
+    def stop(tri):
+        seen.append(tri.alpha.shape[1])
+        return tri.alpha.shape[1] == 7
+    tri = lanczos_tridiagonal(lambda X: X @ A, V, 20, stop=stop)
+    short = lanczos_tridiagonal(lambda X: X @ A, V, 7)
+    assert seen == list(range(1, 8))
+    assert tri.matvecs == short.matvecs == 3 * 7
+    np.testing.assert_array_equal(tri.alpha, short.alpha)
+    np.testing.assert_array_equal(tri.beta, short.beta)
+    np.testing.assert_array_equal(tri.steps, short.steps)
+    full = lanczos_tridiagonal(lambda X: X @ A, V, 20, stop=lambda t: False)
+    assert full.alpha.shape == (3, 20)
+    np.testing.assert_array_equal(full.alpha[:, :7], short.alpha)

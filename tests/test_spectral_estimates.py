@@ -5,7 +5,7 @@ import pytest
 import spectral_theory as st
 from spectral_theory import ConvergenceError, SpectralTheoryError
 from validation.jacobians import kpm_density, model_operator, slq_density
-from validation.spectral_estimates import _probes
+from validation.spectral_estimates import FIRST_CHECK, _probes
 
 Z = 4.0          # standard errors allowed: a two-sided 4-sigma band (false alarm ~6e-5 per check)
 
@@ -159,6 +159,68 @@ def test_theory_at_image_scale_3072():
     finite_size = (2 + np.log(D)) / D               # the law is the D -> infinity limit
     assert ks.value <= Z * ks.stderr + ks.resolution + finite_size
     assert ks.value <= 0.01
+    assert 2 * ks.stderr + ks.resolution <= est.ks_bar(2.0)       # the law-free bar bounds the law's
+
+
+def test_copies_of_the_atom_keep_its_exact_mass_at_every_step_count():
+    """Finite-precision Lanczos finds copies of the (D - m)-fold eigenvalue -1 of tau J that converge
+    onto it over a few steps (D = 3,072: steps 24-25); grouped with it, the atom keeps its exact mass
+    and the resolution falls smoothly with the steps."""
+    D, tau = 3072, 0.1
+    model = st.LinearManifold(D, [(D // 20, 4.0), (D // 20, 0.25)], rng=0)
+    matvec = tau * model_operator(model, np.zeros(D), np.sqrt(tau))
+    res = []
+    for n_steps in range(20, 31):
+        est = slq_density(matvec, D, n_probes=8, n_steps=n_steps, rng=1)
+        (loc, mass), = [a for a in est.atoms if abs(a[0] + 1) < 1e-9]
+        assert mass == pytest.approx(0.9, abs=Z * est.cdf_stderr(-1.0))
+        res.append(est.cdf_resolution)
+    assert max(res) < 0.01 and res[-1] < res[0]
+
+
+def _replayed_tol_rule(matvec, D, k, tol, rng, z=2.0):
+    """The documented schedule of ``slq_density(tol=)`` replayed with fixed step counts (same probes,
+    so the same tridiagonals): the checked steps and the estimate at the last."""
+    s, checked = FIRST_CHECK, []
+    while True:
+        est = slq_density(matvec, D, n_probes=k, n_steps=s, rng=rng)
+        checked.append(s)
+        if est.ks_bar(z) <= tol:
+            return checked, est
+        spread, res = z * est.cdf_stderr_max, est.cdf_resolution
+        s = max(s + 1, int(np.ceil(s * res / (tol - spread))))
+
+
+@pytest.mark.parametrize("name", ["linear-manifold-gaussian", "gaussian"])
+def test_tol_rule_stops_where_it_says_and_its_bar_covers_dense_eigvalsh(name):
+    model, sigma, x, J = _jacobian(name)
+    D, tol = J.shape[0], 0.03
+    matvec = model_operator(model, x, sigma)
+    est = slq_density(matvec, D, n_probes=16, n_steps=120, tol=tol, rng=2)
+    checked, replay = _replayed_tol_rule(matvec, D, 16, tol, 2)
+    assert est.n_steps == checked[-1] and est.matvecs == 16 * est.n_steps
+    assert est.ks_bar() == replay.ks_bar() <= tol
+    ks = est.ks_distance(np.linalg.eigvalsh(J))
+    assert 2 * ks.stderr + ks.resolution <= est.ks_bar()
+    assert ks.value <= Z * ks.stderr + ks.resolution
+    if name == "linear-manifold-gaussian":
+        assert len(checked) >= 2                   # the step prediction is exercised
+
+
+def test_tol_rule_bad_input_and_unreachable_bars():
+    *_, J = _jacobian("linear-manifold-gaussian")
+    D = J.shape[0]
+    for kwargs, match in (({"tol": 0.0}, "`tol`"), ({"tol": -1.0}, "`tol`"), ({"tol": 0.1, "z": 0.0}, "`z`"),
+                          ({"tol": 0.1, "n_probes": 1}, "`n_probes`")):
+        with pytest.raises(SpectralTheoryError, match=match):
+            slq_density(_dense(J), D, **{"n_probes": 4, "n_steps": 20, **kwargs})
+    *_, J4 = _jacobian("spiked")                    # 4 distinct eigenvalues: exhausted before any check
+    est = slq_density(_dense(J4), J4.shape[0], n_probes=16, n_steps=40, tol=0.03, rng=0)
+    assert est.matvecs < 16 * FIRST_CHECK and est.ks_bar() <= 0.03
+    with pytest.raises(ConvergenceError, match="raise n_steps"):
+        slq_density(_dense(J), D, n_probes=16, n_steps=8, tol=0.03, rng=0)
+    with pytest.raises(ConvergenceError, match="raise n_probes"):       # 2 se alone ~ 0.04 with 2 probes
+        slq_density(_dense(J), D, n_probes=2, n_steps=100, tol=0.01, rng=0)
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from spectral_theory import linear_denoisers as ld
 from validation import mutants as M
 from validation import wishart
 from validation.experiments import spiked as ex
+from validation.experiment import standard_error
 from validation.suite import run_experiment
 
 
@@ -103,7 +104,7 @@ def test_reduced_reverse_process_has_the_law_of_the_dense_one():
     with threadpool_limits(1):
         dense = np.array([ex._reverse_run(model, taus, N, basis @ coeff, basis, rng, False) for _ in range(1500)])
     for t in (2, 5):
-        z = (red[:, t].mean(0) - dense[:, t].mean(0)) / np.hypot(ex._se(red[:, t]), ex._se(dense[:, t]))
+        z = (red[:, t].mean(0) - dense[:, t].mean(0)) / np.hypot(standard_error(red[:, t]), standard_error(dense[:, t]))
         assert np.all(np.abs(z) < 4), (t, z)
         assert red[:, t].std(0) == pytest.approx(dense[:, t].std(0), rel=0.1)
 

@@ -111,7 +111,7 @@ class Tridiagonals:
         return nodes, weights / weights.sum(axis=1, keepdims=True), residuals
 
 
-def lanczos_tridiagonal(matvec, probes, n_steps, *, name="matvec") -> Tridiagonals:
+def lanczos_tridiagonal(matvec, probes, n_steps, *, name="matvec", stop=None) -> Tridiagonals:
     r"""Run one Lanczos recurrence per row of ``probes`` (k, D), all advanced together.
 
     Step j for every live probe p (rows of the block, one ``matvec`` call per step):
@@ -125,6 +125,10 @@ def lanczos_tridiagonal(matvec, probes, n_steps, *, name="matvec") -> Tridiagona
     A probe stops when :math:`\beta_j \le 10^{-10}|Aq_j|` (its Krylov space is invariant; the rest of
     its tridiagonal is unused).  A matvec whose Arnoldi coefficients break the symmetric pattern by
     more than ``SYMMETRY_TOL`` raises ``SpectralTheoryError`` naming ``name``.
+
+    ``stop``: None, or a callable given the tridiagonals of the first s steps (a ``Tridiagonals``)
+    after every step s < ``n_steps``; when it returns True these are returned (e.g. an error-bar rule,
+    ``spectral_estimates.slq_density(tol=)``).
     """
     V = array(probes, "probes", ndim=2)
     k, D = V.shape
@@ -164,13 +168,18 @@ def lanczos_tridiagonal(matvec, probes, n_steps, *, name="matvec") -> Tridiagona
             c += c2
         alpha[live, j] = a + c[:, j]
         b = np.linalg.norm(W, axis=1)
-        stop = b <= _BREAKDOWN * np.maximum(scale, np.abs(alpha[live, j]))
-        beta[live, j] = np.where(stop, 0.0, b)
+        done = b <= _BREAKDOWN * np.maximum(scale, np.abs(alpha[live, j]))
+        beta[live, j] = np.where(done, 0.0, b)
+        steps[live[done]] = j + 1
+        if stop is not None and j < m - 1:
+            prefix = Tridiagonals(alpha[:, :j + 1].copy(), beta[:, :j + 1].copy(), np.minimum(steps, j + 1), asym,
+                                  count)
+            if stop(prefix):
+                return prefix
         if j == m - 1:
             break
-        if np.any(stop):                                           # drop exhausted probes from the block
-            steps[live[stop]] = j + 1
-            keep = ~stop
+        if np.any(done):                                           # drop exhausted probes from the block
+            keep = ~done
             live, Q, W, b = live[keep], Q[keep], W[keep], b[keep]
             if live.size == 0:
                 break

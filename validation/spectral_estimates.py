@@ -23,15 +23,19 @@ Error bars (both stated as fields of the results):
 * **quadrature resolution**: SLQ - the Chebyshev-Markov-Stieltjes-Krein inequalities (Szegő,
   *Orthogonal Polynomials*, Thm 3.41.1; Akhiezer 1965, ch. 3) bracket the probe's cdf at the nodes of
   the Gauss rule and of canonical Gauss-Radau rules built from the same tridiagonal (all measures with
-  the moments Lanczos computed lie inside); the estimate is the midpoint of the bracket, interpolated
-  linearly between bracket points, and its pointwise bound (``cdf_bound``, sup ``cdf_resolution``) the
-  half-width plus the interpolation's monotone slack, about half the largest Gauss weight of an
-  unresolved node where the older step estimate needed the whole weight.  Converged nodes (Ritz residual
-  below ``lanczos.CONVERGED`` and far below the spacing to their neighbours) are eigenvalues with their
-  exact mass, e.g. the atom at -1 of :math:`\tau J`; bulk edges come with their resolution
-  (``bulks``), and the x-resolution in the bulk is the Gauss node spacing (``node_spacing``).  KPM - the Jackson kernel has width :math:`\pi/N` of the rescaled variable, i.e.
-  ``resolution = pi * h / N`` for the half-width h of the bounds; its cdf is compared with the law
-  smoothed by the same kernel (exact law moments), so the KS bar is the probe spread only.
+  the moments Lanczos computed lie inside); between consecutive bracket points F lies between the
+  lower end on the left and the upper end on the right (monotonicity), and the estimate is the midpoint
+  of that interval (a step function, the minimax choice), its pointwise bound (``cdf_bound``, sup
+  ``cdf_resolution``) the half-width, about half the largest Gauss weight of an unresolved node where
+  the Gauss rule alone needs the whole weight.  Converged nodes (Ritz residual far below the spacing
+  to their neighbours, location certain to ``lanczos.CONVERGED``; copies of a multiple eigenvalue
+  grouped, ``SLQEstimate.converged``) are eigenvalues with their exact mass, e.g. the atom at -1 of
+  :math:`\tau J`; bulk edges come with their resolution (``bulks``), and the x-resolution in the bulk
+  is the Gauss node spacing (``node_spacing``).  ``slq_density(tol=)`` chooses the number of steps from
+  these bars: it stops once ``ks_bar`` = z x spread + resolution reaches ``tol``.  KPM - the Jackson
+  kernel has width :math:`\pi/N` of the rescaled variable, i.e. ``resolution = pi * h / N`` for the
+  half-width h of the bounds; its cdf is compared with the law smoothed by the same kernel (exact law
+  moments), so the KS bar is the probe spread only.
 """
 from __future__ import annotations
 
@@ -59,6 +63,8 @@ BRACKET_RULES = 16
 _FRACTIONS = 8                # positions per Gauss interval whose a-values the rules are chosen from
 _TIE = 1e-12                  # relative distance below which two nodes of a rule are one point
 _GHOST = 1e-8                 # a Gauss weight below this (a rounding-level ghost copy of a converged node): no claim
+#: SLQ with ``tol``: the first step at which the error bar is checked.
+FIRST_CHECK = 10
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,23 @@ def _mean_se(values):
     return mean, se
 
 
+def _searchsorted_rows(a, x, side):
+    """Row-wise ``searchsorted(a[p], x, side)`` for ascending rows a (k, n) and queries x (q,), (k, q):
+    exact (no shifted keys, which round queries near a point onto it), by one stable row-wise argsort
+    of the rows with the queries appended (``right``: after, ``left``: before the equal points)."""
+    k, n = a.shape
+    q = x.size
+    right = side == "right"
+    xs = np.broadcast_to(x, (k, q))
+    o = np.argsort(np.concatenate([a, xs] if right else [xs, a], axis=1), axis=1, kind="stable")
+    query = o >= n if right else o < q
+    count = np.cumsum(~query, axis=1)                                   # points before each position
+    rows, cols = np.nonzero(query)
+    out = np.empty((k, q), dtype=np.intp)
+    out[rows, o[rows, cols] - (n if right else 0)] = count[rows, cols]
+    return out
+
+
 @dataclass(frozen=True)
 class SpectralEstimate:
     """Probe-averaged spectral law of a symmetric D x D operator (base of the SLQ and KPM results).
@@ -191,15 +214,39 @@ class SLQEstimate(SpectralEstimate):
 
     @cached_property
     def converged(self) -> np.ndarray:
-        """(k, m) nodes that are eigenvalues with their exact mass: Ritz residual r <= CONVERGED x scale
-        and r <= 1e-4 x the distance to the probe's neighbouring nodes (the Ritz vector's error angle is
-        at most r / gap, Davis-Kahan, so the weight is its eigenvalue's mass to ~2e-4 sqrt(w) at worst;
-        inside a tight cluster a small r alone does not separate the eigenvalues)."""
+        r"""(k, m) nodes that are eigenvalues with their exact mass.
+
+        Consecutive live nodes of a probe closer than ``_TIE`` x scale or than the smaller of their
+        residuals are one group (finite precision Lanczos finds copies of a multiple eigenvalue, e.g.
+        the atom at -1 of :math:`\tau J`, that converge onto it and share its weight arbitrarily); a
+        group with residual :math:`r = (\sum r_i^2)^{1/2}` (of its Ritz subspace), width w and distance
+        ``gap`` to the
+        probe's nearest live nodes outside it is converged when r <= 1e-4 gap (the subspace's error
+        angle is at most r/gap, Davis-Kahan, so its weight is its eigenvalues' mass to ~2e-4 sqrt(weight)
+        at worst) and its location is certain to ``CONVERGED`` x scale: w + min(r, r^2/gap) (every Ritz
+        value is within r of an eigenvalue, and within r^2/gap of it when the others are gap away,
+        Kato-Temple)."""
+        k, m = self.nodes.shape
         live = self.weights > _GHOST
-        t = np.where(live, self.nodes, np.inf)
-        with np.errstate(invalid="ignore"):
-            gap = np.fmin(np.abs(np.diff(t, axis=1, prepend=-np.inf)), np.abs(np.diff(t, axis=1, append=np.inf)))
-            return (self.residuals <= CONVERGED * self.scale) & (self.residuals <= 1e-4 * gap) & live
+        th = self.nodes
+        inf = np.full((k, 1), np.inf)
+        prev = np.hstack([-inf, np.maximum.accumulate(np.where(live, th, -np.inf), axis=1)[:, :-1]])
+        nxt = np.hstack([np.minimum.accumulate(np.where(live, th, np.inf)[:, ::-1], axis=1)[:, ::-1][:, 1:], inf])
+        t, res, before, after = th[live], self.residuals[live], prev[live], nxt[live]
+        # a node within the smaller residual of its predecessor is a copy of the same eigenvalue
+        link = np.minimum(res, np.r_[np.inf, res[:-1]])
+        start = ~(t - before <= np.maximum(_TIE * self.scale, link))           # per live node, row-major
+        r2 = res ** 2
+        first = np.flatnonzero(start)
+        last = np.append(first[1:], t.size) - 1
+        r = np.sqrt(np.add.reduceat(r2, first)) if t.size else np.zeros(0)
+        gap = np.minimum(t[first] - before[first], after[last] - t[last])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            where = np.minimum(r, np.where(gap > 0, r ** 2 / gap, np.inf))
+        ok = (r <= 1e-4 * gap) & (t[last] - t[first] + where <= CONVERGED * self.scale)
+        out = np.zeros((k, m), dtype=bool)
+        out[live] = ok[np.cumsum(start) - 1]
+        return out
 
     @cached_property
     def _bracket(self):
@@ -293,45 +340,50 @@ class SLQEstimate(SpectralEstimate):
         return gx, L, U
 
     def _evaluate(self, x, strict=False):
-        """(estimate, bound) (k, n): the bracket midpoints interpolated linearly in x between a probe's
-        points, and the rigorous bound on its distance to the probe's cdf (F(x) between L at the
-        point on the left and U at the point on the right; the half-width at a point itself)."""
+        """(estimate, bound) (k, n) per probe: the midpoint and half-width of the bracket of F(x)
+        (``strict``: of F(x-)).  Between a probe's consecutive bracket points g_i <= x < g_{i+1}, F(x)
+        and F(x-) lie in [L_i, U_{i+1}] (F is monotone), which contains the bracket [L_i, U_i]
+        at g_i itself, so the estimate is a right-continuous step function (its left limits are the
+        strict values) and the minimax one given the brackets; below the first point [0, U_0], above
+        the last [L_n, 1]."""
         gx, L, U = self._bracket
         k, n = gx.shape
-        M = 0.5 * (L + U)
-        width = 4 * (float(np.abs(gx).max()) + float(np.abs(x).max(initial=0.0)) + 1.0)
-        off = width * np.arange(k)[:, None]
-        j = np.searchsorted((gx + off).ravel(), (x[None, :] + off).ravel(), "left" if strict else "right")
-        j = j.reshape(k, x.size) - n * np.arange(k)[:, None]
-        lo = j - 1                                               # left end of the segment holding x
-        if strict:                                               # first point >= x is j; a hit is j itself
-            pt = np.minimum(j, n - 1)
-            hit = (j < n) & (np.take_along_axis(gx, pt, 1) == x[None, :])
-        else:                                                    # last point <= x is j - 1
-            pt = np.maximum(j - 1, 0)
-            hit = (j > 0) & (np.take_along_axis(gx, pt, 1) == x[None, :])
-        left, right = np.clip(lo, 0, n - 1), np.clip(lo + 1, 0, n - 1)
-        gl, gr = np.take_along_axis(gx, left, 1), np.take_along_axis(gx, right, 1)
-        Ml, Mr = np.take_along_axis(M, left, 1), np.take_along_axis(M, right, 1)
-        Ll, Ur = np.take_along_axis(L, left, 1), np.take_along_axis(U, right, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s = np.clip(np.where(gr > gl, (x[None, :] - gl) / (gr - gl), 0.0), 0.0, 1.0)
-        est = Ml + s * (Mr - Ml)
-        bound = np.maximum(est - Ll, Ur - est)
-        first, last = lo < 0, lo >= n - 1                        # outside the points: no mass / all mass
-        est = np.where(first, 0.0, np.where(last, 1.0, est))
-        bound = np.where(first, U[:, :1], np.where(last, 1.0 - L[:, -1:], bound))
-        Mp, hp = np.take_along_axis(M, pt, 1), 0.5 * np.take_along_axis(U - L, pt, 1)
-        return np.where(hit, Mp, est), np.where(hit, hp, bound)
+        j = _searchsorted_rows(gx, x, "left" if strict else "right")            # points <= x (< x strict)
+        lo = np.where(j > 0, np.take_along_axis(L, np.maximum(j - 1, 0), 1), 0.0)
+        hi = np.where(j < n, np.take_along_axis(U, np.minimum(j, n - 1), 1), 1.0)
+        return 0.5 * (lo + hi), 0.5 * (hi - lo)
+
+    @cached_property
+    def _steps(self):
+        """(stderr, bound) of the probe-mean step estimate on the intervals of the merged partition:
+        its value on [g, next point of any probe) for each distinct bracket point g of all probes, and
+        first the value below them all; every sup over x of a probe-mean quantity is a max over these.
+        The stderr only after clusters of points closer than 1e-8 x scale (the default ``atol`` of
+        :meth:`ks_distance`: the probes' copies of one converged eigenvalue differ by rounding, and
+        between them the probes disagree by its whole mass)."""
+        g = np.unique(self._bracket[0])
+        (e0, b0), (est, bound) = self._evaluate(g[:1], strict=True), self._evaluate(g)
+        est, bound = np.hstack([e0, est]), np.hstack([b0, bound])                # first: below g[0]
+        ends = np.r_[True, np.diff(g) > 1e-8 * self.scale, True][1:]             # last point of a cluster
+        return _mean_se(est[:, np.r_[True, ends]])[1], bound.mean(axis=0)
 
     @cached_property
     def cdf_resolution(self) -> float:
-        """Sup over x of ``cdf_bound`` (attained next to a probe's bracket point: the bound is linear
-        in x between the points of all probes)."""
-        g = np.unique(self._bracket[0])
-        pts = np.concatenate([g, np.nextafter(g, np.inf), np.nextafter(g, -np.inf)])
-        return float(max(self._evaluate(pts)[1].mean(axis=0).max(),
-                         self._evaluate(pts, strict=True)[1].mean(axis=0).max()))
+        """Sup over x of ``cdf_bound`` (the bound is constant between consecutive bracket points of
+        all probes)."""
+        return float(self._steps[1].max())
+
+    @cached_property
+    def cdf_stderr_max(self) -> float:
+        """Sup over x of ``cdf_stderr`` outside the rounding-width clusters of bracket points (nan for
+        one probe): at least the ``stderr`` of :meth:`ks_distance` against any law (default ``atol``)."""
+        return float(np.nanmax(self._steps[0])) if self.n_probes > 1 else float("nan")
+
+    def ks_bar(self, z=2.0) -> float:
+        r"""KS error bar against any law: ``z * cdf_stderr_max + cdf_resolution``, at least
+        :math:`z\,s + r` of :meth:`ks_distance` for every ``law`` (its stderr s and resolution r are
+        sups over fewer points); the quantity the ``tol`` rule of :func:`slq_density` stops on."""
+        return float(scalar(z, "z", nonnegative=True) * self.cdf_stderr_max + self.cdf_resolution)
 
     @cached_property
     def node_spacing(self) -> float:
@@ -455,9 +507,9 @@ class SLQEstimate(SpectralEstimate):
     def ks_distance(self, law, atol=None) -> KSDistance:
         r"""KS distance of the probe-mean quadrature cdf to ``law`` (a SpectralDensity or eigenvalues).
 
-        The estimate is piecewise linear between its bracket points and the law a step function or
-        continuous, so the sup is taken over left and right limits at the bracket points and the law's
-        atoms or eigenvalues (and the resolution is the largest ``cdf_bound`` there); jump points closer than
+        The estimate is constant between its bracket points and the law monotone, so the sup is taken
+        over left and right limits at the bracket points and the law's atoms or eigenvalues (and the
+        resolution is the largest ``cdf_bound`` there); jump points closer than
         ``atol`` (default 1e-8 x the spectral scale) count as one (a degenerate eigenvalue computed as a
         Ritz value and by ``eigvalsh`` differs by rounding).
         """
@@ -475,7 +527,8 @@ class SLQEstimate(SpectralEstimate):
                           if self.n_probes > 1 else float("nan"), float(bound))
 
 
-def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None) -> SLQEstimate:
+def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None, tol=None,
+                z=2.0) -> SLQEstimate:
     r"""Spectral law of a symmetric operator by stochastic Lanczos quadrature.
 
     Parameters
@@ -484,23 +537,82 @@ def slq_density(matvec, dim, *, n_probes, n_steps, probes="rademacher", rng=None
     dim : D.
     n_probes : k independent probes, advanced together (one matvec of the (k, D) block per step).
     n_steps : m Lanczos steps per probe (m <= D); Gauss quadrature with m nodes, exact for moments of
-        order < 2m.  Full reorthogonalisation (CGS2), cost O(k D m^2) beside k m matvecs.
+        order < 2m.  Full reorthogonalisation (CGS2), cost O(k D m^2) beside k m matvecs.  With ``tol``:
+        the most steps allowed.
     probes : "rademacher" (default; smaller variance of diagonal-heavy traces) or "gaussian".
     rng : Generator or seed of the probes.
+    tol : None, or the KS error bar to reach: Lanczos stops at the first checked step s whose estimate
+        has ``ks_bar(z)`` = z ``cdf_stderr_max`` + ``cdf_resolution`` <= tol (an upper bound of
+        z stderr + resolution of ``ks_distance`` to any law), and that estimate is returned.  The
+        checks (brackets of the s-step tridiagonals; no matvecs) run at step ``FIRST_CHECK`` and then
+        where the last check predicts the bar reaches tol, the resolution falling like 1/s (Gauss
+        weights ~ 1/s) and the spread staying: :math:`s' = \lceil s\,r/(\mathrm{tol} - z\,\mathrm{se})
+        \rceil` (at least s + 1, at most ``n_steps``); a prediction beyond 2 ``n_steps`` (or a spread
+        alone above tol: more steps do not shrink it) is checked again at step 2 ``FIRST_CHECK`` and then
+        raises.  Needs k >= 2.
+    z : standard errors in the bar (default 2).
 
     Returns
     -------
-    SLQEstimate (cdf, pdf, moment, quantile, support, atoms, ks_distance, with error bars).
+    SLQEstimate (cdf, pdf, moment, quantile, support, atoms, ks_distance, with error bars; ``n_steps``
+    the steps taken).
 
-    Raises ``SpectralTheoryError`` naming ``matvec`` for a wrong output shape, NaN or a non-symmetric
-    operator (detected on the Arnoldi coefficients the reorthogonalisation computes anyway).
+    Raises
+    ------
+    SpectralTheoryError
+        Naming ``matvec`` for a wrong output shape, NaN or a non-symmetric operator (detected on the
+        Arnoldi coefficients the reorthogonalisation computes anyway); naming a bad parameter.
+    ConvergenceError
+        When ``tol`` is not reached within ``n_steps`` (with the bar's two parts: a spread part near tol
+        asks for more probes, a resolution part for more steps).
     """
     D = integer(dim, "dim", minimum=1)
     k = integer(n_probes, "n_probes", minimum=1)
     m = integer(n_steps, "n_steps", minimum=1, maximum=D)
-    tri = lanczos_tridiagonal(matvec, _probes(probes, k, D, rng), m)
-    nodes, weights, residuals = tri.ritz()
-    return SLQEstimate(D, k, tri.matvecs, probes, nodes, weights, residuals, m, tri.asymmetry, tri.alpha, tri.beta)
+    z = scalar(z, "z", positive=True)
+    V = _probes(probes, k, D, rng)
+
+    def estimate(tri):
+        nodes, weights, residuals = tri.ritz()
+        return SLQEstimate(D, k, tri.matvecs, probes, nodes, weights, residuals, tri.alpha.shape[1],
+                           tri.asymmetry, tri.alpha, tri.beta)
+    if tol is None:
+        return estimate(lanczos_tridiagonal(matvec, V, m))
+    tol = scalar(tol, "tol", positive=True)
+    if k < 2:
+        raise SpectralTheoryError(f"`n_probes` must be >= 2 with `tol` (the bar needs the probe spread); got {k}")
+    plan = {"next": min(FIRST_CHECK, m), "found": None}
+
+    def stop(tri):
+        s = tri.alpha.shape[1]
+        if s < plan["next"]:
+            return False
+        est = estimate(tri)
+        if est.ks_bar(z) <= tol:
+            plan["found"] = est
+            return True
+        spread, res = z * est.cdf_stderr_max, est.cdf_resolution
+        guess = s * res / (tol - spread) if spread < tol else np.inf
+        if guess > 2 * m:                                  # predicted out of reach: confirm once, then stop
+            if s >= 2 * FIRST_CHECK:
+                fail(est, s)
+            guess = 2 * FIRST_CHECK
+        plan["next"] = int(min(m, max(s + 1, np.ceil(guess))))
+        return False
+
+    def fail(est, s):
+        spread, res = z * est.cdf_stderr_max, est.cdf_resolution
+        more = int(np.ceil(k * (2 * spread / tol) ** 2))          # spread / sqrt(k): half of tol
+        raise ConvergenceError(
+            f"SLQ did not reach the KS bar tol = {tol:g} ({k} probes, {s} of at most n_steps = {m} steps): bar "
+            f"{spread + res:.4g} = {z:g} x stderr {spread / z:.3g} + resolution {res:.3g}; "
+            + (f"the spread part is {spread / tol:.0%} of tol: raise n_probes (to ~{more})" if spread >= 0.5 * tol
+               else "raise n_steps"))
+    tri = lanczos_tridiagonal(matvec, V, m, stop=stop)
+    est = plan["found"] or estimate(tri)
+    if not est.ks_bar(z) <= tol:
+        fail(est, est.n_steps)
+    return est
 
 
 # ---- kernel polynomial method ---------------------------------------------------------------------
