@@ -73,18 +73,15 @@ def sample_complexity(ambient_dim, dims) -> SampleComplexity:
     Sec. 3: the sample complexity is linear in the intrinsic dimensions, not in the ambient one).
 
     With :math:`N_k` noiseless samples of component k in general position (the subspaces independent,
-    e.g. orthogonal) and the small-noise objective :math:`\max_{U_1..U_K}\sum_i\max_k|U_k^	op x_i|^2`
+    e.g. orthogonal) and the small-noise objective :math:`\max_{U_1..U_K}\sum_i\max_k|U_k^\top x_i|^2`
     (subspace clustering, the module docstring):
 
     .. math::
-       N_k^{
-m nec} = d_k, \qquad N_k^{
-m suff} = d_k + [K > 1].
+       N_k^{\rm nec} = d_k, \qquad N_k^{\rm suff} = d_k + [K > 1].
 
     Below :math:`d_k` points the data do not span :math:`U_k`, so no fit determines it.  For K = 1 the
     top-:math:`d_k` principal subspace of :math:`N \ge d` points is :math:`U`.  For K > 1 a
-    :math:`d`-dimensional subspace :math:`V 
-e U_k` holds at most :math:`\dim(V\cap U_k) < d_k` generic
+    :math:`d`-dimensional subspace :math:`V \ne U_k` holds at most :math:`\dim(V\cap U_k) < d_k` generic
     points of component k and at most :math:`d` points of all components together
     (:math:`\sum_k \dim(V \cap U_k) \le d` for independent subspaces), so wrong subspaces cannot cover
     :math:`N_k \ge d_k + 1` points per component and the optimum (every point covered) is the truth; at
