@@ -81,7 +81,7 @@ def test_sample_scores_of_the_memorising_denoiser_in_place_of_a_network():
     model = _mixture(rng, 4)
     train = model.sample(20, rng=rng)
     emp, gau = st.Empirical(train), st.Gaussian.from_samples(train)
-    out = _ldq_samples(emp, model, train, emp, gau, 40, rng)
+    out = _ldq_samples(emp, lambda n: model.sample(n, rng=rng), train, emp, gau, 40, rng)
     assert out["net_to_emp"] == 0.0
     assert out["mem_net"] == out["mem_emp"] == 1.0 and out["gl_net"] == out["gl_emp"] < 1e-3
     assert out["mem_true"] < 0.3 and out["gl_true"] > 0.1 and out["gl_gauss"] > 0.1
@@ -123,3 +123,13 @@ def test_capacity_sweep_resumes_from_its_store(tmp_path):
     again = run_sweep(ldq_task, points, seed=5, store=store)          # nothing retrained
     assert again.n_run == 0 and again.n_skipped == 4
     assert [r["result"]["mse_M"] for r in again.rows] == [r["result"]["mse_M"] for r in first.rows]
+
+
+def test_the_digits_arm_trains_on_digits_and_has_no_exact_truth():
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    from validation.experiments.trained import ldq_task
+    out = ldq_task(dict(data="digits", n_train=12, width=8, seed=0, steps=3, batch=16, n_eval=20, n_fit=80,
+                        n_samples=10), np.random.default_rng(1))
+    assert np.all(np.isnan(out["mse_true"])) and np.all(np.isfinite(out["mse_M"])) and np.all(np.isfinite(out["lin_L"]))
+    assert out["mem_emp"] == 1.0 and 0 <= out["mem_true"] <= 1
