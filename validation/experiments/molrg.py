@@ -33,7 +33,7 @@ import numpy as np
 import spectral_theory as st
 from spectral_theory import metrics, molrg
 from validation.experiment import Check, Figure, Outcome, Series, experiment, standard_error
-from validation.molrg_sweep import NOISY, draw_problem, phase_transition
+from validation.molrg_sweep import AMBIENT_DIM, NOISY, draw_problem, phase_transition
 from validation.samplers import edm_sampler
 
 SOURCE = "Wang, Zhang, Zhang, Chen, Ma, Qu, arXiv 2409.02426 (seed papers 002/003); theory/molrg.md"
@@ -195,7 +195,7 @@ def run_gradient_vs_clustering(ctx):
     claim="Subspace recovery needs N_k >= d_k samples per component (K = 1) and N_k >= d_k + 1 (K > 1, no "
           "orthogonality constraint: at N_k = d_k a wrong split fits perfectly); success curves vs N_k/d_k.",
     source=SOURCE,
-    compares=("spectral_theory.molrg.fit_subspaces",),
+    compares=("spectral_theory.molrg.fit_subspaces", "spectral_theory.molrg.sample_complexity"),
     tags=("molrg", "sweep", "phase-transition"),
 )
 def run_phase_transition(ctx):
@@ -213,9 +213,14 @@ def run_phase_transition(ctx):
     checks = []
     for i, K in enumerate(pt.components):
         s, t = pt.successes[i, 0], pt.trials[i, 0]                          # noiseless
-        need = d if K == 1 else d + 1
-        for label, mask, p in [("N_k < d", Nk < d, 0.0), (f"N_k >= {'d' if K == 1 else 'd + 1'}", Nk >= need, 1.0)]:
+        counts = [st.molrg.sample_complexity(AMBIENT_DIM, [dd] * K) for dd in pt.dims]
+        nec = np.array([c.necessary[0] for c in counts])[:, None]
+        suf = np.array([c.sufficient[0] for c in counts])[:, None]
+        for label, mask, p in [("N_k < necessary (d)", Nk < nec, 0.0),
+                               (f"N_k >= sufficient ({'d' if K == 1 else 'd + 1'})", Nk >= suf, 1.0)]:
             n_tr = int(t[mask].sum())
+            if n_tr == 0:                                   # no cell of the grid on this side of the count
+                continue
             checks.append(Check(f"noiseless K={K}: success probability pooled over cells with {label}", p,
                                 s[mask].sum() / n_tr, _binomial_se(p, n_tr)))
     # non-identifiability at N_k = d (K > 1): a wrong split into groups of d attains the perfect fit
