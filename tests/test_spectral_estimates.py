@@ -175,6 +175,17 @@ def test_copies_of_the_atom_keep_its_exact_mass_at_every_step_count():
         (loc, mass), = [a for a in est.atoms if abs(a[0] + 1) < 1e-9]
         assert mass == pytest.approx(0.9, abs=Z * est.cdf_stderr(-1.0))
         res.append(est.cdf_resolution)
+        # the narrow upper bulk is a bulk at every step count, even with a single certified node (lo = hi):
+        # only the -1 atom is a point mass; every bulk's edges are within their resolution of the two blocks'
+        # (lower of the first block it covers, upper of the last: an unresolved gap joins them)
+        assert len(est.atoms) == 1
+        lam = np.sort(-tau / (model.eigenvalues + tau))
+        los, his = (lam[0], lam[D // 20]), (lam[D // 20 - 1], lam[-1])
+        bulks = est.bulks()
+        assert 1 <= len(bulks) <= 2 and bulks[-1].hi + bulks[-1].hi_resolution >= his[1]
+        for b in bulks:
+            assert min(abs(b.lo - e) for e in los) <= b.lo_resolution
+            assert min(abs(b.hi - e) for e in his) <= b.hi_resolution
     assert max(res) < 0.01 and res[-1] < res[0]
 
 

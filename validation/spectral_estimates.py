@@ -434,7 +434,10 @@ class SLQEstimate(SpectralEstimate):
         return unwrap(t[i].reshape(qa.shape))
 
     def _clusters(self, gap=None, atol=None):
-        """Clusters of pooled nodes as :class:`Bulk` (ascending; atoms included, width <= atol)."""
+        """Clusters of pooled nodes as (:class:`Bulk`, is it a point mass) (ascending).  A point mass has its
+        edges within atol and either all its nodes within atol or a converged node among its certified ones
+        (an eigenvalue with its exact mass): a bulk with a single certified node also has lo = hi, but that
+        node is an unconverged Ritz value."""
         gap = 5 * self.node_spacing if gap is None else scalar(gap, "gap", positive=True)
         atol = 1e-8 * self.scale if atol is None else scalar(atol, "atol", nonnegative=True)
         # a probe has at most one Ritz value per gap of the spectrum (Cauchy interlacing): an
@@ -448,16 +451,17 @@ class SLQEstimate(SpectralEstimate):
         certified = self.residuals <= np.minimum(np.hstack([inf, spacing]), np.hstack([spacing, inf]))
         keep = (self.weights > 0) & ~lone
         probe = np.broadcast_to(np.arange(self.n_probes)[:, None], keep.shape)[keep]
-        t, w, c = self.nodes[keep], self.weights[keep] / self.n_probes, certified[keep]
+        t, w, c, conv = self.nodes[keep], self.weights[keep] / self.n_probes, certified[keep], self.converged[keep]
         order = np.argsort(t)
-        t, w, c, probe = t[order], w[order], c[order], probe[order]
+        t, w, c, conv, probe = t[order], w[order], c[order], conv[order], probe[order]
         cut = np.flatnonzero(np.diff(t) > max(gap, atol)) + 1
         out = []
         for a, b in zip(np.concatenate([[0], cut]), np.concatenate([cut, [t.size]])):
             edge = t[a:b][c[a:b]] if np.any(c[a:b]) else t[a:b]
             res = [abs(e - o) + self._edge_spacing(t[a:b], probe[a:b], side)
                    for e, o, side in ((edge[0], t[a], 0), (edge[-1], t[b - 1], 1))]
-            out.append(Bulk(float(edge[0]), float(edge[-1]), float(res[0]), float(res[1]), float(w[a:b].sum())))
+            point = edge[-1] - edge[0] <= atol and (t[b - 1] - t[a] <= atol or bool(np.any(conv[a:b][c[a:b]])))
+            out.append((Bulk(float(edge[0]), float(edge[-1]), float(res[0]), float(res[1]), float(w[a:b].sum())), point))
         return out, atol
 
     def _edge_spacing(self, t, probe, side):
@@ -485,7 +489,7 @@ class SLQEstimate(SpectralEstimate):
         than the sum of the resolutions of its two edges are one bulk.
         """
         cl, atol = self._clusters(gap, atol)
-        cl = [b for b in cl if b.hi - b.lo > atol and b.mass > self.cdf_resolution]
+        cl = [b for b, point in cl if not point and b.mass > self.cdf_resolution]
         out = []
         for b in cl:
             if out and b.lo - out[-1].hi <= out[-1].hi_resolution + b.lo_resolution:     # unresolved gap
@@ -502,7 +506,7 @@ class SLQEstimate(SpectralEstimate):
     def atoms(self):
         """Point masses (location, mass): clusters of nodes narrower than the default ``atol``."""
         cl, atol = self._clusters()
-        return [(b.lo, b.mass) for b in cl if b.hi - b.lo <= atol and b.mass > self.cdf_resolution]
+        return [(b.lo, b.mass) for b, point in cl if point and b.mass > self.cdf_resolution]
 
     def ks_distance(self, law, atol=None) -> KSDistance:
         r"""KS distance of the probe-mean quadrature cdf to ``law`` (a SpectralDensity or eigenvalues).
