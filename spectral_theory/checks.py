@@ -13,11 +13,12 @@ expects (``SpectralTheoryError`` is a ``ValueError``, ``ConvergenceError`` a ``R
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
 __all__ = ["SpectralTheoryException", "SpectralTheoryError", "ConvergenceError", "as_generator", "scalar",
-           "integer", "array", "complex_array", "probability_vector", "unwrap"]
+           "integer", "sample_count", "array", "complex_array", "probability_vector", "unwrap"]
 
 
 class SpectralTheoryException(Exception):
@@ -111,6 +112,25 @@ def integer(value, name: str, *, minimum: int | None = None, maximum: int | None
     if maximum is not None and v > maximum:
         raise SpectralTheoryError(f"`{name}` must be <= {maximum}; got {v}")
     return v
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):      # not POSIX: no bound
+        return 2**63
+
+
+def sample_count(value, name: str, row_size: int) -> int:
+    """A number of samples n >= 1 (:func:`integer`) whose float64 output (n, row_size) fits in half the
+    machine's physical memory: a larger request is an error naming ``name`` and the memory it needs, not an
+    allocation the operating system overcommits and then kills the process for."""
+    n = integer(value, name, minimum=1)
+    need, have = 8 * n * max(int(row_size), 1), _physical_memory()
+    if need > have // 2:
+        raise SpectralTheoryError(f"`{name}` = {n} samples of {row_size} float64 need {need / 2**30:.3g} GiB; this "
+                                  f"machine has {have / 2**30:.3g} GiB (draw them in batches)")
+    return n
 
 
 def array(value, name: str, *, ndim=None, shape=None, positive=False, nonnegative=False,

@@ -416,3 +416,14 @@ def test_score_jacobian_and_jvp_against_finite_differences_over_random_covarianc
     np.testing.assert_allclose(J, fd, atol=1e-6 * scale)
     V = rng.standard_normal((3, dim))
     np.testing.assert_allclose(m.score_jvp(x[0], V, sigma, alpha), V @ J[0], atol=1e-10 * scale)
+
+
+def test_a_sample_count_beyond_the_machines_memory_is_an_error_not_an_overcommitted_allocation():
+    """n = 5.9e15 (an integral float, valid as a count) asked for petabytes: the fuzz run's shrinking then
+    allocated tens of GiB and the OS killed the process; now every sample() names `n` and the memory."""
+    g = st.Gaussian.from_samples(np.random.default_rng(0).standard_normal((50, 3)))
+    for model in (g, st.Empirical(g.sample(10, rng=0)), st.MoLRG(12, [2, 3], rng=0),
+                  st.LinearManifold(10, [(2, 1.0)], rng=0)):
+        with pytest.raises(SpectralTheoryError, match=r"`n` = 5878387925578465 samples .* GiB"):
+            model.sample(5878387925578465.0, rng=0)
+        assert model.sample(3.0, rng=1).shape == (3, model.dim)

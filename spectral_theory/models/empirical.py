@@ -18,7 +18,7 @@ import numpy as np
 
 from functools import cached_property
 
-from ..checks import SpectralTheoryError, array, as_generator, integer
+from ..checks import SpectralTheoryError, array, as_generator, sample_count
 from ..collapse import EMPIRICAL_MARGIN, collapse_tau
 from ..parameters import check
 from ..rmt import AtomicLaw
@@ -126,7 +126,7 @@ class Empirical(PosteriorModel):
 
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` draws (with replacement) from the training set."""
-        idx = as_generator(rng).integers(0, self.n_points, size=integer(n, "n", minimum=1))
+        idx = as_generator(rng).integers(0, self.n_points, size=sample_count(n, "n", self.dim))
         return self.points[idx].copy()
 
     # -- posterior -------------------------------------------------------------------------------

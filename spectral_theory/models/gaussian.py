@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, scalar
+from ..checks import SpectralTheoryError, array, as_generator, integer, sample_count, scalar
 from ..rmt import Silverstein
 from ._base import (Component, PosteriorModel, as_batch, atomic_covariance_law, fitted_covariance_law,
                     jvp_blocks, mixture_posterior, noise_args, noise_level)
@@ -127,7 +127,7 @@ class Gaussian(PosteriorModel):
 
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` independent samples (n, D)."""
-        return self._component.sample(integer(n, "n", minimum=1), as_generator(rng))
+        return self._component.sample(sample_count(n, "n", self.dim), as_generator(rng))
 
     def _posterior(self, x, sigma, alpha, want_jacobian=False):
         return mixture_posterior([self._component], _ZERO, x, sigma, alpha, want_jacobian)
@@ -308,7 +308,7 @@ class LinearManifold(Gaussian):
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` samples x_0 = F z, z ~ N(0, diag(v))."""
         rng = as_generator(rng)
-        z = rng.standard_normal((integer(n, "n", minimum=1), self.intrinsic_dim)) * np.sqrt(self.latent_variances)
+        z = rng.standard_normal((sample_count(n, "n", self.dim), self.intrinsic_dim)) * np.sqrt(self.latent_variances)
         return z @ self.factor.T
 
 

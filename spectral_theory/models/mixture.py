@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, probability_vector, scalar
+from ..checks import SpectralTheoryError, array, as_generator, integer, probability_vector, sample_count, scalar
 from ._base import (Component, PosteriorModel, atomic_covariance_law, jvp_blocks, mixture_jvp, mixture_posterior,
                     noise_args)
 from .gaussian import Gaussian
@@ -76,7 +76,7 @@ class GaussianMixture(PosteriorModel):
 
     def sample(self, n, rng=None, return_labels=False):
         """``n`` samples (n, D) (and their component labels if ``return_labels``)."""
-        n, rng = integer(n, "n", minimum=1), as_generator(rng)
+        n, rng = sample_count(n, "n", self.dim), as_generator(rng)
         labels = rng.choice(self.n_components, size=n, p=self.weights)
         x = np.empty((n, self.dim))
         for k, c in enumerate(self.components):       # loop over components, not samples
