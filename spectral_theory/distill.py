@@ -123,8 +123,7 @@ def distill_linear(denoiser, sigma, n_fit, model_or_data, rng=None, alpha=1.0, b
     f = getattr(denoiser, "denoise", denoiser)
     if not callable(f):
         raise SpectralTheoryError("`denoiser` must be a model with .denoise or a callable denoise(x, sigma, alpha)")
-    s = scalar(sigma, "sigma", positive=True)
-    a = scalar(alpha, "alpha", positive=True)
+    s, a = noise_args(sigma, alpha)                  # the models' stated range: x = a x0 + s xi stays finite
     draw, D = _clean_source(model_or_data)
     n = integer(n_fit, "n_fit", minimum=D + 2)
     bsz = integer(batch, "batch", minimum=1)
