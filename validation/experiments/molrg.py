@@ -208,7 +208,6 @@ def run_phase_transition(ctx):
     pt = phase_transition(dims, samples, (1, 2, 3), (0.0, NOISY), trials, seed=int(rng.integers(2**31)),
                           store=store, workers=ctx.workers, scheduler=ctx.scheduler, progress=ctx.progress,
                           name=f"molrg_phase_transition_{ctx.preset}")
-    d = np.array(pt.dims)[:, None]
     Nk = np.array(pt.samples)[None, :]
     checks = []
     for i, K in enumerate(pt.components):
@@ -243,8 +242,6 @@ def run_phase_transition(ctx):
     return Outcome(checks, figs, dict(dims=pt.dims, samples=pt.samples, components=pt.components,
                                       noises=pt.noises, trials=trials, n=48), notes,
                    timings=dict(mean_seconds_per_trial=float(np.nanmean(pt.seconds_per_trial))))
-
-
 
 
 def _wrong_split_fits(X, d, rng):

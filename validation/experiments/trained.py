@@ -65,7 +65,7 @@ from validation.molrg_sweep import draw_problem
 from validation.samplers import edm_sampler
 from validation.sweep import grid, run_sweep
 
-from .hidden_gaussian import _mixture
+from .hidden_gaussian import SIGMA_MAX, SIGMA_MIN, _mixture
 
 TAGS = ("trained",)
 NO_TORCH = "PyTorch is not installed (pip install 'spectral-theory[nn]'): no network trained, no checks."
@@ -113,8 +113,7 @@ LDQ_SIGMAS = (0.2, 0.6, 2.0)          # in units of the data's sigma_data
 # (0.10-0.24 per coordinate, measured at N = 32-1797, width 128) exceeds the check's resolution (a quarter of the
 # distilled map's output, 0.07-0.12): checks there could only be inconclusive (their distances are in the figure)
 LDQ_CHECKED = dict(mixture=LDQ_SIGMAS, digits=(0.2,))
-LDQ_SIGMA_MAX = 80.0                  # the samples' EDM grid: 18 levels from 80 to 0.002, Heun (hidden_gaussian_memorization)
-LDQ_SAMPLER_SIGMAS = st.edm_sigmas(18, 0.002, LDQ_SIGMA_MAX)
+LDQ_SAMPLER_SIGMAS = st.edm_sigmas(18, SIGMA_MIN, SIGMA_MAX)   # the grid of hidden_gaussian_memorization (Heun)
 SAMPLE_SOURCES = (("net", "trained network"), ("emp", "D_M (memorising, same x_T)"), ("gauss", "D_G (closed form)"),
                   ("true", "true mixture"))
 
@@ -178,10 +177,10 @@ def _ldq_samples(net, fresh_points, train, emp, gau, k, rng):
     the exact empirical denoiser D_M (EDM Heun, the same x_T), the closed-form Gaussian D_G and the true
     mixture (as the exact-score experiment hidden_gaussian_memorization); plus the RMS distance between the
     network's and D_M's samples of the same x_T."""
-    x_T = LDQ_SIGMA_MAX * rng.standard_normal((k, train.shape[1]))
+    x_T = SIGMA_MAX * rng.standard_normal((k, train.shape[1]))
     samples = dict(net=edm_sampler(net.denoise, x_T, LDQ_SAMPLER_SIGMAS, method="heun").final,
                    emp=edm_sampler(emp.denoise, x_T, LDQ_SAMPLER_SIGMAS, method="heun").final,
-                   gauss=gaussian_sample_from_noise(gau, gau.sample(k, rng=rng) + x_T, LDQ_SIGMA_MAX),
+                   gauss=gaussian_sample_from_noise(gau, gau.sample(k, rng=rng) + x_T, SIGMA_MAX),
                    true=fresh_points(k))
     out = {}
     for m, v in samples.items():
