@@ -41,7 +41,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import logsumexp
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, scalar
+from ..checks import SpectralTheoryError, array, as_generator, integer, sample_count, scalar
 from ..rmt import AtomicLaw, GeneralizedMarchenkoPastur, SpectralDensity
 
 LOG_2PI = np.log(2 * np.pi)
@@ -71,6 +71,12 @@ class Component:
     def covariance(self) -> np.ndarray:
         U = self.basis
         return self.floor * np.eye(self.dim) + (U * self.excess) @ U.T  # (D, D)
+
+    @property
+    def sample_floats(self) -> int:
+        """float64 per sample :meth:`sample` holds at its peak: z and its scaled copy (r each), the
+        shifted product and the floor's noise (D each)."""
+        return 2 * (self.basis.shape[1] + self.dim)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         z = rng.standard_normal((n, self.basis.shape[1]))                       # (n, r)
@@ -326,6 +332,7 @@ class DataModel(ScoreModel):
         rng = as_generator(rng)
         sigma = noise_level(sigma, "sigma", nonnegative=True)
         alpha = noise_level(alpha, "alpha")
+        n = sample_count(n, "n", 4 * self.dim)          # x0, the noise, its scaling and x_t (sample checks its own)
         x0 = np.asarray(self.sample(n, rng=rng), dtype=np.float64)
         return x0, alpha * x0 + sigma * rng.standard_normal(x0.shape)
 

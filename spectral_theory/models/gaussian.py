@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, sample_count, scalar
+from ..checks import SpectralTheoryError, allocation, array, as_generator, integer, sample_count, scalar
 from ..rmt import Silverstein
 from ._base import (Component, PosteriorModel, as_batch, atomic_covariance_law, fitted_covariance_law,
                     jvp_blocks, mixture_posterior, noise_args, noise_level)
@@ -127,7 +127,7 @@ class Gaussian(PosteriorModel):
 
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` independent samples (n, D)."""
-        return self._component.sample(sample_count(n, "n", self.dim), as_generator(rng))
+        return self._component.sample(sample_count(n, "n", self._component.sample_floats), as_generator(rng))
 
     def _posterior(self, x, sigma, alpha, want_jacobian=False):
         return mixture_posterior([self._component], _ZERO, x, sigma, alpha, want_jacobian)
@@ -268,6 +268,8 @@ class LinearManifold(Gaussian):
         m = sum(mk for mk, _ in blocks)
         if m > D:
             raise SpectralTheoryError(f"`blocks` dimensions sum to m = {m} > ambient_dim = {D}")
+        # the draw, F, F diag(sqrt v) and the thin SVD's copy, U and workspace: six (D, m) arrays
+        allocation(6 * 8 * D * m, "ambient_dim", D, f"the (D, m = {m}) factor and its SVD")
         rng = as_generator(rng)
         if basis == "gaussian":
             F = rng.standard_normal((D, m)) / np.sqrt(D)
@@ -307,8 +309,8 @@ class LinearManifold(Gaussian):
 
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` samples x_0 = F z, z ~ N(0, diag(v))."""
-        rng = as_generator(rng)
-        z = rng.standard_normal((sample_count(n, "n", self.dim), self.intrinsic_dim)) * np.sqrt(self.latent_variances)
+        n, rng = sample_count(n, "n", 2 * self.intrinsic_dim + self.dim), as_generator(rng)   # z, its scaling, F z
+        z = rng.standard_normal((n, self.intrinsic_dim)) * np.sqrt(self.latent_variances)
         return z @ self.factor.T
 
 
@@ -331,6 +333,8 @@ class SpikedCovariance(Gaussian):
         if lam.size > D:
             raise SpectralTheoryError(f"number of `spikes` ({lam.size}) exceeds ambient_dim = {D}")
         s = scalar(noise, "noise", nonnegative=True)
+        # the draw, the QR's copy, Q and workspace: four (D, k) arrays
+        allocation(4 * 8 * D * lam.size, "ambient_dim", D, f"the (D, k = {lam.size}) directions and their QR")
         U = np.linalg.qr(as_generator(rng).standard_normal((D, lam.size)))[0]
         self.spikes, self.noise, self.directions = lam, s, U
         self._component = Component(np.zeros(D), U, lam, s)

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.polynomial import legendre as _leg
 
 from ..checks import (ConvergenceError, SpectralTheoryError, array, as_generator, complex_array, integer,
-                      scalar, unwrap)
+                      sample_count, scalar, unwrap)
 
 _GL_ORDER = 20
 _GL_T, _GL_W = _leg.leggauss(_GL_ORDER)
@@ -178,6 +178,11 @@ class _BulkQuadrature:
 TW1_MEAN = -1.2065335745820
 TW1_STD = 1.2679830576398          # sqrt of the variance 1.6077810345810 (tracy_widom.moments(1))
 
+
+#: float64 per point :meth:`SpectralDensity.quantile` holds at its peak: the Legendre matrices of the
+#: Newton step and of the partial mass and the gathered coefficients (about ORDER + 1 each), and the
+#: iterates, brackets and masks
+_QUANTILE_FLOATS = 4 * (_GL_ORDER + 1) + 24
 
 #: highest moment order :meth:`SpectralDensity.moment` computes (the companion recursion is O(K k^2))
 MAX_MOMENT_ORDER = 10_000
@@ -428,7 +433,7 @@ class SpectralDensity:
 
     def sample(self, n, rng=None) -> np.ndarray:
         """n iid draws by inverse-cdf sampling (reproducible through ``rng``)."""
-        n = integer(n, "n", minimum=0)
+        n = sample_count(n, "n", _QUANTILE_FLOATS, minimum=0)
         return self.quantile(as_generator(rng).random(n))
 
     def gaps(self) -> list[Gap]:
