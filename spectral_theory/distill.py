@@ -202,9 +202,9 @@ def distillation_rate(model, sigma, n_mc=100_000, rng=None, alpha=1.0, batch=_BA
     if not (hasattr(model, "denoise") and hasattr(model, "sample") and hasattr(model, "covariance")):
         raise SpectralTheoryError("`model` must be a data model (denoise, sample, covariance)")
     batch = integer(batch, "batch", minimum=1)
-    allocation(16 * n, "n_mc", n, f"{n} per-input values (and their concatenation)")
     allocation(8 * 8 * min(batch, n) * model.dim, "batch", batch,
                f"batches of {min(batch, n)} inputs of dimension {model.dim}")
+    allocation(16 * n, "n_mc", n, f"{n} per-input values (and their concatenation)")
     rng = as_generator(rng)
     mu, C = model.mean_vector, model.covariance()
     W, b = wiener_filter(mu, C, s, a)
