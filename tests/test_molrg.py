@@ -305,3 +305,10 @@ def test_noise_draws_beyond_the_machines_memory_are_refused_before_allocating():
     m = st.MoLRG(6, [2, 2], rng=0)
     X = m.sample(20, rng=1)
     refuses_allocation(lambda: molrg.denoising_loss(m.bases, X, n_noise=2**40, rng=0), "n_noise")
+
+
+def test_a_gradient_fit_counts_the_noise_draws_of_every_level():
+    from conftest import refuses_allocation
+    X = st.MoLRG(6, [2, 2], rng=0).sample(20, rng=1)
+    refuses_allocation(lambda: molrg.fit_subspaces(X, 2, [2, 2], method="gradient", n_noise=2**36, rng=0), "n_noise",
+                       limit=2**22)

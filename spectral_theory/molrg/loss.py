@@ -34,6 +34,12 @@ def low_rank_denoiser(bases, weights=None) -> MoLRG:
     return MoLRG.from_bases(bases, weights=weights)
 
 
+def _antithetic_draws(n_noise, N, n) -> int:
+    """M of :func:`whitened_antithetic_noise`: n_noise rounded up to even, and at least 2 ceil(n/N) (enough
+    draws for the whitening's (n, n) second moment to be invertible)."""
+    return 2 * max((n_noise + 1) // 2, -(-n // N))
+
+
 def whitened_antithetic_noise(n_noise, N, n, rng=None):
     """Noise draws for a sample-average training loss: (M, N, n) standard normals,
     M = max(n_noise rounded up to even, 2 ceil(n/N)), antithetic in the first axis (xi and -xi) and
@@ -41,7 +47,7 @@ def whitened_antithetic_noise(n_noise, N, n, rng=None):
     the sample average of any function linear + quadratic in xi then equals its expectation."""
     n_noise = integer(n_noise, "n_noise", minimum=1)
     N, n = integer(N, "N", minimum=1), integer(n, "n", minimum=1)
-    m = max((n_noise + 1) // 2, -(-n // N))
+    m = _antithetic_draws(n_noise, N, n) // 2
     # half the draws, the whitening's product and result, then the output (2 halves); the (n, n) second
     # moment, its eigenvectors and their scaling.  The error names the argument behind the largest axis.
     name, value, _ = max((("n_noise", n_noise, 2 * m), ("N", N, N), ("n", n, n)), key=lambda a: a[2])
