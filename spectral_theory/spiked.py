@@ -254,7 +254,8 @@ def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     lam = _spikes(spikes, dim)
     s = check("tau", tau, scalar_only=True)
     gamma = check("aspect", aspect, scalar_only=True)
-    ell = lam / s
+    with np.errstate(over="ignore"):
+        ell = _representable(lam / s, spikes=lam, tau=s)         # lambda near the float64 maximum over tau < 1
     return SpikedPrediction(
         spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
         eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
@@ -284,7 +285,9 @@ def overlap_curves(spikes, *positional, tau=None, aspect=None):
     lam = _spikes(spikes)
     tau = np.atleast_1d(check("tau", tau, ndim=(0, 1)))
     gamma = check("aspect", aspect, scalar_only=True)
-    return np.asarray(overlap(lam[None, :] / tau[:, None], gamma))
+    with np.errstate(over="ignore"):
+        ell = _representable(lam[None, :] / tau[:, None], spikes=lam, tau=tau)
+    return np.asarray(overlap(ell, gamma))
 
 
 def emergence_order(spikes, aspect):

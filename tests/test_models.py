@@ -470,3 +470,16 @@ def test_the_memory_bound_follows_an_address_space_limit():
                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
     assert out.returncode == 0, out.stderr
     assert "`ambient_dim` = 70000000" in out.stdout and "of the 3 GiB this process may use" in out.stdout, out.stdout
+
+
+def test_dense_jacobians_beyond_the_machines_memory_are_refused_before_allocating():
+    """score_jacobian returns (B, D, D): 2^13 points of dimension 2^12 ask for 2^37 entries (1 TiB) from a
+    256 MiB batch (a strided view here: no memory); every route refuses, naming `x`."""
+    from conftest import refuses_allocation
+    D = 2**12
+    x = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(2**13, D), strides=(0, 0))
+    g = st.SpikedCovariance(D, [1.0], rng=0)
+    for model in (g, st.MoLRG(D, [2, 3], rng=0), st.Empirical(np.eye(D)[:4])):
+        refuses_allocation(lambda: model.score_jacobian(x, 0.5), "x", limit=2**26)
+    # the generic route (score_jvp on the identity), as a trained network takes it
+    refuses_allocation(lambda: st.models.ScoreModel.score_jacobian(g, x, 0.5), "x", limit=2**26)

@@ -194,3 +194,13 @@ def test_spiked_experiments_are_registered_and_agree_in_quick_mode():
         assert rec["error"] is None, rec["error"]
         assert rec["verdict"] == "agree", [c for c in rec["checks"] if c["verdict"] != "agree"]
         assert rec["figures"]
+
+
+def test_a_spike_strength_beyond_float64_is_an_error_naming_spikes_and_tau():
+    """lambda = 9e307 at tau = 0.5: ell = lambda/tau overflows (the slow fuzz found overlap_curves naming the
+    internal `spike` instead)."""
+    for call in (lambda: sp.overlap_curves([8.98846567431158e307], tau=[0.5, 1.0], aspect=0.5),
+                 lambda: sp.predict([8.98846567431158e307], 0.5, 0.5)):
+        with pytest.raises(st.SpectralTheoryError, match=r"overflows float64 at `spikes`=.*`tau`="):
+            call()
+    assert sp.overlap_curves([8.98846567431158e307], tau=[1.0], aspect=0.5)[0, 0] == pytest.approx(1.0)

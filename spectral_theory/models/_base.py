@@ -41,7 +41,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import logsumexp
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, sample_count, scalar
+from ..checks import SpectralTheoryError, allocation, array, as_generator, integer, sample_count, scalar
 from ..rmt import AtomicLaw, GeneralizedMarchenkoPastur, SpectralDensity
 
 LOG_2PI = np.log(2 * np.pi)
@@ -268,6 +268,8 @@ class ScoreModel(ABC):
         form override it.
         """
         xb, single = as_batch(x, self.dim)
+        allocation(8 * 2 * xb.shape[0] * self.dim**2, "x", f"{xb.shape[0]} points",       # the list and the stack
+                   f"their ({self.dim}, {self.dim}) Jacobians")
         eye = np.eye(self.dim)
         J = np.stack([self.score_jvp(xi, eye, sigma, alpha) for xi in xb])   # loop over points only
         return J[0] if single else J
@@ -349,6 +351,10 @@ class PosteriorModel(DataModel):
     def _call(self, key, x, sigma, alpha, jac=False):
         xb, single = as_batch(x, self.dim)
         sigma, alpha = noise_args(sigma, alpha)
+        if jac:       # the (B, D, D) result, its two terms (or chunks) and the components' (D, D) Jacobians
+            B, K = xb.shape[0], len(getattr(self, "components", ())) or 1
+            allocation(8 * (3 * B + K) * self.dim**2, "x", f"{B} points",
+                       f"their ({self.dim}, {self.dim}) Jacobians")
         out = self._posterior(xb, sigma, alpha, want_jacobian=jac)[key]
         return out[0] if single else out
 

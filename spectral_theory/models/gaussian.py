@@ -135,9 +135,11 @@ class Gaussian(PosteriorModel):
     def score_jacobian(self, x, sigma, alpha=1.0):
         r"""Score Jacobian :math:`-(\alpha^2 C + \sigma^2 I)^{-1}`, the same at every x: (D, D) at x (D,),
         (B, D, D) at x (B, D)."""
-        # constant in x: compute once, broadcast over the batch
-        J = self._component.jacobian(*noise_args(sigma, alpha))
+        # constant in x: compute once (three (D, D) temporaries), broadcast over the batch
         xb, single = as_batch(x, self.dim)
+        allocation(8 * (xb.shape[0] + 3) * self.dim**2, "x", f"{xb.shape[0]} points",
+                   f"their ({self.dim}, {self.dim}) Jacobians")
+        J = self._component.jacobian(*noise_args(sigma, alpha))
         return J if single else np.broadcast_to(J, (xb.shape[0],) + J.shape).copy()
 
     def score_jvp(self, x, v, sigma, alpha=1.0):
