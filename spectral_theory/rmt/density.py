@@ -283,8 +283,13 @@ class SpectralDensity:
                 raise SpectralTheoryError(f"`z` = {loc} is an atom of the law (a pole of the Stieltjes transform)")
         lower = flat.imag < 0
         work = np.where(lower, np.conj(flat), flat)
-        res = self._stieltjes_result(work)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            res = self._stieltjes_result(work)
         val = np.where(lower, np.conj(res.value), res.value)
+        overflow = np.asarray(res.converged, dtype=bool).ravel() & ~np.isfinite(np.ravel(val))
+        if np.any(overflow):
+            raise SpectralTheoryError(f"`z` = {flat[overflow][0]}: g(z) is beyond the float64 range (z is within "
+                                      "rounding of a pole: an atom, or a singular edge of the density)")
         shape = za.shape
         return StieltjesResult(val.reshape(shape), np.asarray(res.iterations).reshape(shape),
                                np.asarray(res.residual).reshape(shape),
