@@ -144,7 +144,9 @@ def _spike_aspect(spike, aspect):
 def effective_spike(spikes, tau):
     r"""Spike strength in noise units :math:`\ell = \lambda/\tau` (VE noise variance tau;
     VP: :math:`\tau = (1 - \bar\alpha)/\bar\alpha`).  Rejects negative spikes and tau <= 0."""
-    return unwrap(check("spikes", spikes) / check("tau", tau))
+    lam, s = check("spikes", spikes), check("tau", tau)
+    with np.errstate(over="ignore"):
+        return unwrap(_representable(lam / s, spikes=lam, tau=s))
 
 
 @renamed(eigenvalue="spikes")
@@ -157,7 +159,9 @@ def emergence_tau(spikes, aspect):
     (see :func:`emergence_time`); under VP the condition reads
     :math:`\bar\alpha > \sqrt\gamma/(\lambda + \sqrt\gamma)` (:func:`emergence_abar`).
     """
-    return unwrap(check("spikes", spikes) / np.sqrt(check("aspect", aspect)))
+    lam, gamma = check("spikes", spikes), check("aspect", aspect)
+    with np.errstate(over="ignore"):
+        return unwrap(_representable(lam / np.sqrt(gamma), spikes=lam, aspect=gamma))
 
 
 @renamed(eigenvalue="spikes")
