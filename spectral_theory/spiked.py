@@ -136,6 +136,12 @@ def _representable(out, **inputs):
     return out
 
 
+def _ratio(num, den, **inputs):
+    """``num / den``, or an error naming the inputs where it overflows float64 (e.g. lambda/tau at a tiny tau)."""
+    with np.errstate(over="ignore"):
+        return _representable(num / den, **inputs)
+
+
 def _spike_aspect(spike, aspect):
     return np.broadcast_arrays(check("spike", spike), check("aspect", aspect))
 
@@ -145,8 +151,7 @@ def effective_spike(spikes, tau):
     r"""Spike strength in noise units :math:`\ell = \lambda/\tau` (VE noise variance tau;
     VP: :math:`\tau = (1 - \bar\alpha)/\bar\alpha`).  Rejects negative spikes and tau <= 0."""
     lam, s = check("spikes", spikes), check("tau", tau)
-    with np.errstate(over="ignore"):
-        return unwrap(_representable(lam / s, spikes=lam, tau=s))
+    return unwrap(_ratio(lam, s, spikes=lam, tau=s))
 
 
 @renamed(eigenvalue="spikes")
@@ -160,8 +165,7 @@ def emergence_tau(spikes, aspect):
     :math:`\bar\alpha > \sqrt\gamma/(\lambda + \sqrt\gamma)` (:func:`emergence_abar`).
     """
     lam, gamma = check("spikes", spikes), check("aspect", aspect)
-    with np.errstate(over="ignore"):
-        return unwrap(_representable(lam / np.sqrt(gamma), spikes=lam, aspect=gamma))
+    return unwrap(_ratio(lam, np.sqrt(gamma), spikes=lam, aspect=gamma))
 
 
 @renamed(eigenvalue="spikes")
@@ -258,8 +262,7 @@ def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     lam = _spikes(spikes, dim)
     s = check("tau", tau, scalar_only=True)
     gamma = check("aspect", aspect, scalar_only=True)
-    with np.errstate(over="ignore"):
-        ell = _representable(lam / s, spikes=lam, tau=s)         # lambda near the float64 maximum over tau < 1
+    ell = _ratio(lam, s, spikes=lam, tau=s)                     # lambda near the float64 maximum over tau < 1
     return SpikedPrediction(
         spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
         eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
@@ -289,9 +292,7 @@ def overlap_curves(spikes, *positional, tau=None, aspect=None):
     lam = _spikes(spikes)
     tau = np.atleast_1d(check("tau", tau, ndim=(0, 1)))
     gamma = check("aspect", aspect, scalar_only=True)
-    with np.errstate(over="ignore"):
-        ell = _representable(lam[None, :] / tau[:, None], spikes=lam, tau=tau)
-    return np.asarray(overlap(ell, gamma))
+    return np.asarray(overlap(_ratio(lam[None, :], tau[:, None], spikes=lam, tau=tau), gamma))
 
 
 def emergence_order(spikes, aspect):
