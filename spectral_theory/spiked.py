@@ -263,9 +263,11 @@ def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     s = check("tau", tau, scalar_only=True)
     gamma = check("aspect", aspect, scalar_only=True)
     ell = _ratio(lam, s, spikes=lam, tau=s)                     # lambda near the float64 maximum over tau < 1
+    with np.errstate(over="ignore"):                             # tau near the float64 maximum: s mu overflows
+        eigenvalues = _representable(s * np.atleast_1d(top_eigenvalue(ell, gamma)), tau=s, aspect=gamma)
     return SpikedPrediction(
         spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
-        eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
+        eigenvalues=eigenvalues,
         overlaps=np.atleast_1d(overlap(ell, gamma)),
         right_overlaps=np.atleast_1d(right_overlap(ell, gamma)),
         emergence_taus=np.atleast_1d(emergence_tau(lam, gamma)))

@@ -208,3 +208,5 @@ def test_a_spike_strength_beyond_float64_is_an_error_naming_spikes_and_tau():
     assert sp.overlap_curves([8.98846567431158e307], tau=[1.0], aspect=0.5)[0, 0] == pytest.approx(1.0)
     with pytest.raises(st.SpectralTheoryError, match=r"overflows float64 at `spikes`=.*`aspect`="):
         sp.emergence_tau(1e308, 1e-300)
+    with pytest.raises(st.SpectralTheoryError, match=r"overflows float64 at `tau`="):   # seed 118: s mu = inf
+        sp.predict([4.0, 2.0], 6.168707599447252e307, 0.5)
