@@ -483,3 +483,9 @@ def test_dense_jacobians_beyond_the_machines_memory_are_refused_before_allocatin
         refuses_allocation(lambda: model.score_jacobian(x, 0.5), "x", limit=2**26)
     # the generic route (score_jvp on the identity), as a trained network takes it
     refuses_allocation(lambda: st.models.ScoreModel.score_jacobian(g, x, 0.5), "x", limit=2**26)
+
+
+def test_molrg_orthogonal_subspaces_that_do_not_fit_name_both_arguments():
+    """MoLRG(ambient_dim=2, [2, 2]) (the slow fuzz, seed 162): the error named neither argument in backticks."""
+    with pytest.raises(SpectralTheoryError, match=r"sum\(`subspace_dims`\) = 4 <= `ambient_dim` = 2"):
+        st.MoLRG(2.0, [2, 2], rng=0)

@@ -155,7 +155,7 @@ class MoLRG(GaussianMixture):
         rng = as_generator(rng)
         if orthogonal:
             if sum(dims) > n:
-                raise SpectralTheoryError(f"orthogonal subspaces need sum(subspace_dims) = {sum(dims)} <= ambient_dim = {n}")
+                raise SpectralTheoryError(f"orthogonal subspaces need sum(`subspace_dims`) = {sum(dims)} <= `ambient_dim` = {n}")
             Q = np.linalg.qr(rng.standard_normal((n, sum(dims))))[0]
             bases = np.split(Q, np.cumsum(dims)[:-1], axis=1)
         else:

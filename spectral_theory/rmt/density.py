@@ -163,7 +163,10 @@ class _BulkQuadrature:
             df = half * np.einsum("ij,ij->i", _leg.legvander(t, _GL_ORDER - 1), coef)
             with np.errstate(divide="ignore", invalid="ignore"):
                 t_new = t - f / df
-            bad = ~np.isfinite(t_new) | (t_new <= lo_t) | (t_new >= hi_t)
+            # outside the closed bracket: bisect.  (Not <= / >=: at convergence the step is below an ulp and
+            # t_new == t, an end of the bracket; rejecting it bisected converged points away again, so the
+            # loop always ran its 60 iterations.)
+            bad = ~np.isfinite(t_new) | (t_new < lo_t) | (t_new > hi_t)
             t_new = np.where(bad, 0.5 * (lo_t + hi_t), t_new)
             if np.all(np.abs(t_new - t) <= 1e-15):
                 t = t_new
