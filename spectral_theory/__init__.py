@@ -4,9 +4,9 @@ The numeric layer.  Everything here is float64 numpy/numba; sympy (``derivations
 layer (``validation``) are never imported from this package.
 
 The top level holds the entry points and every type they return (``__all__``, explicit).  The
-namespaces ``rmt`` (spectral laws), ``molrg`` (training low-rank denoisers), ``spiked``,
-``linear_denoisers``, ``metrics``, ``datasets``, ``models``, ``schedules`` and ``checks`` (input
-checks and exceptions) are subpackages with their own ``__all__``; they are attributes of the
+namespaces ``rmt`` (spectral laws), ``molrg`` (training low-rank denoisers), ``random_features``
+(training timescales), ``spiked``, ``linear_denoisers``, ``metrics``, ``datasets``, ``models``,
+``schedules`` and ``checks`` (input checks and exceptions) are subpackages with their own ``__all__``; they are attributes of the
 package, not names of ``__all__``.
 """
 __version__ = "0.1.0"
@@ -43,6 +43,9 @@ from .distill import LinearFit, distill_linear, wiener_filter
 
 # mixtures of low-rank Gaussians
 from . import molrg
+
+# two training timescales of a random-features score model (Bonnaire et al. 2025)
+from . import random_features
 
 # one name per quantity: the declared parameters (name, symbol, domain)
 from . import parameters

@@ -329,6 +329,19 @@ def _sample_complexity_as(counts):
     return _wrap(transform)
 
 
+def _timescales_with(lambda_gen=None, lambda_mem=None):
+    """training_timescales with ``lambda_gen``/``lambda_mem`` replaced by ``fn(result)`` and the timescales
+    (and the memorization exponent) recomputed from them."""
+    def transform(f, *a, **k):
+        out = f(*a, **k)
+        gen = out.lambda_gen if lambda_gen is None else lambda_gen(out)
+        mem = out.lambda_mem if lambda_mem is None else lambda_mem(out)
+        scale = out.tau_gen * out.lambda_gen
+        return dataclasses.replace(out, lambda_gen=gen, lambda_mem=mem, tau_gen=scale / gen, tau_mem=scale / mem,
+                                   mem_exponent=out.mem_exponent * out.lambda_mem / mem)
+    return _wrap(transform)
+
+
 MUTANTS: tuple = (
     # spiked covariance (BBP, Paul 2007)
     Mutant("overlap-dropped-denominator", f"{ST}.spiked.overlap",
@@ -457,6 +470,16 @@ MUTANTS: tuple = (
            _argument("tau", lambda t: 2 * t)),
     Mutant("silverstein-variance-10-percent", f"{ST}.rmt.silverstein.Silverstein.__init__",
            "Silverstein law with the block variances 10% too large", _argument("variances", lambda v: 1.1 * np.asarray(v, float))),
+    # two training timescales of a random-features score model (Bonnaire et al. 2025)
+    Mutant("timescales-memorization-sqrt-n", f"{ST}.random_features.training_timescales",
+           "memorization eigenvalue v^2 p/sqrt(n d) + s^2: a memorization time growing as sqrt(n), not n",
+           _timescales_with(lambda_mem=lambda o: o.coefficients.v2 * o.features / np.sqrt(o.samples * o.dim)
+                            + o.coefficients.s2)),
+    Mutant("timescales-generalization-grows-with-n", f"{ST}.random_features.training_timescales",
+           "generalization eigenvalue times 2d/n: a generalization time growing with n like the memorization time",
+           _timescales_with(lambda_gen=lambda o: o.lambda_gen * 2 * o.dim / o.samples)),
+    Mutant("feature-coefficients-v2-halved", f"{ST}.random_features.feature_coefficients",
+           "nonlinear data part v^2 of the features halved", _times(0.5, field="v2")),
     # trained networks (experiments tagged `trained`)
     Mutant("gaussian-jacobian-eigenvectors-rotated", f"{ST}.models.gaussian.Gaussian.score_jacobian",
            "exact Gaussian score Jacobian with its top eigenvectors rotated pairwise by 0.35 rad",
