@@ -18,6 +18,11 @@ import os
 
 import numpy as np
 
+try:
+    import resource                                     # POSIX only: the address-space limit (ulimit -v)
+except ImportError:
+    resource = None
+
 __all__ = ["SpectralTheoryException", "SpectralTheoryError", "ConvergenceError", "as_generator", "scalar",
            "integer", "allocation", "sample_count", "array", "complex_array", "probability_vector", "unwrap"]
 
@@ -138,9 +143,8 @@ def _memory_limit() -> int:
     read on every call: a process may set it)."""
     limit = _machine_memory()
     try:
-        import resource                                 # POSIX only
         soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-    except (ImportError, ValueError, OSError):
+    except (AttributeError, ValueError, OSError):       # resource is None (not POSIX), or no RLIMIT_AS
         return limit
     return limit if soft == resource.RLIM_INFINITY else min(limit, soft)
 
