@@ -119,6 +119,14 @@ BIBLIOGRAPHY = dict([
          "On the relation between linear diffusion and power iteration", "2024", eprint="2410.14730"),
     _ref("wiener1949extrapolation", "book", "N. Wiener",
          "Extrapolation, Interpolation, and Smoothing of Stationary Time Series", "1949", "MIT Press"),
+    _ref("bonnaire2025why", "inproceedings", "T. Bonnaire, R. Urfin, G. Biroli, M. Mézard",
+         "Why diffusion models don't memorize: the role of implicit dynamical regularization in training", "2025",
+         "NeurIPS", eprint="2505.17638"),
+    _ref("mei2022generalization", "article", "S. Mei, A. Montanari",
+         "The generalization error of random features regression: precise asymptotics and the double descent "
+         "curve", "2022", "Comm. Pure Appl. Math.", "75"),
+    _ref("williams1997computing", "inproceedings", "C. K. I. Williams", "Computing with infinite networks", "1997",
+         "NeurIPS"),
     _notes("spiked"), _notes("spectral_gaps"), _notes("gaussian"), _notes("molrg"),
     _notes("conventions", " (score, denoiser, Jacobian)"),
 ])

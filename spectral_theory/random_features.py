@@ -118,7 +118,7 @@ def feature_coefficients(alpha, sigma, activation: str = "tanh", data_variance=1
     a = scalar(alpha, "alpha", nonnegative=True)
     s = scalar(sigma, "sigma", positive=True)
     vx = scalar(data_variance, "data_variance", positive=True)
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise SpectralTheoryError(f"`activation` must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
     phi = ACTIVATIONS[activation]
     c = a * np.sqrt(vx)
@@ -164,6 +164,9 @@ def training_timescales(dim, features, samples, alpha, sigma, activation: str = 
     # the range of W also carries the O(1) parts v^2 (Omega Omega^T / n restricted to d directions) and s^2
     lam_gen = p / d * co.mu1**2 * co.gamma2 + co.v2 + co.s2
     lam_mem = co.v2 * p / n + co.s2          # > 0: s^2 > 0 for an odd nonlinear activation and sigma > 0
-    scale = d / (2 * co.sigma**2)
+    with np.errstate(over="ignore", divide="ignore"):
+        scale = d / (2 * np.float64(co.sigma) ** 2)
+    if not np.isfinite(scale):
+        raise SpectralTheoryError(f"`sigma` = {co.sigma} is too small: the timescales d/(2 sigma^2 lambda) overflow")
     return TrainingTimescales(d, p, n, float(lam_gen), float(lam_mem), co.s2, float(scale / lam_gen),
                               float(scale / lam_mem), float(co.v2 * p / n / lam_mem), co)

@@ -34,7 +34,7 @@ from hypothesis import strategies as hst
 import spectral_theory as st
 from spectral_theory import ConvergenceError, SpectralTheoryError
 from spectral_theory import collapse, distill, gaps, linear_denoisers as ld, metrics, molrg, spiked
-from spectral_theory import rmt, schedules
+from spectral_theory import random_features, rmt, schedules
 
 #: seconds a single call may take (numba compilation of a kernel on first use included)
 TIME_LIMIT = 20.0
@@ -331,6 +331,13 @@ case("molrg.recovery_error", molrg.recovery_error, dict(bases_hat=BASES, bases_t
 case("molrg.numerical_rank", molrg.numerical_rank, dict(matrix=MX, energy=0.99))
 case("molrg.sample_complexity", molrg.sample_complexity, dict(ambient_dim=10, dims=[2, 3]),
      dict(ambient_dim="int", dims="int"))
+case("random_features.feature_coefficients", random_features.feature_coefficients,
+     dict(alpha=0.9, sigma=0.4, activation="tanh", data_variance=1.0),
+     dict(alpha="real", sigma="real", activation="str", data_variance="real"))
+case("random_features.training_timescales", random_features.training_timescales,
+     dict(dim=8, features=256, samples=32, alpha=0.9, sigma=0.4, activation="erf", data_variance=1.0),
+     dict(dim="int", features="int", samples="int", alpha="real", sigma="real", activation="str",
+          data_variance="real"))
 
 
 # ---- the contract --------------------------------------------------------------------------------
@@ -442,7 +449,7 @@ def test_every_public_callable_is_listed():
               "snr_from_eigenvalue", "effective_snr"}
     missing = []
     for mod in (st, schedules, collapse, gaps, spiked, ld, distill, metrics, st.phase_diagram, st.spectra, rmt,
-                molrg):
+                molrg, random_features):
         for name in getattr(mod, "__all__", []):
             obj = getattr(mod, name)
             if not callable(obj) or isinstance(obj, types.ModuleType) or name in exempt:

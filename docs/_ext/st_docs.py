@@ -55,6 +55,8 @@ GROUPS = (
      ("spectral_theory.metrics", "spectral_theory.distill", "spectral_theory.datasets")),
     ("molrg", "Mixtures of low-rank Gaussians", "Subspace fitting, recovery error and numerical rank "
      "(Wang et al.).", ("spectral_theory.molrg",)),
+    ("random_features", "Training timescales", "Generalization and memorization timescales of a "
+     "random-features score model (Bonnaire, Urfin, Biroli, Mezard).", ("spectral_theory.random_features",)),
     ("parameters", "Names, checks and errors", "One name per quantity, input checks and the package's "
      "exceptions.", ("spectral_theory.parameters", "spectral_theory.checks", "spectral_theory")),
     ("derivations", "Derivations", "Symbolic derivations (sympy) with steps, LaTeX and compiled numeric "
