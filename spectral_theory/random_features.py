@@ -35,8 +35,8 @@ with, for :math:`h = c u + \sigma z` (:math:`c = \alpha\sqrt{v_x}`, u, z indepen
 part of the feature noise that is nonlinear in the noise).  For :math:`p \gg n \gg d` the spectrum of U
 splits into three groups (Bonnaire et al. 2025, Sec. 4 and Fig. 4):
 
-* d **generalization** eigenvalues :math:`\lambda_{gen} \approx \psi_p \mu_1^2 \Gamma^2` (the range of W,
-  :math:`\psi_p = p/d`): the linear part of the score, learnt at
+* d **generalization** eigenvalues :math:`\lambda_{gen} \approx \psi_p \mu_1^2 \Gamma^2 + v^2 + s^2` (the
+  range of W, :math:`\psi_p = p/d`): the linear part of the score, learnt at
   :math:`\tau_{gen} = d/(2\sigma^2\lambda_{gen})`, independent of n;
 * n - d **memorization** eigenvalues with mean :math:`\lambda_{mem} \approx v^2 \psi_p/\psi_n + s^2`
   (:math:`\psi_n = n/d`; a Marchenko-Pastur bulk of :math:`v^2\Omega\Omega^\top/n` whose mean is its

@@ -23,9 +23,9 @@ def _mp_coefficients(phi, c, s):
 
 @pytest.mark.parametrize("alpha, sigma", [(0.99, 0.14), pytest.param(0.4, 0.9, marks=pytest.mark.slow)])
 def test_tanh_coefficients_match_mpmath(alpha, sigma):
-    mpmath.mp.dps = 12
     co = feature_coefficients(alpha, sigma, "tanh")
-    ref = _mp_coefficients(mpmath.tanh, alpha, sigma)
+    with mpmath.workdps(12):                            # local: the global precision is other tests' too
+        ref = _mp_coefficients(mpmath.tanh, alpha, sigma)
     np.testing.assert_allclose([co.mu1, co.v2, co.s2], ref, rtol=1e-8, atol=1e-12)
 
 

@@ -111,7 +111,7 @@ def _slope(ns, values):
     "rf_training_timescales",
     claim="Training a random-features score model on n points by gradient descent has two timescales, the "
           "inverse eigenvalues of its DSM-loss Hessian: generalization tau_gen = d/(2 sigma^2 lambda_gen), "
-          "lambda_gen = (p/d) mu1^2 Gamma^2, independent of n, and memorization tau_mem = d/(2 sigma^2 "
+          "lambda_gen = (p/d) mu1^2 Gamma^2 + v^2 + s^2, independent of n, and memorization tau_mem = d/(2 sigma^2 "
           "lambda_mem), lambda_mem = v^2 p/n + s^2, growing linearly in n.",
     source="Bonnaire, Urfin, Biroli, Mezard, NeurIPS 2025 (arXiv 2505.17638), Sec. 4 and Fig. 4; Gaussian "
            "equivalence: Mei & Montanari, CPAM 75 (2022); Hu & Lu, IEEE Trans. Inf. Theory 69 (2022)",
