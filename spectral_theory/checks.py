@@ -12,13 +12,19 @@ expects (``SpectralTheoryError`` is a ``ValueError``, ``ConvergenceError`` a ``R
 """
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 
 import numpy as np
 
+try:
+    import resource                                     # POSIX only: the address-space limit (ulimit -v)
+except ImportError:
+    resource = None
+
 __all__ = ["SpectralTheoryException", "SpectralTheoryError", "ConvergenceError", "as_generator", "scalar",
-           "integer", "sample_count", "array", "complex_array", "probability_vector", "unwrap"]
+           "integer", "allocation", "sample_count", "array", "complex_array", "probability_vector", "unwrap"]
 
 
 class SpectralTheoryException(Exception):
@@ -114,22 +120,54 @@ def integer(value, name: str, *, minimum: int | None = None, maximum: int | None
     return v
 
 
-def _physical_memory() -> int:
+@functools.lru_cache(maxsize=1)
+def _machine_memory() -> int:
+    """Physical memory, lowered by a cgroup (container) limit where that is smaller (fixed for the process)."""
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        limit = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):      # not POSIX: no bound
-        return 2**63
+        limit = 2**63
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():                              # "max": no limit
+            limit = min(limit, int(text))
+    return limit
 
 
-def sample_count(value, name: str, row_size: int) -> int:
-    """A number of samples n >= 1 (:func:`integer`) whose float64 output (n, row_size) fits in half the
-    machine's physical memory: a larger request is an error naming ``name`` and the memory it needs, not an
-    allocation the operating system overcommits and then kills the process for."""
-    n = integer(value, name, minimum=1)
-    need, have = 8 * n * max(int(row_size), 1), _physical_memory()
+def _memory_limit() -> int:
+    """Bytes this process can use: :func:`_machine_memory`, lowered by an address-space limit (``ulimit -v``,
+    read on every call: a process may set it)."""
+    limit = _machine_memory()
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (AttributeError, ValueError, OSError):       # resource is None (not POSIX), or no RLIMIT_AS
+        return limit
+    return limit if soft == resource.RLIM_INFINITY else min(limit, soft)
+
+
+def allocation(nbytes: int, name: str, value, what: str) -> None:
+    """Check, before allocating, that the arrays a call will hold at its peak (``nbytes``: the shapes the
+    size argument ``name`` = ``value`` implies, temporaries included) fit in half the memory this process
+    can use (:func:`_memory_limit`).  A larger request is a :class:`SpectralTheoryError` naming ``name``
+    and the GiB needed and available, not an allocation the operating system overcommits and then kills
+    the process for (Linux's OOM killer), nor a ``MemoryError`` half-way through.  ``what`` says what the
+    bytes are, e.g. "the (D, k) directions and their QR"."""
+    need, have = int(nbytes), _memory_limit()
     if need > have // 2:
-        raise SpectralTheoryError(f"`{name}` = {n} samples of {row_size} float64 need {need / 2**30:.3g} GiB; this "
-                                  f"machine has {have / 2**30:.3g} GiB (draw them in batches)")
+        raise SpectralTheoryError(f"`{name}` = {value}: {what} would take {need / 2**30:.3g} GiB, more than half "
+                                  f"of the {have / 2**30:.3g} GiB this process may use")
+
+
+def sample_count(value, name: str, row_size: int, *, minimum: int = 1) -> int:
+    """A number of samples n >= ``minimum`` (:func:`integer`) whose arrays, ``row_size`` float64 per sample
+    at the call's peak (output and temporaries), pass :func:`allocation`."""
+    n = integer(value, name, minimum=minimum)
+    row = max(int(row_size), 1)
+    allocation(8 * n * row, name, n, f"{n} samples of {row} float64")
     return n
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from .checks import SpectralTheoryError, array, as_generator, integer, scalar
+from .checks import SpectralTheoryError, allocation, array, as_generator, integer, scalar
 from .models import Gaussian
 from .models._base import noise_args
 
@@ -127,6 +127,8 @@ def distill_linear(denoiser, sigma, n_fit, model_or_data, rng=None, alpha=1.0, b
     draw, D = _clean_source(model_or_data)
     n = integer(n_fit, "n_fit", minimum=D + 2)
     bsz = integer(batch, "batch", minimum=1)
+    # per input of a batch: the draw, the noise, x, y and their centred copies (the denoiser's own aside)
+    allocation(8 * 8 * min(bsz, n) * D, "batch", bsz, f"batches of {min(bsz, n)} inputs of dimension {D}")
     rng = as_generator(rng)
 
     count, mx, my = 0, np.zeros(D), np.zeros(D)
@@ -199,6 +201,10 @@ def distillation_rate(model, sigma, n_mc=100_000, rng=None, alpha=1.0, batch=_BA
     n = integer(n_mc, "n_mc", minimum=2)
     if not (hasattr(model, "denoise") and hasattr(model, "sample") and hasattr(model, "covariance")):
         raise SpectralTheoryError("`model` must be a data model (denoise, sample, covariance)")
+    batch = integer(batch, "batch", minimum=1)
+    allocation(8 * 8 * min(batch, n) * model.dim, "batch", batch,
+               f"batches of {min(batch, n)} inputs of dimension {model.dim}")
+    allocation(16 * n, "n_mc", n, f"{n} per-input values (and their concatenation)")
     rng = as_generator(rng)
     mu, C = model.mean_vector, model.covariance()
     W, b = wiener_filter(mu, C, s, a)

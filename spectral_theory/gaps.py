@@ -68,7 +68,7 @@ def gap_profile(a, b, tau):
     """
     a, b = _edges(a, b)
     tau = check("tau", tau)
-    return unwrap(tau * (b - a) / ((tau + a) * (tau + b)))
+    return unwrap(tau / (tau + a) * ((b - a) / (tau + b)))     # two factors in (0, 1]: no overflow of the product
 
 
 def gap_peak(a, b):
@@ -103,11 +103,16 @@ def gap_window(a, b, threshold):
         raise SpectralTheoryError(
             f"`threshold`={delta} exceeds the peak gap G_max={peak} of edges a={a}, b={b}: "
             "the gap is never that wide, the visibility window is empty")
-    half_sum = (b - a) - delta * (a + b)                    # Delta * (tau_lo + tau_hi)
-    root = (ra + rb) * np.sqrt(peak - delta) * np.sqrt(half_sum + 2 * delta * ra * rb)  # no overflow of b^2
-    tau_hi = (half_sum + root) / (2 * delta)
-    tau_lo = a * b / tau_hi
-    return unwrap(tau_lo), unwrap(tau_hi)
+    # in units of b (no overflow of b^2, nor of (b - a) + root for b near the float64 maximum)
+    half_sum = (1 - a / b) - delta * (a / b + 1)            # Delta * (tau_lo + tau_hi) / b
+    root = (ra / rb + 1) * np.sqrt(peak - delta) * np.sqrt(half_sum + 2 * delta * ra / rb)
+    q = (half_sum + root) / (2 * delta)                     # tau_hi / b
+    with np.errstate(over="ignore"):
+        tau_hi = b * q
+    if not np.all(np.isfinite(tau_hi)):
+        raise SpectralTheoryError(f"the window's upper end tau_hi = {q} b overflows float64 at `b`={b}, "
+                                  f"`threshold`={delta} (too large to represent)")
+    return unwrap(a / q), unwrap(tau_hi)                    # tau_lo = a b / tau_hi
 
 
 # ---- gaps of a model's tau J spectrum ---------------------------------------------------------

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from . import spiked
-from .checks import SpectralTheoryError, array, integer, scalar
+from .checks import SpectralTheoryError, allocation, array, integer, scalar
 from .parameters import check, renamed, renamed_attribute
 
 
@@ -130,7 +130,11 @@ class MeanOperator:
     def matrix(self, directions) -> np.ndarray:
         """The D x D operator in a given orthonormal basis of the spikes (``directions`` D x k)."""
         U = array(directions, "directions", shape=(self.dim, self.diagonal.size))
-        return self.off_support * np.eye(self.dim) + (U * (self.diagonal - self.off_support)) @ U.T
+        allocation(8 * self.dim**2, "directions", f"a ({self.dim}, {self.diagonal.size}) basis",
+                   f"the ({self.dim}, {self.dim}) operator")
+        out = (U * (self.diagonal - self.off_support)) @ U.T
+        out[np.diag_indices(self.dim)] += self.off_support           # + b I, without a second D x D array
+        return out
 
 
 def _setting(spikes, tau, aspect, dim):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import SpectralTheoryError, array, as_generator, integer, scalar
+from .checks import SpectralTheoryError, allocation, array, as_generator, integer, scalar
 
 __all__ = ["NearestNeighbors", "nearest_neighbors", "GeneralizationScore", "generalization_score",
            "NNRatio", "nn_ratio", "LinearityScore", "linearity_score", "FieldDistance",
@@ -90,6 +90,10 @@ def nearest_neighbors(samples, train, k=1, block_rows=None, block_cols=None) -> 
     keep = min(k + 2, N)
     cols = min(N, integer(block_cols, "block_cols", minimum=1) if block_cols is not None else _TILE_ENTRIES // 256)
     rows = integer(block_rows, "block_rows", minimum=1) if block_rows is not None else max(1, _TILE_ENTRIES // cols)
+    # the survivors (indices, exact distances, their order and the gathered results: (n, k + 2) each) ...
+    allocation(8 * 4 * n * keep, "k", k, f"{n} x {keep} nearest-neighbour candidates")
+    # ... and a tile: the product, its scaling, the distances and their partition (rows x cols each)
+    allocation(8 * 5 * min(rows, n) * cols, "block_rows", rows, f"tiles of {min(rows, n)} x {cols} distances")
     y_sq = np.einsum("nd,nd->n", Y, Y)
     best_idx = np.empty((n, keep), dtype=np.int64)
     for r0 in range(0, n, rows):
@@ -228,6 +232,8 @@ def linearity_score(denoiser, x, sigma, rng=None, n_pairs=None, a=2**-0.5, b=2**
         i, j = perm[0::2], perm[1::2]
     else:
         m = integer(n_pairs, "n_pairs", minimum=1)
+        # per pair: the indices, two noisy inputs, their noise and mixture, three denoiser outputs and their sum
+        allocation(8 * m * (10 * Y.shape[1] + 4), "n_pairs", m, f"{m} pairs of {Y.shape[1]}-dimensional inputs")
         i = rng.integers(0, Y.shape[0], m)
         j = (i + rng.integers(1, Y.shape[0], m)) % Y.shape[0]              # j != i
     x1 = Y[i] + s * rng.standard_normal((i.size, Y.shape[1]))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import SpectralTheoryError, array, integer, scalar
+from .checks import SpectralTheoryError, allocation, array, integer, scalar
 
 __all__ = ["Schedule", "VE", "VP", "DiscreteVP", "OU", "EDM", "edm_sigmas", "as_schedule", "SCHEDULES", "MAX_GRID"]
 
@@ -291,6 +291,9 @@ class VP(Schedule):
     def ddpm_linear(T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> "DiscreteVP":
         """The discrete DDPM schedule of Ho et al. (2020): ``betas = linspace(beta_start, beta_end, T)``."""
         T = integer(T, "T", minimum=1)
+        # per step (bytes): the linspace (8), a tuple of numpy floats (40), DiscreteVP's array (8) and its tuple
+        # of Python floats (32)
+        allocation(96 * T, "T", T, f"{T} steps (betas as arrays and tuples of floats)")
         b0 = scalar(beta_start, "beta_start", positive=True, hi=1.0, hi_open=True)
         b1 = scalar(beta_end, "beta_end", positive=True, hi=1.0, hi_open=True)
         return DiscreteVP(tuple(np.linspace(b0, b1, T)))

@@ -136,6 +136,12 @@ def _representable(out, **inputs):
     return out
 
 
+def _ratio(num, den, **inputs):
+    """``num / den``, or an error naming the inputs where it overflows float64 (e.g. lambda/tau at a tiny tau)."""
+    with np.errstate(over="ignore"):
+        return _representable(num / den, **inputs)
+
+
 def _spike_aspect(spike, aspect):
     return np.broadcast_arrays(check("spike", spike), check("aspect", aspect))
 
@@ -144,7 +150,8 @@ def _spike_aspect(spike, aspect):
 def effective_spike(spikes, tau):
     r"""Spike strength in noise units :math:`\ell = \lambda/\tau` (VE noise variance tau;
     VP: :math:`\tau = (1 - \bar\alpha)/\bar\alpha`).  Rejects negative spikes and tau <= 0."""
-    return unwrap(check("spikes", spikes) / check("tau", tau))
+    lam, s = check("spikes", spikes), check("tau", tau)
+    return unwrap(_ratio(lam, s, spikes=lam, tau=s))
 
 
 @renamed(eigenvalue="spikes")
@@ -157,7 +164,8 @@ def emergence_tau(spikes, aspect):
     (see :func:`emergence_time`); under VP the condition reads
     :math:`\bar\alpha > \sqrt\gamma/(\lambda + \sqrt\gamma)` (:func:`emergence_abar`).
     """
-    return unwrap(check("spikes", spikes) / np.sqrt(check("aspect", aspect)))
+    lam, gamma = check("spikes", spikes), check("aspect", aspect)
+    return unwrap(_ratio(lam, np.sqrt(gamma), spikes=lam, aspect=gamma))
 
 
 @renamed(eigenvalue="spikes")
@@ -254,10 +262,12 @@ def predict(spikes, tau, aspect, dim=None) -> SpikedPrediction:
     lam = _spikes(spikes, dim)
     s = check("tau", tau, scalar_only=True)
     gamma = check("aspect", aspect, scalar_only=True)
-    ell = lam / s
+    ell = _ratio(lam, s, spikes=lam, tau=s)                     # lambda near the float64 maximum over tau < 1
+    with np.errstate(over="ignore"):                             # tau near the float64 maximum: s mu overflows
+        eigenvalues = _representable(s * np.atleast_1d(top_eigenvalue(ell, gamma)), tau=s, aspect=gamma)
     return SpikedPrediction(
         spikes=lam, tau=s, aspect=gamma, spike=ell, detectable=ell > np.sqrt(gamma),
-        eigenvalues=s * np.atleast_1d(top_eigenvalue(ell, gamma)),
+        eigenvalues=eigenvalues,
         overlaps=np.atleast_1d(overlap(ell, gamma)),
         right_overlaps=np.atleast_1d(right_overlap(ell, gamma)),
         emergence_taus=np.atleast_1d(emergence_tau(lam, gamma)))
@@ -284,7 +294,7 @@ def overlap_curves(spikes, *positional, tau=None, aspect=None):
     lam = _spikes(spikes)
     tau = np.atleast_1d(check("tau", tau, ndim=(0, 1)))
     gamma = check("aspect", aspect, scalar_only=True)
-    return np.asarray(overlap(lam[None, :] / tau[:, None], gamma))
+    return np.asarray(overlap(_ratio(lam[None, :], tau[:, None], spikes=lam, tau=tau), gamma))
 
 
 def emergence_order(spikes, aspect):

@@ -56,3 +56,24 @@ def finished_rows(store) -> int:
         return 0
     finally:
         con.close()
+
+
+def refuses_allocation(call, name: str, limit: int = 2**20) -> str:
+    """``call()`` raises ``SpectralTheoryError`` naming the size argument ``name`` and the GiB it needs
+    (``checks.allocation``), before allocating: under ``tracemalloc`` (which numpy reports to) the call's
+    peak stays below ``limit`` bytes.  Returns the message."""
+    import tracemalloc
+
+    import pytest
+
+    from spectral_theory import SpectralTheoryError
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(SpectralTheoryError, match=rf"`{name}` = .* GiB") as err:
+            call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < limit, f"allocated {peak} bytes before refusing: {err.value}"
+    return str(err.value)

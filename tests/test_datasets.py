@@ -412,3 +412,9 @@ def test_load_bad_arrays(tmp_path):
     with pytest.raises(st.SpectralTheoryError, match="image_shape"):
         D.load(tmp_path / "big.npy", image_shape=(3, 3, 1), pixels="raw")
     assert D.load(tmp_path / "big.npy", pixels="raw").data.max() == 3.0
+
+
+def test_a_count_beyond_the_machines_memory_is_refused_before_allocating():
+    from conftest import refuses_allocation
+    refuses_allocation(lambda: _bundled._patches(8, 2**50, rng=0), "n")
+    refuses_allocation(lambda: _bundled._mnist1d(2**50, rng=0), "n")

@@ -136,3 +136,13 @@ def test_bad_input():
         st.Gaussian.from_samples(X[:1])
     with pytest.raises(st.SpectralTheoryError, match="shape"):
         st.wiener_filter(np.zeros(3), np.eye(4), 1.0)
+
+
+def test_sizes_beyond_the_machines_memory_are_refused_before_allocating():
+    from conftest import refuses_allocation
+    g = st.Gaussian(np.zeros(3), np.eye(3))
+    refuses_allocation(lambda: distillation_rate(g, 0.5, n_mc=2**50, rng=0), "n_mc")
+    refuses_allocation(lambda: distillation_rate(g, 0.5, n_mc=2**40, batch=2**40, rng=0), "batch")
+    refuses_allocation(lambda: st.distill_linear(g, 0.5, 2**40, g, batch=2**40, rng=0), "batch")
+    with pytest.raises(st.SpectralTheoryError, match="`batch`"):
+        distillation_rate(g, 0.5, n_mc=10, batch=0.5, rng=0)

@@ -139,3 +139,25 @@ def test_bad_input():
         st.manifold_gap(st.Gaussian(np.zeros(3), np.eye(3)), 1.0)
     with pytest.raises(SpectralTheoryError, match="singular_values"):
         st.estimate_dimension([1.0])
+
+
+def test_gap_window_near_the_float64_maximum():
+    """b = 2e307, threshold 0.1 (the slow fuzz, seed 63): tau_hi = 9 b is just below the float64 maximum,
+    and the old intermediates (b - a) + root overflowed to (0, inf); computed in units of b it is finite
+    and the roots scale with (a, b).  At b = 1.7e308, tau_hi is beyond float64: an error naming `b`."""
+    b = 1.9974368165136845e307
+    lo, hi = st.gap_window(1.0, b, 0.1)
+    # G(a, b, tau) = G(a/b, 1, tau/b): the gap at both ends is the threshold
+    assert np.isfinite(hi) and st.gap_profile(1.0 / b, 1.0, hi / b) == pytest.approx(0.1, rel=1e-12)
+    assert st.gap_profile(1.0 / b, 1.0, lo / b) == pytest.approx(0.1, rel=1e-12)
+    with pytest.raises(SpectralTheoryError, match="overflows float64 at `b`="):
+        st.gap_window(1.0, 1.7e308, 0.1)
+    lo, hi = st.gap_window(1e306, 1e307, 0.1)
+    lo1, hi1 = st.gap_window(0.1, 1.0, 0.1)
+    assert lo == pytest.approx(1e307 * lo1, rel=1e-14) and hi == pytest.approx(1e307 * hi1, rel=1e-14)
+
+
+def test_gap_profile_at_a_huge_noise_variance_is_not_flushed_to_zero():
+    """G = tau (b - a)/((tau + a)(tau + b)) ~ (b - a)/tau: at tau = 1e300 the product of the denominators
+    overflowed and G came out 0 instead of 3e-300."""
+    assert st.gap_profile(1.0, 4.0, 1e300) == pytest.approx(3e-300, rel=1e-12)

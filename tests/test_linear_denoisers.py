@@ -157,3 +157,11 @@ def test_reverse_process_monte_carlo_independent_steps():
     bound = np.prod(np.minimum(c + B, 1), axis=0) - rm.multipliers[-1]
     se = out.std(axis=0, ddof=1) / np.sqrt(reps)
     assert np.all(np.abs(out.mean(axis=0) - rm.multipliers[-1]) <= Z * se + bound), (out.mean(0), rm.multipliers[-1], se, bound)
+
+
+def test_an_operator_matrix_beyond_the_machines_memory_is_refused_before_allocating():
+    from conftest import refuses_allocation
+    D = 2**24                                             # a 2^48-entry operator from a 128 MiB basis
+    op = ld.mean_projection([4.0], 0.5, 0.5, D)
+    U = np.lib.stride_tricks.as_strided(np.ones(1), shape=(D, 1), strides=(0, 8))
+    refuses_allocation(lambda: op.matrix(U), "directions", limit=2**28)

@@ -168,3 +168,19 @@ def test_a_single_sample_has_an_infinite_not_nan_standard_error():
     assert d.rmse == pytest.approx(0.5 * np.linalg.norm(one) / 2) and d.rmse_stderr == np.inf and d.mse_stderr == np.inf
     zero = st.metrics.score_field_distance(lambda x, s, a: 0 * x, lambda x, s, a: x, one, 1.0)
     assert zero.normalised == np.inf                     # |D1| = 0: infinite relative distance, not NaN
+
+
+def test_sizes_beyond_the_machines_memory_are_refused_before_allocating():
+    """nearest_neighbors holds (n, k + 2) candidates and a block_rows x block_cols tile; linearity_score
+    about 10 D floats per pair."""
+    from conftest import refuses_allocation
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((2**12, 2)), rng.standard_normal((2**14, 2))
+    g = st.Gaussian(np.zeros(2), np.eye(2))
+    # as_strided views of 2^22 "samples" and 2^24 "training points" take no memory (their validation's
+    # finiteness masks take 8 and 32 MiB)
+    many_x = np.lib.stride_tricks.as_strided(X[:1], shape=(2**22, 2), strides=(0, 8))
+    many_y = np.lib.stride_tricks.as_strided(Y[:1], shape=(2**24, 2), strides=(0, 8))
+    refuses_allocation(lambda: metrics.nearest_neighbors(X, many_y, k=2**24), "k", limit=2**26)
+    refuses_allocation(lambda: metrics.nearest_neighbors(many_x, Y, block_rows=2**22), "block_rows", limit=2**26)
+    refuses_allocation(lambda: metrics.linearity_score(g, X[:10], 0.5, n_pairs=2**50, rng=0), "n_pairs")

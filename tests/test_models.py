@@ -424,6 +424,68 @@ def test_a_sample_count_beyond_the_machines_memory_is_an_error_not_an_overcommit
     g = st.Gaussian.from_samples(np.random.default_rng(0).standard_normal((50, 3)))
     for model in (g, st.Empirical(g.sample(10, rng=0)), st.MoLRG(12, [2, 3], rng=0),
                   st.LinearManifold(10, [(2, 1.0)], rng=0)):
-        with pytest.raises(SpectralTheoryError, match=r"`n` = 5878387925578465 samples .* GiB"):
+        with pytest.raises(SpectralTheoryError, match=r"`n` = 5878387925578465: 5878387925578465 samples .* GiB"):
             model.sample(5878387925578465.0, rng=0)
         assert model.sample(3.0, rng=1).shape == (3, model.dim)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: st.SpikedCovariance(2**50, [3.0], rng=0),                   # the fuzz drew ambient_dim = 7.3e8
+    lambda: st.LinearManifold(2.0**50, [(2, 1.0)], rng=0),
+    lambda: st.LinearManifold(2**40, [(2**20, 1.0)], basis="orthonormal", rng=0),
+    lambda: st.MoLRG(2**50, [2, 3], rng=0),
+    lambda: st.MoLRG(2**45, [2, 3], orthogonal=False, rng=0),
+])
+def test_an_ambient_dimension_beyond_the_machines_memory_is_refused_before_allocating(make):
+    from conftest import refuses_allocation
+    refuses_allocation(make, "ambient_dim")
+
+
+def test_noisy_and_mixture_samples_count_their_temporaries():
+    """noisy_sample holds x0, the noise, its scaling and x_t (4 D per sample); a mixture's sample the
+    labels, the output and a component's draw: both refuse a count before allocating anything."""
+    from conftest import refuses_allocation
+    mix = st.GaussianMixture(np.zeros((2, 3)), np.stack([np.eye(3)] * 2))
+    for model in (st.Gaussian(np.zeros(3), np.eye(3)), mix, st.MoLRG(12, [2, 3], rng=0), st.Empirical(np.eye(4))):
+        assert "samples of" in refuses_allocation(lambda: model.noisy_sample(2**50, 0.5, rng=0), "n")
+        refuses_allocation(lambda: model.sample(2**50, rng=0), "n")
+        x0, xt = model.noisy_sample(5, 0.5, rng=0)
+        assert x0.shape == xt.shape == (5, model.dim)
+
+
+def test_the_memory_bound_follows_an_address_space_limit():
+    """Under ``ulimit -v`` (RLIMIT_AS) the bound is half of that limit, not of the physical memory: 2 GiB
+    of directions under a 3 GiB limit are refused (a MemoryError half-way otherwise), 0.3 GiB are not."""
+    import os
+    import resource
+    import subprocess
+    import sys
+    code = ("import spectral_theory as st\n"
+            "st.SpikedCovariance(10**7, [1.0], rng=0)\n"                # 4 x 80 MB: accepted
+            "try:\n    st.SpikedCovariance(7 * 10**7, [1.0], rng=0)\n"   # 4 x 560 MB = 2.1 GiB > 1.5 GiB
+            "except st.SpectralTheoryError as e:\n    print(e)\n")
+    limit = 3 * 2**30
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"),
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    assert out.returncode == 0, out.stderr
+    assert "`ambient_dim` = 70000000" in out.stdout and "of the 3 GiB this process may use" in out.stdout, out.stdout
+
+
+def test_dense_jacobians_beyond_the_machines_memory_are_refused_before_allocating():
+    """score_jacobian returns (B, D, D): 2^13 points of dimension 2^12 ask for 2^37 entries (1 TiB) from a
+    256 MiB batch (a strided view here: no memory); every route refuses, naming `x`."""
+    from conftest import refuses_allocation
+    D = 2**12
+    x = np.lib.stride_tricks.as_strided(np.zeros(1), shape=(2**13, D), strides=(0, 0))
+    g = st.SpikedCovariance(D, [1.0], rng=0)
+    for model in (g, st.MoLRG(D, [2, 3], rng=0), st.Empirical(np.eye(D)[:4])):
+        refuses_allocation(lambda: model.score_jacobian(x, 0.5), "x", limit=2**26)
+    # the generic route (score_jvp on the identity), as a trained network takes it
+    refuses_allocation(lambda: st.models.ScoreModel.score_jacobian(g, x, 0.5), "x", limit=2**26)
+
+
+def test_molrg_orthogonal_subspaces_that_do_not_fit_name_both_arguments():
+    """MoLRG(ambient_dim=2, [2, 2]) (the slow fuzz, seed 162): the error named neither argument in backticks."""
+    with pytest.raises(SpectralTheoryError, match=r"sum\(`subspace_dims`\) = 4 <= `ambient_dim` = 2"):
+        st.MoLRG(2.0, [2, 2], rng=0)

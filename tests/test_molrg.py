@@ -293,3 +293,22 @@ def test_recovery_task_noiseless_k1_is_a_step():
     for Nk, want in [(3, 0), (4, 5), (6, 5)]:
         out = recovery_task(dict(K=1, d=4, N_k=Nk, noise=0.0, trials=5, n=20), rng)
         assert out["successes"] == want and out["trials"] == 5 and len(out["errors"]) == 5
+
+
+def test_noise_draws_beyond_the_machines_memory_are_refused_before_allocating():
+    """The draws (M, N, n) and their whitening's (n, n) moment: the error names the argument behind the
+    largest axis; denoising_loss counts the mixture posterior's per-component arrays."""
+    from conftest import refuses_allocation
+    refuses_allocation(lambda: molrg.whitened_antithetic_noise(2**40, 10, 3, rng=0), "n_noise")
+    refuses_allocation(lambda: molrg.whitened_antithetic_noise(4, 2**40, 3, rng=0), "N")
+    refuses_allocation(lambda: molrg.whitened_antithetic_noise(4, 10, 2**25, rng=0), "n")
+    m = st.MoLRG(6, [2, 2], rng=0)
+    X = m.sample(20, rng=1)
+    refuses_allocation(lambda: molrg.denoising_loss(m.bases, X, n_noise=2**40, rng=0), "n_noise")
+
+
+def test_a_gradient_fit_counts_the_noise_draws_of_every_level():
+    from conftest import refuses_allocation
+    X = st.MoLRG(6, [2, 2], rng=0).sample(20, rng=1)
+    refuses_allocation(lambda: molrg.fit_subspaces(X, 2, [2, 2], method="gradient", n_noise=2**36, rng=0), "n_noise",
+                       limit=2**22)

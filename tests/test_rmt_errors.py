@@ -65,3 +65,23 @@ def test_sample_reproducible_and_distributed():
     zero = a == 0.0
     assert zero.mean() == pytest.approx(0.5, abs=5 * np.sqrt(0.25 / a.size))
     assert law.ks_distance(a, exclude_atom=0.0) <= np.sqrt(np.log(2 / 1e-6) / (2 * np.count_nonzero(~zero)))
+
+
+def test_a_sample_count_beyond_the_machines_memory_is_refused_before_allocating():
+    """Inverse-cdf sampling holds about 108 float64 per draw (Legendre matrices, iterates): n is bounded
+    by that, and n = 0 stays an empty sample."""
+    from conftest import refuses_allocation
+    for law in (rmt.MarchenkoPastur(0.5), rmt.AtomicLaw([0.0, 1.0], [0.5, 0.5]),
+                rmt.free_additive_convolution(rmt.MarchenkoPastur(0.5), rmt.Semicircle(1.0))):
+        refuses_allocation(lambda: law.sample(2**50, rng=0), "n")
+        assert law.sample(0, rng=0).shape == (0,)
+
+
+def test_a_stieltjes_transform_beyond_float64_is_an_error_naming_z():
+    """z = 2.2e-311 next to an atom at 0 (the slow fuzz, seed 78): w/z overflows, and complex division made
+    it inf + nan j; now an error naming `z`.  1e-300 away, g = 0.2e300 + O(1) is still finite."""
+    law = rmt.AtomicLaw([0.0, 1.0, 2.0], [0.2, 0.5, 0.3])
+    for z in (2.225073858507e-311, 1e-320j, [0.5, 2.225073858507e-311]):
+        with pytest.raises(SpectralTheoryError, match="`z` = .*beyond the float64 range"):
+            law.stieltjes(z)
+    assert law.stieltjes(1e-300) == pytest.approx(0.2e300, rel=1e-12)

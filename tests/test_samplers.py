@@ -193,3 +193,12 @@ def test_complex_starts_grids_and_denoiser_outputs_are_errors_not_truncated(gaus
         S.probability_flow(gauss.denoise, st.VP(), start, np.linspace(1.0, 0.0, 5) + 0j)
     with pytest.raises(SpectralTheoryError, match="complex values at step 0"):
         S.edm_sampler(lambda x, s, a: x + 1j, start, st.edm_sigmas(5))
+
+
+def test_recorded_states_beyond_the_machines_memory_are_refused_before_allocating():
+    """Every grid index of a 2^16-step grid for 2^10 points of 2^8 coordinates: 128 GiB of states."""
+    from conftest import refuses_allocation
+    x_T = np.zeros((2**10, 2**8))
+    sigmas = st.edm_sigmas(2**16)
+    refuses_allocation(lambda: S.edm_sampler(lambda x, s, a=1.0: x, x_T, sigmas, "euler", record=np.arange(2**16)),
+                       "record", limit=2**23)

@@ -152,3 +152,9 @@ def test_error_names_the_parameter():
         st.VP().sigma(2.0)
     with pytest.raises(SpectralTheoryError, match="`sigma_max`"):
         st.VE(2.0, 1.0)
+
+
+def test_a_ddpm_schedule_beyond_the_machines_memory_is_refused_before_allocating():
+    from conftest import refuses_allocation
+    refuses_allocation(lambda: st.VP.ddpm_linear(2**50), "T")
+    assert st.VP.ddpm_linear(7.0).steps == 7

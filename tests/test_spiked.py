@@ -194,3 +194,19 @@ def test_spiked_experiments_are_registered_and_agree_in_quick_mode():
         assert rec["error"] is None, rec["error"]
         assert rec["verdict"] == "agree", [c for c in rec["checks"] if c["verdict"] != "agree"]
         assert rec["figures"]
+
+
+def test_a_spike_strength_beyond_float64_is_an_error_naming_spikes_and_tau():
+    """lambda = 9e307 at tau = 0.5, or tau = 2e-311: ell = lambda/tau overflows (the slow fuzz found
+    overlap_curves naming the internal `spike`, seed 33, and effective_spike returning inf, seed 37); so does
+    emergence_tau's lambda/sqrt(gamma)."""
+    for call in (lambda: sp.overlap_curves([8.98846567431158e307], tau=[0.5, 1.0], aspect=0.5),
+                 lambda: sp.predict([8.98846567431158e307], 0.5, 0.5),
+                 lambda: sp.effective_spike([4.0, 2.0], 2.225073858507e-311)):           # seed 37
+        with pytest.raises(st.SpectralTheoryError, match=r"overflows float64 at `spikes`=.*`tau`="):
+            call()
+    assert sp.overlap_curves([8.98846567431158e307], tau=[1.0], aspect=0.5)[0, 0] == pytest.approx(1.0)
+    with pytest.raises(st.SpectralTheoryError, match=r"overflows float64 at `spikes`=.*`aspect`="):
+        sp.emergence_tau(1e308, 1e-300)
+    with pytest.raises(st.SpectralTheoryError, match=r"overflows float64 at `tau`="):   # seed 118: s mu = inf
+        sp.predict([4.0, 2.0], 6.168707599447252e307, 0.5)

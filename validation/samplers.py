@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spectral_theory.checks import SpectralTheoryError, array, as_generator, integer, scalar
+from spectral_theory.checks import SpectralTheoryError, allocation, array, as_generator, integer, scalar
 from spectral_theory.schedules import DiscreteVP, Schedule
 
 __all__ = ["Trajectory", "NonFiniteError", "forward", "edm_sampler", "probability_flow", "reverse_sde", "ddim"]
@@ -112,6 +112,8 @@ class _Recorder:
 
     def __init__(self, record, n_points, x):
         self.indices = _record_indices(record, n_points)
+        allocation(8 * self.indices.size * x.size, "record", f"{self.indices.size} grid indices",
+                   f"{self.indices.size} recorded states of shape {x.shape}")
         self.states = np.empty((self.indices.size,) + x.shape)    # (n_rec, B, D)
         self._slot = {int(i): k for k, i in enumerate(self.indices)}
         self.keep(0, x)

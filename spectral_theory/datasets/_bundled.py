@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..checks import SpectralTheoryError, as_generator, integer
+from ..checks import SpectralTheoryError, as_generator, integer, sample_count
 from ..parameters import renamed
 from ._dataset import Dataset, extra_missing, rescale
 
@@ -162,7 +162,8 @@ def _photographs(color: bool) -> tuple:
 
 def _patches(size, n, color=False, pixels="symmetric", rng=None) -> Dataset:
     size = integer(size, "size", minimum=1, maximum=300)
-    n = integer(n, "n", minimum=1)
+    # per patch: the output, its rescaled copy and the gathered window (size^2 C each), indices and uniforms
+    n = sample_count(n, "n", 3 * size * size * (3 if color else 1) + 8)
     rng = as_generator(rng)
     photos = _photographs(bool(color))
     rows = np.array([p.shape[0] - size + 1 for p in photos])
@@ -218,7 +219,7 @@ def patches(size, n, color=False, pixels="symmetric", rng=None, return_labels=Fa
 
 # ---- MNIST-1D ------------------------------------------------------------------------------------
 def _mnist1d(n, rng=None) -> Dataset:
-    n = integer(n, "n", minimum=1)
+    n = sample_count(n, "n", 512)                          # make_dataset holds about 2-3.5 KiB per sample
     rng = as_generator(rng)
     try:
         from mnist1d.data import get_dataset_args, make_dataset

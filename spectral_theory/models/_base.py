@@ -41,7 +41,7 @@ from functools import cached_property
 import numpy as np
 from scipy.special import logsumexp
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, scalar
+from ..checks import SpectralTheoryError, allocation, array, as_generator, integer, sample_count, scalar
 from ..rmt import AtomicLaw, GeneralizedMarchenkoPastur, SpectralDensity
 
 LOG_2PI = np.log(2 * np.pi)
@@ -71,6 +71,12 @@ class Component:
     def covariance(self) -> np.ndarray:
         U = self.basis
         return self.floor * np.eye(self.dim) + (U * self.excess) @ U.T  # (D, D)
+
+    @property
+    def sample_floats(self) -> int:
+        """float64 per sample :meth:`sample` holds at its peak: z and its scaled copy (r each), the
+        shifted product and the floor's noise (D each)."""
+        return 2 * (self.basis.shape[1] + self.dim)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         z = rng.standard_normal((n, self.basis.shape[1]))                       # (n, r)
@@ -262,6 +268,8 @@ class ScoreModel(ABC):
         form override it.
         """
         xb, single = as_batch(x, self.dim)
+        allocation(8 * 2 * xb.shape[0] * self.dim**2, "x", f"{xb.shape[0]} points",       # the list and the stack
+                   f"their ({self.dim}, {self.dim}) Jacobians")
         eye = np.eye(self.dim)
         J = np.stack([self.score_jvp(xi, eye, sigma, alpha) for xi in xb])   # loop over points only
         return J[0] if single else J
@@ -326,6 +334,7 @@ class DataModel(ScoreModel):
         rng = as_generator(rng)
         sigma = noise_level(sigma, "sigma", nonnegative=True)
         alpha = noise_level(alpha, "alpha")
+        n = sample_count(n, "n", 4 * self.dim)          # x0, the noise, its scaling and x_t (sample checks its own)
         x0 = np.asarray(self.sample(n, rng=rng), dtype=np.float64)
         return x0, alpha * x0 + sigma * rng.standard_normal(x0.shape)
 
@@ -342,6 +351,10 @@ class PosteriorModel(DataModel):
     def _call(self, key, x, sigma, alpha, jac=False):
         xb, single = as_batch(x, self.dim)
         sigma, alpha = noise_args(sigma, alpha)
+        if jac:       # the (B, D, D) result, its two terms (or chunks) and the components' (D, D) Jacobians
+            B, K = xb.shape[0], len(getattr(self, "components", ())) or 1
+            allocation(8 * (3 * B + K) * self.dim**2, "x", f"{B} points",
+                       f"their ({self.dim}, {self.dim}) Jacobians")
         out = self._posterior(xb, sigma, alpha, want_jacobian=jac)[key]
         return out[0] if single else out
 

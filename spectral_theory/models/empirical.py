@@ -126,8 +126,8 @@ class Empirical(PosteriorModel):
 
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` draws (with replacement) from the training set."""
-        idx = as_generator(rng).integers(0, self.n_points, size=sample_count(n, "n", self.dim))
-        return self.points[idx].copy()
+        idx = as_generator(rng).integers(0, self.n_points, size=sample_count(n, "n", self.dim + 1))
+        return self.points[idx]                      # fancy indexing copies
 
     # -- posterior -------------------------------------------------------------------------------
     def _logits(self, x, sigma, alpha):

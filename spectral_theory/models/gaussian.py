@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, sample_count, scalar
+from ..checks import SpectralTheoryError, allocation, array, as_generator, integer, sample_count, scalar
 from ..rmt import Silverstein
 from ._base import (Component, PosteriorModel, as_batch, atomic_covariance_law, fitted_covariance_law,
                     jvp_blocks, mixture_posterior, noise_args, noise_level)
@@ -127,7 +127,7 @@ class Gaussian(PosteriorModel):
 
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` independent samples (n, D)."""
-        return self._component.sample(sample_count(n, "n", self.dim), as_generator(rng))
+        return self._component.sample(sample_count(n, "n", self._component.sample_floats), as_generator(rng))
 
     def _posterior(self, x, sigma, alpha, want_jacobian=False):
         return mixture_posterior([self._component], _ZERO, x, sigma, alpha, want_jacobian)
@@ -135,9 +135,11 @@ class Gaussian(PosteriorModel):
     def score_jacobian(self, x, sigma, alpha=1.0):
         r"""Score Jacobian :math:`-(\alpha^2 C + \sigma^2 I)^{-1}`, the same at every x: (D, D) at x (D,),
         (B, D, D) at x (B, D)."""
-        # constant in x: compute once, broadcast over the batch
-        J = self._component.jacobian(*noise_args(sigma, alpha))
+        # constant in x: compute once (three (D, D) temporaries), broadcast over the batch
         xb, single = as_batch(x, self.dim)
+        allocation(8 * (xb.shape[0] + 3) * self.dim**2, "x", f"{xb.shape[0]} points",
+                   f"their ({self.dim}, {self.dim}) Jacobians")
+        J = self._component.jacobian(*noise_args(sigma, alpha))
         return J if single else np.broadcast_to(J, (xb.shape[0],) + J.shape).copy()
 
     def score_jvp(self, x, v, sigma, alpha=1.0):
@@ -268,6 +270,8 @@ class LinearManifold(Gaussian):
         m = sum(mk for mk, _ in blocks)
         if m > D:
             raise SpectralTheoryError(f"`blocks` dimensions sum to m = {m} > ambient_dim = {D}")
+        # the draw, F, F diag(sqrt v) and the thin SVD's copy, U and workspace: six (D, m) arrays
+        allocation(6 * 8 * D * m, "ambient_dim", D, f"the (D, m = {m}) factor and its SVD")
         rng = as_generator(rng)
         if basis == "gaussian":
             F = rng.standard_normal((D, m)) / np.sqrt(D)
@@ -307,8 +311,8 @@ class LinearManifold(Gaussian):
 
     def sample(self, n, rng=None) -> np.ndarray:
         """``n`` samples x_0 = F z, z ~ N(0, diag(v))."""
-        rng = as_generator(rng)
-        z = rng.standard_normal((sample_count(n, "n", self.dim), self.intrinsic_dim)) * np.sqrt(self.latent_variances)
+        n, rng = sample_count(n, "n", 2 * self.intrinsic_dim + self.dim), as_generator(rng)   # z, its scaling, F z
+        z = rng.standard_normal((n, self.intrinsic_dim)) * np.sqrt(self.latent_variances)
         return z @ self.factor.T
 
 
@@ -331,6 +335,8 @@ class SpikedCovariance(Gaussian):
         if lam.size > D:
             raise SpectralTheoryError(f"number of `spikes` ({lam.size}) exceeds ambient_dim = {D}")
         s = scalar(noise, "noise", nonnegative=True)
+        # the draw, the QR's copy, Q and workspace: four (D, k) arrays
+        allocation(4 * 8 * D * lam.size, "ambient_dim", D, f"the (D, k = {lam.size}) directions and their QR")
         U = np.linalg.qr(as_generator(rng).standard_normal((D, lam.size)))[0]
         self.spikes, self.noise, self.directions = lam, s, U
         self._component = Component(np.zeros(D), U, lam, s)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import SpectralTheoryError, array, as_generator, integer, probability_vector, sample_count, scalar
+from ..checks import (SpectralTheoryError, allocation, array, as_generator, integer, probability_vector,
+                      sample_count, scalar)
 from ._base import (Component, PosteriorModel, atomic_covariance_law, jvp_blocks, mixture_jvp, mixture_posterior,
                     noise_args)
 from .gaussian import Gaussian
@@ -76,7 +77,9 @@ class GaussianMixture(PosteriorModel):
 
     def sample(self, n, rng=None, return_labels=False):
         """``n`` samples (n, D) (and their component labels if ``return_labels``)."""
-        n, rng = sample_count(n, "n", self.dim), as_generator(rng)
+        # the labels and indices (int64), the output and the largest component's draw
+        n = sample_count(n, "n", 2 + self.dim + max(c.sample_floats for c in self.components))
+        rng = as_generator(rng)
         labels = rng.choice(self.n_components, size=n, p=self.weights)
         x = np.empty((n, self.dim))
         for k, c in enumerate(self.components):       # loop over components, not samples
@@ -147,10 +150,12 @@ class MoLRG(GaussianMixture):
         for d in dims:
             if d > n:
                 raise SpectralTheoryError(f"`subspace_dims` entry d_k = {d} exceeds ambient_dim = {n}")
+        # the bases (n, sum d_k) and, per QR, the draw, its copy, Q and workspace: at most five times that
+        allocation(5 * 8 * n * sum(dims), "ambient_dim", n, f"the (n, {sum(dims)}) bases and their QR")
         rng = as_generator(rng)
         if orthogonal:
             if sum(dims) > n:
-                raise SpectralTheoryError(f"orthogonal subspaces need sum(subspace_dims) = {sum(dims)} <= ambient_dim = {n}")
+                raise SpectralTheoryError(f"orthogonal subspaces need sum(`subspace_dims`) = {sum(dims)} <= `ambient_dim` = {n}")
             Q = np.linalg.qr(rng.standard_normal((n, sum(dims))))[0]
             bases = np.split(Q, np.cumsum(dims)[:-1], axis=1)
         else:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import allocation
 from ._inputs import _noise_levels
 from .ksubspaces import _RESTART_BATCH, _greedy_init, clustering_objective
-from .loss import loss_and_gradient, whitened_antithetic_noise
+from .loss import _antithetic_draws, loss_and_gradient, whitened_antithetic_noise
 from .subspaces import SubspaceFit
 
 
@@ -61,6 +62,11 @@ def _fit_gradient(X, dims, restarts, max_iter, rng, schedule, times, n_noise, gt
     N, n = X.shape
     levels = _noise_levels(schedule, times, X, dims, anneal_from=10.0 if init == "random" else 1.0)
     energy = float(np.mean(np.sum(X**2, axis=1)))
+    # the fixed draws of every level (M, N, n) and, at one level, the loss and gradient's temporaries (the
+    # mixture posterior's per-component arrays)
+    M = _antithetic_draws(n_noise, N, n)
+    allocation(8 * M * N * n * (len(levels) + 4 * len(dims) + 10), "n_noise", n_noise,
+               f"{len(levels)} levels of ({M}, {N}, {n}) noise draws")
     xis = [whitened_antithetic_noise(n_noise, N, n, rng) for _ in levels]   # fixed draws per level
     best = None
     for _ in range(restarts):

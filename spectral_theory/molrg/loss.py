@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import SpectralTheoryError, array, as_generator, integer
+from ..checks import SpectralTheoryError, allocation, array, as_generator, integer
 from ..models._base import noise_args
 from ..models import MoLRG
 from ._inputs import _bases, _data, _noise_levels
@@ -34,6 +34,12 @@ def low_rank_denoiser(bases, weights=None) -> MoLRG:
     return MoLRG.from_bases(bases, weights=weights)
 
 
+def _antithetic_draws(n_noise, N, n) -> int:
+    """M of :func:`whitened_antithetic_noise`: n_noise rounded up to even, and at least 2 ceil(n/N) (enough
+    draws for the whitening's (n, n) second moment to be invertible)."""
+    return 2 * max((n_noise + 1) // 2, -(-n // N))
+
+
 def whitened_antithetic_noise(n_noise, N, n, rng=None):
     """Noise draws for a sample-average training loss: (M, N, n) standard normals,
     M = max(n_noise rounded up to even, 2 ceil(n/N)), antithetic in the first axis (xi and -xi) and
@@ -41,8 +47,13 @@ def whitened_antithetic_noise(n_noise, N, n, rng=None):
     the sample average of any function linear + quadratic in xi then equals its expectation."""
     n_noise = integer(n_noise, "n_noise", minimum=1)
     N, n = integer(N, "N", minimum=1), integer(n, "n", minimum=1)
+    m = _antithetic_draws(n_noise, N, n) // 2
+    # half the draws, the whitening's product and result, then the output (2 halves); the (n, n) second
+    # moment, its eigenvectors and their scaling.  The error names the argument behind the largest axis.
+    name, value, _ = max((("n_noise", n_noise, 2 * m), ("N", N, N), ("n", n, n)), key=lambda a: a[2])
+    allocation(8 * (4 * m * N * n + 3 * n * n), name, value, f"({2 * m}, {N}, {n}) noise draws")
     rng = as_generator(rng)
-    half = rng.standard_normal((max((n_noise + 1) // 2, -(-n // N)), N, n))
+    half = rng.standard_normal((m, N, n))
     flat = half.reshape(-1, n)
     if flat.shape[0] >= n:
         second = flat.T @ flat / flat.shape[0]                        # (n, n)
@@ -74,6 +85,10 @@ def denoising_loss(bases, X, schedule=None, times=None, *, weights=None, n_noise
     bs = _bases(bases, dim=X.shape[1])
     n_noise = integer(n_noise, "n_noise", minimum=2)
     rng = as_generator(rng)
+    # per noisy input (n_noise N of them, n coordinates each): the noise, x_t, the error and the tiled X, and
+    # the mixture posterior's per-component means and scores (listed, then stacked) and temporaries
+    allocation(8 * n_noise * X.size * (4 * len(bs) + 10), "n_noise", n_noise,
+               f"{n_noise} x {X.shape[0]} noisy inputs of {X.shape[1]} coordinates ({len(bs)} components)")
     model = low_rank_denoiser(bs, weights)
     levels = _noise_levels(schedule, times, X, [U.shape[1] for U in bs])
     per_draw = np.empty((len(levels), n_noise))

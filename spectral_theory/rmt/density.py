@@ -27,7 +27,7 @@ import numpy as np
 from numpy.polynomial import legendre as _leg
 
 from ..checks import (ConvergenceError, SpectralTheoryError, array, as_generator, complex_array, integer,
-                      scalar, unwrap)
+                      sample_count, scalar, unwrap)
 
 _GL_ORDER = 20
 _GL_T, _GL_W = _leg.leggauss(_GL_ORDER)
@@ -163,7 +163,10 @@ class _BulkQuadrature:
             df = half * np.einsum("ij,ij->i", _leg.legvander(t, _GL_ORDER - 1), coef)
             with np.errstate(divide="ignore", invalid="ignore"):
                 t_new = t - f / df
-            bad = ~np.isfinite(t_new) | (t_new <= lo_t) | (t_new >= hi_t)
+            # outside the closed bracket: bisect.  (Not <= / >=: at convergence the step is below an ulp and
+            # t_new == t, an end of the bracket; rejecting it bisected converged points away again, so the
+            # loop always ran its 60 iterations.)
+            bad = ~np.isfinite(t_new) | (t_new < lo_t) | (t_new > hi_t)
             t_new = np.where(bad, 0.5 * (lo_t + hi_t), t_new)
             if np.all(np.abs(t_new - t) <= 1e-15):
                 t = t_new
@@ -178,6 +181,11 @@ class _BulkQuadrature:
 TW1_MEAN = -1.2065335745820
 TW1_STD = 1.2679830576398          # sqrt of the variance 1.6077810345810 (tracy_widom.moments(1))
 
+
+#: float64 per point :meth:`SpectralDensity.quantile` holds at its peak: the Legendre matrices of the
+#: Newton step and of the partial mass and the gathered coefficients (about ORDER + 1 each), and the
+#: iterates, brackets and masks
+_QUANTILE_FLOATS = 4 * (_GL_ORDER + 1) + 24
 
 #: highest moment order :meth:`SpectralDensity.moment` computes (the companion recursion is O(K k^2))
 MAX_MOMENT_ORDER = 10_000
@@ -278,8 +286,13 @@ class SpectralDensity:
                 raise SpectralTheoryError(f"`z` = {loc} is an atom of the law (a pole of the Stieltjes transform)")
         lower = flat.imag < 0
         work = np.where(lower, np.conj(flat), flat)
-        res = self._stieltjes_result(work)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            res = self._stieltjes_result(work)
         val = np.where(lower, np.conj(res.value), res.value)
+        overflow = np.asarray(res.converged, dtype=bool).ravel() & ~np.isfinite(np.ravel(val))
+        if np.any(overflow):
+            raise SpectralTheoryError(f"`z` = {flat[overflow][0]}: g(z) is beyond the float64 range (z is within "
+                                      "rounding of a pole: an atom, or a singular edge of the density)")
         shape = za.shape
         return StieltjesResult(val.reshape(shape), np.asarray(res.iterations).reshape(shape),
                                np.asarray(res.residual).reshape(shape),
@@ -428,7 +441,7 @@ class SpectralDensity:
 
     def sample(self, n, rng=None) -> np.ndarray:
         """n iid draws by inverse-cdf sampling (reproducible through ``rng``)."""
-        n = integer(n, "n", minimum=0)
+        n = sample_count(n, "n", _QUANTILE_FLOATS, minimum=0)
         return self.quantile(as_generator(rng).random(n))
 
     def gaps(self) -> list[Gap]:
