@@ -264,9 +264,13 @@ class FreeConvolution(SpectralDensity):
         w1, w2, g, dphi, residual, it, st = self._kernel(z)
         if self._exact:
             converged = (st == FK.STATUS_OK) & self._accept(z, w1, w2, g, dphi, residual)
-            return g, w1, w2, it, residual, converged
-        self._polish(z, w1, np.isfinite(w1) & (st == FK.STATUS_OK), it)
-        g, w2, residual, converged = self._finish(z, w1)
+            if np.all(converged):
+                return g, w1, w2, it, residual, converged
+            # the rare point the kernel's continuation rejects (e.g. Semicircle + delta_0 at z = -4e-16, a
+            # CI find): the generic route's exact continuation below
+        else:
+            self._polish(z, w1, np.isfinite(w1) & (st == FK.STATUS_OK), it)
+            g, w2, residual, converged = self._finish(z, w1)
         hard = np.flatnonzero(~converged)
         if hard.size:
             zh = z[hard]
