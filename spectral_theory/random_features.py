@@ -50,6 +50,7 @@ Leading order in :math:`\psi_n/\psi_p` and :math:`1/\psi_n`; Gaussian equivalenc
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,8 +63,14 @@ __all__ = ["ACTIVATIONS", "FeatureCoefficients", "TrainingTimescales", "feature_
 
 # odd activations only: an even part would add a mean feature direction (a rank-one outlier of size p)
 ACTIVATIONS = {"tanh": np.tanh, "erf": special.erf}
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(120)     # probabilists' Gauss-Hermite, E over N(0, 1)
-_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
+
+
+@functools.lru_cache(maxsize=1)
+def _gauss_hermite():
+    """Probabilists' 120-point Gauss-Hermite rule for E over N(0, 1), built on first use (about 20 ms: not at
+    import of the package)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(120)
+    return nodes, weights / weights.sum()
 
 
 @dataclass(frozen=True)
@@ -127,13 +134,13 @@ def feature_coefficients(alpha, sigma, activation: str = "tanh", data_variance=1
     if not np.isfinite(gamma2):
         raise SpectralTheoryError(f"`alpha` * sqrt(`data_variance`) and `sigma` must give a finite preactivation "
                                   f"variance; got alpha={a}, sigma={s}, data_variance={vx}")
-    u = _NODES[:, None]
-    h = c * u + s * _NODES[None, :]
+    nodes, weights = _gauss_hermite()
+    h = c * nodes[:, None] + s * nodes[None, :]
     f = phi(h)
-    mean_over_noise = f @ _WEIGHTS                              # E_z phi(c u + sigma z), one value per node u
-    mu1 = float(_WEIGHTS @ (f * h) @ _WEIGHTS) / gamma2         # Stein: E[h phi(h)] = Var(h) E[phi'(h)]
-    second = float(_WEIGHTS @ (f * f) @ _WEIGHTS)
-    v2 = float(_WEIGHTS @ mean_over_noise**2) - c * c * mu1**2
+    mean_over_noise = f @ weights                               # E_z phi(c u + sigma z), one value per node u
+    mu1 = float(weights @ (f * h) @ weights) / gamma2           # Stein: E[h phi(h)] = Var(h) E[phi'(h)]
+    second = float(weights @ (f * f) @ weights)
+    v2 = float(weights @ mean_over_noise**2) - c * c * mu1**2
     s2 = second - gamma2 * mu1**2 - v2
     # both are variances: below the quadrature's round-off (relative 1e-13 of E phi^2) they are 0
     v2, s2 = (x if x > 1e-13 * second else 0.0 for x in (v2, s2))
